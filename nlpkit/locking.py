@@ -1,0 +1,61 @@
+"""Output-directory locks: one training job per output directory.
+
+The lock is an ``flock`` on ``<parent>/.<name>.lock``, beside the directory rather than inside it,
+because the directory itself is replaced by a rename when the artefact is published. The kernel
+drops the lock when the process dies, so a killed job never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from nlpkit.errors import LockError
+
+
+def lock_path(out_dir: str | Path) -> Path:
+    out = Path(out_dir).resolve()
+    return out.parent / f".{out.name}.lock"
+
+
+@contextmanager
+def output_lock(out_dir: str | Path) -> Iterator[Path]:
+    """Hold the lock on ``out_dir`` for the duration of the block; fail at once if it is taken."""
+    path = lock_path(out_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = _acquire(path, out_dir)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield path
+    finally:
+        # Unlink before unlocking: a waiter that opened the old file notices the inode changed.
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _acquire(path: Path, out_dir: str | Path) -> int:
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise LockError(
+                f"{out_dir} is in use by another job (pid {holder})",
+                "wait for it to finish or choose another output directory",
+            ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # the holder released and removed it between our open and flock: retry

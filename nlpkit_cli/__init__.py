@@ -1,0 +1,1 @@
+"""The `nlpkit` command line: thin Typer adapters over functions in `nlpkit`."""

@@ -1,0 +1,3 @@
+from nlpkit_cli.app import main
+
+main()

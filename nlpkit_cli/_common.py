@@ -1,0 +1,179 @@
+"""What every command shares: option types, error handling, groups with a default command.
+
+Options are defined once here as ``Annotated`` aliases so that every command spells them the
+same way (``-m/--model``, ``-o/--output``, ``--device``, ``--seed``, ``-q/--quiet``, inputs
+defaulting to stdin).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from nlpkit.errors import NlpkitError
+
+log = logging.getLogger("nlpkit")
+
+EXIT_ERROR = 1
+EXIT_SIGPIPE = 128 + 13
+EXIT_INTERRUPT = 128 + 2
+
+
+def _set_quiet(value: bool) -> bool:
+    if value:
+        logging.getLogger("nlpkit").setLevel(logging.WARNING)
+    return value
+
+
+InputsArg = Annotated[
+    Optional[list[str]],
+    typer.Argument(
+        help="Text inputs: files (.gz/.bz2/.xz too), directories (read recursively), quoted globs, "
+        "hf:NAME[:CONFIG][:SPLIT], .parquet/.jsonl files; '-' or nothing reads stdin.",
+        show_default=False,
+    ),
+]
+TrainInputsArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="Training text: files (.gz/.bz2/.xz too), directories (read recursively), quoted globs, "
+        "hf:NAME[:CONFIG][:SPLIT], .parquet/.jsonl files, or '-' for stdin.",
+        show_default=False,
+    ),
+]
+ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory written by nlpkit.", show_default=False)]
+OutputDirOpt = Annotated[
+    Path, typer.Option("--output", "-o", help="Output directory (written atomically).", show_default=False)
+]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed repeats a run.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bars or log lines on stderr.", callback=_set_quiet)
+]
+StrictUtf8Opt = Annotated[
+    bool, typer.Option("--strict-utf8", help="Fail on invalid UTF-8 instead of replacing it with U+FFFD.")
+]
+TextFieldOpt = Annotated[str, typer.Option("--text-field", help="Field holding the text in hf:/parquet/jsonl inputs.")]
+LineBufferedOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--line-buffered/--block-buffered",
+        help="Flush stdout after every record (default: only when stdin is a terminal).",
+        show_default=False,
+    ),
+]
+
+
+def debug_enabled() -> bool:
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().params.get("debug"):
+        return True
+    return os.environ.get("NLPKIT_DEBUG", "") not in ("", "0")
+
+
+def report(message: str) -> None:
+    """One line on stderr."""
+    click.echo(f"error: {message}", err=True)
+
+
+class NlpkitGroup(TyperGroup):
+    """The root group: turns exceptions into one line on stderr and a conventional exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, typer.Exit, typer.Abort):
+            raise
+        except NlpkitError as exc:
+            if debug_enabled():
+                raise
+            report(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except BrokenPipeError:
+            _silence_stdout()
+            raise typer.Exit(EXIT_SIGPIPE) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise typer.Exit(EXIT_INTERRUPT) from None
+        except (OSError, MemoryError) as exc:
+            if debug_enabled():
+                raise
+            report(_os_message(exc))
+            raise typer.Exit(EXIT_ERROR) from None
+        except Exception as exc:
+            if debug_enabled():
+                raise
+            report(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback")
+            raise typer.Exit(EXIT_ERROR) from None
+
+
+def _os_message(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "out of memory; try a smaller --batch-size or model"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror.lower()}{where}"
+    return str(exc)
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout at exit and would raise again on the closed pipe.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+class DefaultCommandGroup(TyperGroup):
+    """A group that runs ``default_command`` when the first word is not a subcommand.
+
+    This gives ``nlpkit tokenize -m DIR FILE`` beside ``nlpkit tokenize train ...``.
+    """
+
+    default_command = ""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+def default_group(name: str) -> type[DefaultCommandGroup]:
+    return type(f"DefaultGroup_{name}", (DefaultCommandGroup,), {"default_command": name})
+
+
+def stdin_is_interactive() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class RecordWriter:
+    """Writes records to stdout in few large writes; flushes per record when interactive."""
+
+    def __init__(self, line_buffered: bool | None = None) -> None:
+        self.stream = sys.stdout
+        self.line_buffered = stdin_is_interactive() if line_buffered is None else line_buffered
+
+    def write(self, record: str) -> None:
+        self.stream.write(record + "\n")
+        if self.line_buffered:
+            self.stream.flush()
+
+    def write_block(self, block: str) -> None:
+        """A block of whole records, each ending in a newline."""
+        self.stream.write(block)
+        if self.line_buffered:
+            self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()

@@ -1,0 +1,50 @@
+"""The toolkit's table of contents: every command group is registered here, explicitly."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from nlpkit import __version__
+from nlpkit.progress import configure_logging
+from nlpkit_cli import tokenize
+from nlpkit_cli._common import NlpkitGroup
+
+app = typer.Typer(
+    cls=NlpkitGroup,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Classic sequence models as command-line tools: tokenize, embed, score, translate.",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nlpkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors (or set NLPKIT_DEBUG=1).")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Results go to stdout, one record per input line; logs and progress go to stderr."""
+    configure_logging(debug=debug)
+
+
+app.add_typer(tokenize.app, name="tokenize")
+
+
+def main() -> None:
+    """Console-script entry point: die quietly on a closed pipe, as Unix tools do."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    sys.exit(app())
