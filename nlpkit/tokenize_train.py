@@ -9,7 +9,6 @@ from pathlib import Path
 from nlpkit.artifacts import artifact_writer, write_config
 from nlpkit.corpus import ReadStats, read_lines, require_lines
 from nlpkit.locking import output_lock
-from nlpkit.progress import stderr_is_terminal
 from nlpkit.wordpiece import FORMAT_VERSION, KIND, WordPieceConfig, save_tokenizer, train_wordpiece
 
 
@@ -26,7 +25,7 @@ def train_tokenizer(
     stats = ReadStats()
     with output_lock(output):
         lines = require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "corpus")
-        tok = train_wordpiece(lines, config, show_progress=not quiet and stderr_is_terminal())
+        tok = train_wordpiece(lines, config)
         with artifact_writer(output) as tmp:
             save_tokenizer(tok, tmp)
             write_config(tmp, KIND, model=asdict(config), data=stats.summary(), format_version=FORMAT_VERSION)

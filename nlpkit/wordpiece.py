@@ -81,21 +81,40 @@ def _add_post_processor(tok: Tokenizer) -> None:
     )
 
 
-def train_wordpiece(lines: Iterable[str], config: WordPieceConfig, *, show_progress: bool = False) -> Tokenizer:
-    """Learn a WordPiece vocabulary from ``lines`` (streamed; memory grows with distinct words only)."""
-    from tokenizers import Tokenizer, models, trainers
+def train_wordpiece(lines: Iterable[str], config: WordPieceConfig) -> Tokenizer:
+    """Learn a WordPiece vocabulary from ``lines`` (streamed; memory grows with distinct words only).
 
-    tok = Tokenizer(models.WordPiece(unk_token=UNK, max_input_chars_per_word=config.max_word_chars))
+    Deterministic: the same corpus and options give the same vocabulary (see wordpiece_train).
+    """
+    from tokenizers import Tokenizer, models
+
+    from nlpkit.wordpiece_train import count_words, learn_vocab
+
+    tok = Tokenizer(models.WordPiece({UNK: 0}, unk_token=UNK))
     _pipeline(tok, config.lowercase, config.strip_accents)
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=config.vocab_size,
+    counts = count_words(lines, tok.normalizer, tok.pre_tokenizer)
+    pieces = learn_vocab(
+        counts,
+        config.vocab_size,
         min_frequency=config.min_frequency,
-        show_progress=show_progress,
-        special_tokens=config.special_tokens,
         limit_alphabet=config.limit_alphabet,
-        continuing_subword_prefix="##",
+        special_tokens=config.special_tokens,
     )
-    tok.train_from_iterator(lines, trainer=trainer)
+    return _from_pieces(pieces, config.special_tokens, config.lowercase, config.strip_accents, config.max_word_chars)
+
+
+def _from_pieces(
+    pieces: list[str], specials: Iterable[str], lowercase: bool, strip_accents: bool | None, max_word_chars: int
+) -> Tokenizer:
+    from tokenizers import AddedToken, Tokenizer, models
+
+    vocab: dict[str, int] = {}
+    for i, piece in enumerate(pieces):
+        vocab.setdefault(piece, i)
+    tok = Tokenizer(models.WordPiece(vocab, unk_token=UNK, max_input_chars_per_word=max_word_chars))
+    _pipeline(tok, lowercase, strip_accents)
+    # Special tokens written in the text ("[MASK]") are matched as themselves, as BERT's tokenizer does.
+    tok.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in specials if t in vocab])
     _add_post_processor(tok)
     return tok
 
@@ -118,28 +137,20 @@ def tokenizer_from_vocab(
     vocab_path: str | Path, *, lowercase: bool = True, strip_accents: bool | None = None, max_word_chars: int = 100
 ) -> Tokenizer:
     """Build BERT's tokenizer from a ``vocab.txt`` (one piece per line, the line number is the id)."""
-    from tokenizers import AddedToken, Tokenizer, models
-
     path = Path(vocab_path)
     try:
-        tokens = path.read_text(encoding="utf-8").splitlines()
+        # split("\n"), not splitlines(): a piece may be a character that splitlines treats as a break.
+        tokens = [t.rstrip("\r") for t in path.read_text(encoding="utf-8").split("\n")]
     except UnicodeDecodeError:
         raise ArtifactError(f"{path} is not a UTF-8 vocabulary file") from None
     while tokens and not tokens[-1].strip():
         tokens.pop()
     if not tokens:
         raise ArtifactError(f"{path} is an empty vocabulary", "pass a BERT vocab.txt or a tokenizer directory")
-    vocab: dict[str, int] = {}
-    for i, token in enumerate(tokens):
-        vocab.setdefault(token, i)
-    if UNK not in vocab:
+    if UNK not in tokens:
         raise ArtifactError(f"{path} has no {UNK} token", "pass a BERT-style vocab.txt")
-    tok = Tokenizer(models.WordPiece(vocab, unk_token=UNK, max_input_chars_per_word=max_word_chars))
-    _pipeline(tok, lowercase, strip_accents)
-    specials = [t for t in BERT_SPECIAL_TOKENS if t in vocab]
-    tok.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in specials])
-    _add_post_processor(tok)
-    return tok
+    specials = [t for t in BERT_SPECIAL_TOKENS if t in tokens]
+    return _from_pieces(tokens, specials, lowercase, strip_accents, max_word_chars)
 
 
 def load_tokenizer(

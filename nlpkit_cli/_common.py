@@ -13,13 +13,27 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
+
+try:  # typer >= 0.26 ships its own copy of click
+    from typer._click import Context
+    from typer._click import exceptions as click_exceptions
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover - older typer uses the click package
+    from click import Context
+    from click import exceptions as click_exceptions
+    from click.globals import get_current_context
 
 from nlpkit.errors import NlpkitError
 
 log = logging.getLogger("nlpkit")
+
+# Exceptions that the CLI framework turns into exit codes itself (usage errors exit 2).
+_PASS_THROUGH = tuple(
+    {click_exceptions.ClickException, typer.Exit, typer.Abort}
+    | {getattr(click_exceptions, name) for name in ("Exit", "Abort") if hasattr(click_exceptions, name)}
+)
 
 EXIT_ERROR = 1
 EXIT_SIGPIPE = 128 + 13
@@ -72,7 +86,7 @@ LineBufferedOpt = Annotated[
 
 
 def debug_enabled() -> bool:
-    ctx = click.get_current_context(silent=True)
+    ctx = get_current_context(silent=True)
     if ctx is not None and ctx.find_root().params.get("debug"):
         return True
     return os.environ.get("NLPKIT_DEBUG", "") not in ("", "0")
@@ -80,16 +94,16 @@ def debug_enabled() -> bool:
 
 def report(message: str) -> None:
     """One line on stderr."""
-    click.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {message}", err=True)
 
 
 class NlpkitGroup(TyperGroup):
     """The root group: turns exceptions into one line on stderr and a conventional exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, typer.Exit, typer.Abort):
+        except _PASS_THROUGH:
             raise
         except NlpkitError as exc:
             if debug_enabled():
@@ -100,7 +114,7 @@ class NlpkitGroup(TyperGroup):
             _silence_stdout()
             raise typer.Exit(EXIT_SIGPIPE) from None
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            typer.echo("interrupted", err=True)
             raise typer.Exit(EXIT_INTERRUPT) from None
         except (OSError, MemoryError) as exc:
             if debug_enabled():
@@ -140,7 +154,7 @@ class DefaultCommandGroup(TyperGroup):
 
     default_command = ""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from typing import Annotated
@@ -11,7 +12,7 @@ import typer
 from nlpkit import __version__
 from nlpkit.progress import configure_logging
 from nlpkit_cli import tokenize
-from nlpkit_cli._common import NlpkitGroup
+from nlpkit_cli._common import EXIT_INTERRUPT, NlpkitGroup
 
 app = typer.Typer(
     cls=NlpkitGroup,
@@ -47,4 +48,15 @@ def main() -> None:
     """Console-script entry point: die quietly on a closed pipe, as Unix tools do."""
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    sys.exit(app())
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPT:
+            # Reader threads may be blocked on stdin; a normal shutdown would wait on their lock.
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(EXIT_INTERRUPT)
+        raise
