@@ -1,0 +1,184 @@
+"""Streaming n-gram counting with numpy.
+
+Text is read in chunks of about ``chunk_tokens`` tokens. Each chunk becomes one int32 id stream
+``<s> w1 .. wn </s> <s> ...``; every order's windows inside a sentence are counted with a sort, and
+the chunk's counts are merged into the running totals. Memory is therefore bounded by the number of
+*distinct* n-grams (4 bytes per word + 8 per count), not by the corpus size. (KenLM's lmplz goes
+further and sorts on disk; we keep the distinct n-grams in RAM.)
+
+N-grams are rows of word ids in a (rows, k) uint32 matrix, kept sorted lexicographically, so the
+rows sharing a context (the first k-1 words) are contiguous.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nlpkit.errors import ConfigError, CorpusError
+
+log = logging.getLogger("nlpkit")
+
+BOS, EOS, UNK = "<s>", "</s>", "<unk>"
+
+
+def row_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lexicographic ids of the rows of a (n, k) integer matrix.
+
+    Returns ``(first, inverse)``: ``first[j]`` is the index of a row of the j-th distinct row (in
+    sorted order) and ``inverse[i]`` the distinct id of row i. Column by column, the id of the prefix
+    so far times the column's range plus the next column stays an exact int64 key.
+    """
+    n, k = rows.shape
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    inverse = np.zeros(n, np.int64)
+    for c in range(k):
+        col = rows[:, c].astype(np.int64)
+        key = inverse * (int(col.max()) + 1) + col
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
+def unique_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows in lexicographic order with their summed counts."""
+    first, inverse = row_ids(rows)
+    total = np.bincount(inverse, weights=counts, minlength=len(first)).astype(np.int64)
+    return rows[first], total
+
+
+def lookup_rows(table: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Index in ``table`` (distinct rows) of each row of ``query``; -1 where absent."""
+    if len(query) == 0:
+        return np.zeros(0, np.int64)
+    both = np.concatenate([table, query]).astype(np.int64)
+    _, inverse = row_ids(both)
+    where = np.full(int(inverse.max()) + 1, -1, np.int64)
+    where[inverse[: len(table)]] = np.arange(len(table))
+    return where[inverse[len(table):]]
+
+
+@dataclass
+class NgramCounts:
+    """Raw counts: ``rows[k-1]`` is a (n_k, k) uint32 matrix of k-grams, ``counts[k-1]`` their counts."""
+
+    order: int
+    words: list[str]  # id -> word; ids 0, 1, 2 are <unk>, <s>, </s>
+    rows: list[np.ndarray] = field(default_factory=list)
+    counts: list[np.ndarray] = field(default_factory=list)
+    tokens: int = 0  # words read (without <s> and </s>)
+    sentences: int = 0
+    skipped_symbols: int = 0
+
+    def merge(self, rows: list[np.ndarray], counts: list[np.ndarray]) -> None:
+        if not self.rows:
+            self.rows, self.counts = rows, counts
+            return
+        for k in range(self.order):
+            both = np.concatenate([self.rows[k], rows[k]])
+            self.rows[k], self.counts[k] = unique_rows(both, np.concatenate([self.counts[k], counts[k]]))
+
+
+def _chunk_counts(ids: np.ndarray, sent: np.ndarray, order: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Count every order's windows that lie inside one sentence of the id stream."""
+    rows, counts = [], []
+    for k in range(1, order + 1):
+        if len(ids) < k:
+            rows.append(np.zeros((0, k), np.uint32))
+            counts.append(np.zeros(0, np.int64))
+            continue
+        windows = np.lib.stride_tricks.sliding_window_view(ids, k)  # (n - k + 1, k)
+        inside = sent[: len(ids) - k + 1] == sent[k - 1 :]
+        r, c = unique_rows(np.ascontiguousarray(windows[inside]), np.ones(int(inside.sum()), np.int64))
+        rows.append(r.astype(np.uint32))
+        counts.append(c)
+    return rows, counts
+
+
+class _Chunker:
+    """Turns lines into id-stream chunks, growing the word -> id map as it goes."""
+
+    def __init__(self, counts: NgramCounts) -> None:
+        self.c = counts
+        self.index = {w: i for i, w in enumerate(counts.words)}
+        self.ids: list[int] = []
+        self.sent: list[int] = []
+
+    def add(self, line: str) -> None:
+        index, words = self.index, self.c.words
+        n_sent = self.c.sentences
+        toks = line.split()
+        if BOS in toks or EOS in toks:
+            # As lmplz: <s> and </s> are not words; drop them (lmplz needs --skip_symbols for this).
+            self.c.skipped_symbols += sum(t in (BOS, EOS) for t in toks)
+            toks = [t for t in toks if t not in (BOS, EOS)]
+        line_ids = [1]
+        for t in toks:
+            i = index.get(t)
+            if i is None:
+                i = index[t] = len(words)
+                words.append(t)
+            line_ids.append(i)
+        line_ids.append(2)
+        self.ids.extend(line_ids)
+        self.sent.extend([n_sent] * len(line_ids))
+        self.c.sentences += 1
+        self.c.tokens += len(toks)
+
+    def flush(self) -> None:
+        if self.ids:
+            ids = np.asarray(self.ids, np.uint32)
+            sent = np.asarray(self.sent, np.int64)
+            self.c.merge(*_chunk_counts(ids, sent, self.c.order))
+            self.ids, self.sent = [], []
+
+
+def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000) -> NgramCounts:
+    """Raw counts of all 1..order-grams of ``lines`` (one sentence per line, whitespace tokens).
+
+    Blank lines are skipped (lmplz skips them too). A literal ``<unk>`` is the unknown word.
+    """
+    if order < 1:
+        raise ConfigError(f"--order must be at least 1 (got {order})", "use e.g. --order 5")
+    counts = NgramCounts(order=order, words=[UNK, BOS, EOS])
+    chunker = _Chunker(counts)
+    for line in lines:
+        if not line.strip():
+            continue
+        chunker.add(line)
+        if len(chunker.ids) >= chunk_tokens:
+            chunker.flush()
+    chunker.flush()
+    if counts.tokens == 0:
+        raise CorpusError("the training text is empty (no words)", "give a file with text, one sentence per line")
+    if counts.skipped_symbols:
+        log.warning("warning: dropped %d literal <s>/</s> token(s) from the text", counts.skipped_symbols)
+    return counts
+
+
+def restrict_vocab(counts: NgramCounts, min_count: int = 1, vocab_limit: int | None = None) -> NgramCounts:
+    """Map words rarer than ``min_count`` or beyond the ``vocab_limit`` most frequent to ``<unk>``."""
+    uni_rows, uni_counts = counts.rows[0][:, 0].astype(np.int64), counts.counts[0]
+    freq = np.zeros(len(counts.words), np.int64)
+    freq[uni_rows] = uni_counts
+    keep = freq >= min_count
+    if vocab_limit is not None:
+        order = np.argsort(-freq[3:], kind="stable") + 3
+        keep[order[vocab_limit:]] = False
+    keep[:3] = True
+    if keep.all():
+        return counts
+    new_id = np.zeros(len(counts.words), np.int64)  # dropped words -> 0 = <unk>
+    kept = np.flatnonzero(keep)
+    new_id[kept] = np.arange(len(kept))
+    out = NgramCounts(counts.order, [counts.words[i] for i in kept], tokens=counts.tokens, sentences=counts.sentences)
+    for r, c in zip(counts.rows, counts.counts):
+        mapped = new_id[r.astype(np.int64)].astype(np.uint32)
+        rr, cc = unique_rows(mapped, c)
+        out.rows.append(rr)
+        out.counts.append(cc)
+    log.info("vocabulary: kept %d of %d words; the rest map to <unk>", len(kept), len(counts.words))
+    return out
