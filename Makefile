@@ -31,7 +31,7 @@ corpora: corpora-full
 	$(PYTHON) scripts/make_corpora.py ../shared/data data/full
 
 bench-tokenize: setup
-	$(BIN)/python bench/tokenize.py
+	$(BIN)/python bench/tokenize_speed.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

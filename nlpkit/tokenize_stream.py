@@ -88,7 +88,18 @@ def _format_tokens(encodings: list[Encoding], pieces: list[str]) -> str:
 
 
 def _format_ids(encodings: list[Encoding], pieces: list[str]) -> str:
-    return "".join(" ".join(map(str, e.ids)) + "\n" for e in encodings)
+    lookup = _id_strings(len(pieces)).__getitem__
+    return "".join(" ".join(map(lookup, e.ids)) + "\n" for e in encodings)
+
+
+_ID_STRINGS: list[str] = []
+
+
+def _id_strings(n: int) -> list[str]:
+    # str(int) per token is the slowest part of the ids format; build each id's text once.
+    if len(_ID_STRINGS) < n:
+        _ID_STRINGS.extend(str(i) for i in range(len(_ID_STRINGS), n))
+    return _ID_STRINGS
 
 
 def _format_jsonl(encodings: list[Encoding], pieces: list[str]) -> str:

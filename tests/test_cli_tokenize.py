@@ -148,3 +148,26 @@ def test_module_entry_point_and_version():
 def test_shipped_corpus_tokenizes(cli):
     result = cli(["tokenize", "-m", BERT_VOCAB, CORPORA / "ptb" / "ptb.valid.txt.gz"])
     assert result.exit_code == 0 and result.stdout.count("\n") == 1000
+
+
+class _CountingStream:
+    def __init__(self):
+        self.parts, self.flushes = [], 0
+
+    def write(self, text):
+        self.parts.append(text)
+
+    def flush(self):
+        self.flushes += 1
+
+
+def test_record_writer_flushes_per_record_only_when_line_buffered():
+    from nlpkit_cli._common import RecordWriter
+
+    for line_buffered, flushes in ((True, 3), (False, 0)):
+        writer = RecordWriter(line_buffered)
+        writer.stream = stream = _CountingStream()
+        writer.write("a")
+        writer.write_block("b\nc\n")
+        writer.write("d")
+        assert "".join(stream.parts) == "a\nb\nc\nd\n" and stream.flushes == flushes

@@ -110,3 +110,19 @@ def test_jsonl_goes_through_datasets_with_text_field(tmp_path):
 def test_hf_source_names_are_parsed(tmp_path):
     with pytest.raises(CorpusError, match="bad dataset name"):
         list(read_lines(["hf:"]))
+
+
+def test_parquet_goes_through_datasets(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.table({"text": ["alpha beta", None, "gamma"], "label": [1, 0, 1]}), path)
+    assert list(read_lines([path])) == ["alpha beta", "", "gamma"]
+
+
+def test_local_dataset_folder_through_hf_prefix(tmp_path):
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text('{"text": "from a folder"}\n')
+    assert list(read_lines([f"hf:{folder}"])) == ["from a folder"]
