@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
 from nlpkit.artifacts import artifact_writer, write_config
 from nlpkit.corpus import ReadStats, read_lines, require_lines
 from nlpkit.locking import output_lock
+from nlpkit.progress import Progress
 from nlpkit.wordpiece import FORMAT_VERSION, KIND, WordPieceConfig, save_tokenizer, train_wordpiece
+
+log = logging.getLogger("nlpkit")
+
+
+def _counted(lines: Iterable[str], progress: Progress, every: int = 10000) -> Iterator[str]:
+    n = 0
+    for n, line in enumerate(lines, 1):
+        if n % every == 0:
+            progress.advance(every)
+        yield line
+    progress.advance(n % every)
 
 
 def train_tokenizer(
@@ -25,7 +38,8 @@ def train_tokenizer(
     stats = ReadStats()
     with output_lock(output):
         lines = require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "corpus")
-        tok = train_wordpiece(lines, config)
+        with Progress("reading words", unit="lines", quiet=quiet) as progress:
+            tok = train_wordpiece(_counted(lines, progress), config)
         with artifact_writer(output) as tmp:
             save_tokenizer(tok, tmp)
             write_config(tmp, KIND, model=asdict(config), data=stats.summary(), format_version=FORMAT_VERSION)
