@@ -5,6 +5,8 @@ import sys
 
 import typer
 
+from tests.conftest import ROOT
+
 
 def _command_paths():
     from nlpkit_cli.app import app
@@ -39,6 +41,6 @@ def test_help_of_every_command_imports_no_torch_or_datasets():
         "    assert r.invoke(app, [*path, '--help']).exit_code == 0, path\n"
         "print(' '.join(m for m in ('torch', 'datasets', 'transformers', 'scipy') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
