@@ -12,6 +12,8 @@ import typer
 from nlpkit import __version__
 from nlpkit.progress import configure_logging
 from nlpkit_cli import tokenize
+from nlpkit_cli import bert
+from nlpkit_cli import lm
 from nlpkit_cli._common import EXIT_INTERRUPT, NlpkitGroup
 
 app = typer.Typer(
@@ -42,6 +44,8 @@ def root(
 
 
 app.add_typer(tokenize.app, name="tokenize")
+app.add_typer(bert.app, name="bert")
+app.add_typer(lm.app, name="lm")
 
 
 def main() -> None:

@@ -1,0 +1,230 @@
+"""HuggingFace ``transformers`` BERT directories: export an nlpkit model, import one back.
+
+The export is written without importing ``transformers``: a ``config.json`` for ``BertConfig``
+(``architectures: [BertForPreTraining]``), ``model.safetensors`` under transformers' parameter
+names, and the tokenizer as ``vocab.txt`` + ``tokenizer_config.json`` (BertTokenizer) and
+``tokenizer.json`` (BertTokenizerFast). ``BertForPreTraining.from_pretrained(OUT)`` and
+``BertForMaskedLM.from_pretrained(OUT)`` load it. The only non-renaming step of the mapping: nlpkit
+fuses Q, K and V into one ``qkv`` Linear, transformers keeps ``query``/``key``/``value``.
+
+The MLM decoder is tied to the word embeddings in both, so it is not written (transformers ties
+``cls.predictions.decoder`` to ``bert.embeddings.word_embeddings`` and ``cls.predictions.bias``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nlpkit.artifacts import publish
+from nlpkit.bert.artifact import load_bert, save_bert
+from nlpkit.bert.model import Bert, BertConfig
+from nlpkit.errors import ArtifactError
+
+log = logging.getLogger("nlpkit")
+
+# nlpkit name -> transformers BertForPreTraining name, per layer ({i}) and for the rest.
+LAYER_KEYS = {
+    "attn_out": "attention.output.dense",
+    "attn_norm": "attention.output.LayerNorm",
+    "ffn_in": "intermediate.dense",
+    "ffn_out": "output.dense",
+    "ffn_norm": "output.LayerNorm",
+}
+KEYS = {
+    "embeddings.tokens.weight": "bert.embeddings.word_embeddings.weight",
+    "embeddings.positions.weight": "bert.embeddings.position_embeddings.weight",
+    "embeddings.segments.weight": "bert.embeddings.token_type_embeddings.weight",
+    "embeddings.norm.weight": "bert.embeddings.LayerNorm.weight",
+    "embeddings.norm.bias": "bert.embeddings.LayerNorm.bias",
+    "pooler.weight": "bert.pooler.dense.weight",
+    "pooler.bias": "bert.pooler.dense.bias",
+    "mlm_transform.weight": "cls.predictions.transform.dense.weight",
+    "mlm_transform.bias": "cls.predictions.transform.dense.bias",
+    "mlm_norm.weight": "cls.predictions.transform.LayerNorm.weight",
+    "mlm_norm.bias": "cls.predictions.transform.LayerNorm.bias",
+    "mlm_bias": "cls.predictions.bias",
+    "nsp.weight": "cls.seq_relationship.weight",
+    "nsp.bias": "cls.seq_relationship.bias",
+}
+QKV = ("query", "key", "value")
+NSP_KEYS = ("pooler.weight", "pooler.bias", "nsp.weight", "nsp.bias")
+
+
+def to_hf_state(state: dict[str, torch.Tensor], layers: int) -> dict[str, torch.Tensor]:
+    """nlpkit state dict -> transformers BertForPreTraining state dict."""
+    out = {hf: state[ours] for ours, hf in KEYS.items()}
+    for i in range(layers):
+        src, dst = f"layers.{i}.", f"bert.encoder.layer.{i}."
+        for ours, hf in LAYER_KEYS.items():
+            for p in ("weight", "bias"):
+                out[f"{dst}{hf}.{p}"] = state[f"{src}{ours}.{p}"]
+        for p in ("weight", "bias"):
+            for name, part in zip(QKV, state[f"{src}qkv.{p}"].chunk(3, dim=0)):  # (3C, ...) -> 3 x (C, ...)
+                out[f"{dst}attention.self.{name}.{p}"] = part
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in out.items()}
+
+
+def from_hf_state(hf: dict[str, torch.Tensor], layers: int) -> dict[str, torch.Tensor]:
+    """transformers state dict (BertForPreTraining, BertForMaskedLM or BertModel keys) -> nlpkit's.
+
+    Pooler and NSP weights that the source lacks are left out (the caller keeps fresh ones).
+    """
+    hf = {(k if k.startswith(("bert.", "cls.")) else f"bert.{k}"): v for k, v in hf.items()}
+    out = {ours: hf[name] for ours, name in KEYS.items() if name in hf}
+    for i in range(layers):
+        src, dst = f"bert.encoder.layer.{i}.", f"layers.{i}."
+        for ours, name in LAYER_KEYS.items():
+            for p in ("weight", "bias"):
+                out[f"{dst}{ours}.{p}"] = _need(hf, f"{src}{name}.{p}")
+        for p in ("weight", "bias"):
+            out[f"{dst}qkv.{p}"] = torch.cat([_need(hf, f"{src}attention.self.{n}.{p}") for n in QKV], dim=0)  # (3C, ...)
+    return out
+
+
+def _need(hf: dict[str, torch.Tensor], key: str) -> torch.Tensor:
+    if key not in hf:
+        raise ArtifactError(f"the HuggingFace weights have no {key}", "import a BERT checkpoint (BertForPreTraining or BertForMaskedLM)")
+    return hf[key]
+
+
+def hf_config(cfg: BertConfig) -> dict[str, Any]:
+    return {
+        "architectures": ["BertForPreTraining"],
+        "model_type": "bert",
+        "vocab_size": cfg.vocab_size,
+        "hidden_size": cfg.hidden,
+        "num_hidden_layers": cfg.layers,
+        "num_attention_heads": cfg.heads,
+        "intermediate_size": cfg.intermediate,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": cfg.dropout,
+        "attention_probs_dropout_prob": cfg.dropout,
+        "max_position_embeddings": cfg.max_position,
+        "type_vocab_size": cfg.type_vocab_size,
+        "initializer_range": cfg.init_range,
+        "layer_norm_eps": cfg.layer_norm_eps,
+        "pad_token_id": cfg.pad_id,
+        "position_embedding_type": "absolute",
+        "tie_word_embeddings": True,
+    }
+
+
+def export_hf(model_dir: str | Path, output: str | Path) -> None:
+    """Write a transformers BERT directory for the nlpkit model in ``model_dir`` (atomically)."""
+    from safetensors.torch import save_file
+
+    model, tok, _ = load_bert(model_dir)
+    out = Path(output)
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not _is_hf_bert(out))):
+        raise ArtifactError(f"{out} exists and is not a HuggingFace BERT export", "choose a new output directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        save_file(to_hf_state(model.state_dict(), model.cfg.layers), str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        _write_json(tmp / "config.json", hf_config(model.cfg))
+        _write_tokenizer(tok, tmp, model.cfg.max_position)
+        publish(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_tokenizer(tok, directory: Path, max_len: int) -> None:  # noqa: ANN001
+    from nlpkit.wordpiece import save_tokenizer
+
+    save_tokenizer(tok, directory)  # tokenizer.json + vocab.txt
+    norm = tok.normalizer
+    lower = bool(getattr(norm, "lowercase", True))
+    strip = getattr(norm, "strip_accents", None)
+    _write_json(directory / "tokenizer_config.json", {
+        "tokenizer_class": "BertTokenizer", "do_lower_case": lower, "strip_accents": strip, "model_max_length": max_len,
+        "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]",
+    })
+    _write_json(directory / "special_tokens_map.json", {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"})
+
+
+def _write_json(path: Path, value: dict[str, Any]) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+
+
+def _is_hf_bert(directory: Path) -> bool:
+    try:
+        return json.loads((directory / "config.json").read_text(encoding="utf-8")).get("model_type") == "bert"
+    except (OSError, ValueError):
+        return False
+
+
+def import_hf(source: str | Path, output: str | Path) -> None:
+    """Convert a transformers BERT directory into an nlpkit ``bert`` artefact."""
+    src = Path(source)
+    hc = _read_hf_config(src)
+    cfg = BertConfig(
+        vocab_size=hc["vocab_size"], hidden=hc["hidden_size"], layers=hc["num_hidden_layers"], heads=hc["num_attention_heads"],
+        intermediate=hc["intermediate_size"], dropout=hc.get("hidden_dropout_prob", 0.1), max_position=hc.get("max_position_embeddings", 512),
+        type_vocab_size=hc.get("type_vocab_size", 2), layer_norm_eps=hc.get("layer_norm_eps", 1e-12), pad_id=hc.get("pad_token_id") or 0,
+        init_range=hc.get("initializer_range", 0.02),
+    )
+    model = Bert(cfg)
+    raw = _read_hf_weights(src)
+    state = from_hf_state(raw, cfg.layers)
+    _check_decoder(src, raw, state)
+    if "mlm_bias" not in state:
+        raise ArtifactError(f"{src} has no masked-LM head (cls.predictions)", "import a BertForPreTraining or BertForMaskedLM checkpoint")
+    missing = [k for k in NSP_KEYS if k not in state]
+    if missing:
+        log.warning("warning: %s has no pooler/next-sentence head; they start untrained", src)
+    model.load_state_dict(state, strict=False)
+    tok = _read_hf_tokenizer(src)
+    if tok.get_vocab_size(with_added_tokens=True) != cfg.vocab_size:
+        raise ArtifactError(f"{src}: the vocabulary has {tok.get_vocab_size()} entries but the model {cfg.vocab_size}", "check vocab.txt")
+    save_bert(output, model, tok, train={"imported_from": str(src)})
+
+
+def _read_hf_config(src: Path) -> dict[str, Any]:
+    try:
+        hc = json.loads((src / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ArtifactError(f"{src} has no readable config.json", "pass a HuggingFace model directory") from None
+    if hc.get("model_type") != "bert":
+        raise ArtifactError(f"{src} holds a {hc.get('model_type')!r} model, not BERT", "pass a BERT checkpoint")
+    if hc.get("hidden_act", "gelu") != "gelu" or hc.get("position_embedding_type", "absolute") != "absolute":
+        raise ArtifactError(f"{src}: hidden_act {hc.get('hidden_act')!r} / positions {hc.get('position_embedding_type')!r} differ from BERT's", "only gelu with absolute positions can be imported")
+    if hc.get("is_decoder") or hc.get("add_cross_attention"):
+        raise ArtifactError(f"{src} is a BERT decoder", "import an encoder checkpoint")
+    return hc
+
+
+def _read_hf_weights(src: Path) -> dict[str, torch.Tensor]:
+    if (src / "model.safetensors").exists():
+        from safetensors.torch import load_file
+
+        return load_file(str(src / "model.safetensors"))
+    if (src / "pytorch_model.bin").exists():
+        return torch.load(src / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    raise ArtifactError(f"{src} has no model.safetensors or pytorch_model.bin", "pass a complete HuggingFace directory")
+
+
+def _check_decoder(src: Path, raw: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> None:
+    """An explicitly stored MLM decoder must equal the word embeddings (nlpkit ties them)."""
+    dec = raw.get("cls.predictions.decoder.weight")
+    if dec is not None and "embeddings.tokens.weight" in state and not torch.equal(dec, state["embeddings.tokens.weight"]):
+        raise ArtifactError(f"{src} has an MLM decoder not tied to its word embeddings", "nlpkit's BERT ties them")
+
+
+def _read_hf_tokenizer(src: Path):  # noqa: ANN202
+    from nlpkit.wordpiece import load_tokenizer
+
+    tc: dict[str, Any] = {}
+    if (src / "tokenizer_config.json").exists():
+        tc = json.loads((src / "tokenizer_config.json").read_text(encoding="utf-8"))
+    if (src / "vocab.txt").exists():
+        return load_tokenizer(src / "vocab.txt", lowercase=tc.get("do_lower_case", True), strip_accents=tc.get("strip_accents"))
+    if (src / "tokenizer.json").exists():
+        return load_tokenizer(src / "tokenizer.json")
+    raise ArtifactError(f"{src} has no vocab.txt or tokenizer.json", "export the tokenizer with the model")
