@@ -1,0 +1,69 @@
+"""Scoring sentences with a neural LM, batched by length.
+
+Lines are read in windows of ``batch_size * 32``, sorted by length, cut into batches of similar
+length and right-padded; results are put back in input order. Right padding cannot change a
+sentence's score: every architecture is causal (an RNN's state, an NPLM's window and masked
+self-attention only look back), so a sentence's score does not depend on its batch (up to float
+rounding in batched matrix products).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+
+import torch
+
+from nlpkit.device import resolve_device
+from nlpkit.lm.neural import load_neural
+from nlpkit.lm.score import LineScore, Summary
+
+LOG10_E = 1.0 / math.log(10.0)
+
+
+@torch.no_grad()
+def score_batch(model: torch.nn.Module, seqs: list[list[int]], eos_id: int, device: torch.device) -> list[torch.Tensor]:
+    """log10 p of each token of each sequence (its ids, then </s>), given a </s> start."""
+    B, T = len(seqs), max(len(s) for s in seqs) + 1
+    inp = torch.full((B, T), eos_id, dtype=torch.long)
+    tgt = torch.full((B, T), eos_id, dtype=torch.long)
+    for b, s in enumerate(seqs):
+        if s:
+            inp[b, 1 : len(s) + 1] = torch.tensor(s)
+            tgt[b, : len(s)] = torch.tensor(s)
+    logits, _ = model(inp.to(device), model.init_state(B, device))  # (B, T, V)
+    logp = torch.log_softmax(logits.float(), dim=-1).gather(-1, tgt.to(device).unsqueeze(-1)).squeeze(-1)  # (B, T)
+    logp = (logp * LOG10_E).double().cpu()
+    return [logp[b, : len(s) + 1] for b, s in enumerate(seqs)]
+
+
+def neural_scores(model_dir: str | Path, lines: Iterable[str], *, per_token: bool = False, device: str = "auto",
+                  batch_size: int = 64, summary: Summary | None = None) -> Iterator[LineScore]:
+    dev = resolve_device(device)
+    model, vocab, _ = load_neural(model_dir, dev)
+    it = iter(lines)
+    while window := list(islice(it, batch_size * 32)):
+        seqs = [vocab.encode(line) for line in window]
+        order = sorted(range(len(window)), key=lambda i: len(seqs[i]))
+        results: list[torch.Tensor | None] = [None] * len(window)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            for i, lp in zip(idx, score_batch(model, [seqs[i] for i in idx], vocab.eos_id, dev)):
+                results[i] = lp
+        for line, seq, lp in zip(window, seqs, results):
+            yield _record(line, seq, lp, vocab, per_token, summary)
+
+
+def _record(line: str, seq: list[int], lp: torch.Tensor, vocab, per_token: bool, summary: Summary | None) -> LineScore:  # noqa: ANN001
+    unk = [i == vocab.unk_id for i in seq] + [False]
+    oov_logp = float(sum(v for v, u in zip(lp.tolist(), unk) if u))
+    detail = None
+    if per_token:
+        pieces = [vocab.pieces[i] for i in seq] + ["</s>"]
+        detail = [(p, v, None) for p, v in zip(pieces, lp.tolist())]
+    record = LineScore(float(lp.sum()), len(line.split()) + 1, sum(unk), detail)
+    if summary is not None:
+        summary.add(record, oov_logp)
+    return record

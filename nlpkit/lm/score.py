@@ -1,0 +1,102 @@
+"""`lm score`: one record per input line, the same schema for every architecture.
+
+A line's ``log10_prob`` sums log10 p of its tokens and of ``</s>``, each sentence starting after
+``<s>`` (KenLM's ``score(line, bos=True, eos=True)``); ``tokens`` = words + 1; ``oov`` = words not
+in the vocabulary (a literal ``<unk>`` included); ``ppl = 10 ** (-log10_prob / tokens)``.
+For a WordPiece model the sum runs over pieces, while ``tokens`` still counts words, so the
+perplexity is per word and comparable across vocabularies.
+
+This module imports no torch: neural models are loaded by ``neural_score`` only when needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from nlpkit.artifacts import read_config
+
+NGRAM_BATCH = 8192  # lines per vectorised n-gram batch
+
+
+@dataclass
+class LineScore:
+    log10_prob: float
+    tokens: int
+    oov: int
+    per_token: list[tuple[str, float, int | None]] | None = None  # (token, log10 p, n-gram length)
+
+    @property
+    def ppl(self) -> float:
+        return float(10.0 ** (-self.log10_prob / self.tokens))
+
+
+@dataclass
+class Summary:
+    """Corpus totals; the excluding-OOV figures drop OOV tokens from both sums, as KenLM's query."""
+
+    log10_prob: float = 0.0
+    tokens: int = 0
+    oov: int = 0
+    oov_log10_prob: float = 0.0
+    lines: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def add(self, s: LineScore, oov_logp: float) -> None:
+        self.log10_prob += s.log10_prob
+        self.tokens += s.tokens
+        self.oov += s.oov
+        self.oov_log10_prob += oov_logp
+        self.lines += 1
+
+    def ppl(self) -> float:
+        return float(10.0 ** (-self.log10_prob / max(self.tokens, 1)))
+
+    def ppl_without_oov(self) -> float:
+        n = self.tokens - self.oov
+        return float(10.0 ** (-(self.log10_prob - self.oov_log10_prob) / max(n, 1)))
+
+
+def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    it = iter(lines)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary | None) -> Iterator[LineScore]:  # noqa: ANN001
+    for batch in _batches(lines, NGRAM_BATCH):
+        s = model.score_lines(batch)
+        n = len(batch)
+        logp = np.bincount(s.line, weights=s.logp, minlength=n)
+        oov = np.bincount(s.line, weights=s.oov, minlength=n).astype(np.int64)
+        oov_logp = np.bincount(s.line, weights=np.where(s.oov, s.logp, 0.0), minlength=n)
+        tokens = np.bincount(s.line, minlength=n)
+        starts = np.concatenate([[0], np.cumsum(tokens)])
+        for i in range(n):
+            detail = None
+            if per_token:
+                words = batch[i].split() + ["</s>"]
+                a, b = starts[i], starts[i + 1]
+                detail = list(zip(words, s.logp[a:b].tolist(), s.length[a:b].tolist()))
+            record = LineScore(float(logp[i]), int(tokens[i]), int(oov[i]), detail)
+            if summary is not None:
+                summary.add(record, float(oov_logp[i]))
+            yield record
+
+
+def score_lines(model_dir: str | Path, lines: Iterable[str], *, per_token: bool = False, device: str = "auto",
+                batch_size: int = 64, summary: Summary | None = None) -> Iterator[LineScore]:
+    """Score each line with the model in ``model_dir`` (n-gram or neural)."""
+    config = read_config(model_dir, {"ngram_lm": 1, "neural_lm": 1})
+    if config["kind"] == "ngram_lm":
+        from nlpkit.lm.ngram_model import NgramModel
+
+        model = NgramModel.load(model_dir, config["specials"])
+        return ngram_scores(model, lines, per_token, summary)
+    from nlpkit.lm.neural_score import neural_scores
+
+    return neural_scores(model_dir, lines, per_token=per_token, device=device, batch_size=batch_size, summary=summary)

@@ -1,0 +1,152 @@
+"""Kneser-Ney estimation, ARPA files and the numpy scorer."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlpkit.errors import ConfigError
+from nlpkit.lm.arpa import read_arpa, write_arpa
+from nlpkit.lm.kneser_ney import discounts_for, estimate
+from nlpkit.lm.ngram_count import count_ngrams, restrict_vocab
+from nlpkit.lm.ngram_model import NgramModel
+from nlpkit.lm.ngram_train import NgramConfig, import_arpa, load_ngram, train_ngram
+
+ROOT = Path(__file__).resolve().parent.parent
+PTB_VALID = ROOT / "corpora" / "ptb" / "ptb.valid.txt.gz"
+TINY = ["a b", "a b", "b a"]
+
+
+def _model(lines, order, **kw):
+    tables = estimate(count_ngrams(lines, order), **kw)
+    return tables, NgramModel.from_tables(tables)
+
+
+def _logp(model, sentence):
+    return float(model.score_lines([sentence]).logp.sum())
+
+
+def test_discounts_follow_chen_goodman():
+    # t1..t4 = 10, 5, 3, 2: Y = 0.5, D1 = 1 - 2*0.5*5/10, D2 = 2 - 3*0.5*3/5, D3+ = 3 - 4*0.5*2/3
+    adjusted = np.array([1] * 10 + [2] * 5 + [3] * 3 + [4] * 2 + [9])
+    assert discounts_for(adjusted, 2) == pytest.approx([0.5, 1.1, 3 - 4 / 3])
+    # no count-2 n-grams: the documented fallback
+    assert discounts_for(np.array([1, 1, 3, 4]), 2) == [0.5, 1.0, 1.5]
+
+
+def test_bigram_probabilities_match_hand_computation():
+    # <s> a b </s> x2, <s> b a </s>. Both orders fall back to D = (0.5, 1, 1.5).
+    # Unigrams: continuation counts a=b=</s>=2, total 6, gamma = 1*3/6; uniform over 4 (no <s>):
+    #   p(a) = (2-1)/6 + 0.5/4 = 7/24, p(<unk>) = 1/8.
+    # Context <s>: c(a)=2, c(b)=1; u(a|<s>) = 1/3, u(b|<s>) = 0.5/3, gamma = (0.5+1)/3 = 0.5
+    #   p(a|<s>) = 1/3 + 0.5*7/24 = 23/48, p(b|<s>) = 15/48; likewise after a and after b.
+    tables, model = _model(TINY, 2)
+    assert tables.discounts == [[0.5, 1.0, 1.5], [0.5, 1.0, 1.5]]
+    words = {w: i for i, w in enumerate(tables.words)}
+    uni = dict(zip(tables.rows[0][:, 0].tolist(), tables.logp[0]))
+    assert uni[words["a"]] == pytest.approx(math.log10(7 / 24))
+    assert uni[words["<unk>"]] == pytest.approx(math.log10(1 / 8))
+    assert uni[words["<s>"]] == -99
+    assert _logp(model, "a b") == pytest.approx(3 * math.log10(23 / 48))
+    # b after b is unseen: backoff(b) = gamma(b) = 0.5 times p(b) = 7/24
+    assert _logp(model, "b b") == pytest.approx(math.log10(15 / 48) + math.log10(0.5 * 7 / 24) + math.log10(23 / 48))
+    bo = dict(zip(map(tuple, tables.rows[0].tolist()), tables.backoff[0]))
+    assert bo[(words["<s>"],)] == pytest.approx(math.log10(0.5))
+    assert bo[(words["</s>"],)] == 0.0
+
+
+def _all_contexts(tables, k):
+    return {tuple(r[:-1]) for r in tables.rows[k - 1].tolist()} if k > 1 else {()}
+
+
+@pytest.mark.parametrize("prune", [None, [0, 1, 1]])
+def test_every_context_sums_to_one(prune):
+    lines = [line for line in __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:300]]
+    tables, model = _model(lines, 3, prune=prune)
+    bos = tables.bos_id
+    contexts = list(_all_contexts(tables, 3))[:40] + list(_all_contexts(tables, 2))[:20] + [(), (5, 6), (bos, 7)]
+    for ctx in contexts:
+        total = np.sum(10.0 ** model.next_logprobs(list(ctx)))
+        assert total == pytest.approx(1.0, abs=2e-5), ctx
+
+
+def test_pruning_drops_singletons_but_keeps_needed_prefixes():
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:300]
+    full, _ = _model(lines, 3)
+    pruned, _ = _model(lines, 3, prune=[0, 1, 1])
+    assert len(pruned.rows[2]) < len(full.rows[2]) and len(pruned.rows[1]) < len(full.rows[1])
+    bigrams = {tuple(r) for r in pruned.rows[1].tolist()}
+    for r in pruned.rows[2].tolist():
+        assert tuple(r[:2]) in bigrams and tuple(r[1:]) in bigrams
+    with pytest.raises(ConfigError):
+        estimate(count_ngrams(TINY, 2), prune=[1, 1])
+
+
+def test_arpa_round_trip(tmp_path):
+    tables, model = _model(TINY + ["b b a", "c a b"], 3)
+    write_arpa(tables, tmp_path / "m.arpa")
+    text = (tmp_path / "m.arpa").read_text()
+    assert text.startswith("\\data\\\nngram 1=6\n") and text.rstrip().endswith("\\end\\")
+    back = read_arpa(tmp_path / "m.arpa")
+    assert back.words == tables.words
+    for k in range(3):
+        assert np.array_equal(back.rows[k], tables.rows[k])
+        assert np.allclose(back.logp[k], tables.logp[k], atol=1e-6)
+        assert np.allclose(back.backoff[k], tables.backoff[k], atol=1e-6)
+    again = NgramModel.from_tables(back)
+    for s in ["a b", "c c c", "", "zz a"]:
+        assert _logp(again, s) == pytest.approx(_logp(model, s), abs=1e-5)
+
+
+def test_import_of_a_foreign_arpa_without_unk(tmp_path):
+    arpa = tmp_path / "x.arpa"
+    arpa.write_text(
+        "made by hand\n\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-1.0 <s> -0.5\n-0.5 a -0.2\n-0.4 </s>\n-99 b\n\n"
+        "\\2-grams:\n-0.1 <s> a\n-0.3 a </s>\n\n\\end\\\n"
+    )
+    config = import_arpa(arpa, tmp_path / "m")
+    assert config["train"]["ngrams"] == [5, 2]
+    model = load_ngram(tmp_path / "m")
+    assert _logp(model, "a") == pytest.approx(-0.1 - 0.3)
+    # backoff(<s>) + p(b), then p(a) after b (no bigram, backoff 0), then the bigram a </s>
+    assert _logp(model, "b a") == pytest.approx(-0.5 - 99 - 0.5 - 0.3)
+    assert _logp(model, "q") == pytest.approx(-0.5 - 100 - 0.4)  # <unk> added with -100
+
+
+def test_vocab_limit_and_min_count_map_rare_words_to_unk():
+    counts = restrict_vocab(count_ngrams(["a a a b b c", "a b"], 2), min_count=2)
+    assert counts.words == ["<unk>", "<s>", "</s>", "a", "b"]
+    limited = restrict_vocab(count_ngrams(["a a a b b c", "a b"], 2), vocab_limit=1)
+    assert limited.words == ["<unk>", "<s>", "</s>", "a"]
+    # the literal <unk> is the unknown word
+    assert count_ngrams(["<unk> a"], 1).words == ["<unk>", "<s>", "</s>", "a"]
+
+
+def test_scores_agree_with_the_kenlm_module(tmp_path):
+    kenlm = pytest.importorskip("kenlm")
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()
+    train_ngram([str(PTB_VALID)], tmp_path / "m", NgramConfig(order=4))
+    ours = load_ngram(tmp_path / "m")
+    theirs = kenlm.Model(str(tmp_path / "m" / "model.arpa"))
+    test = lines[:200] + ["", "the apple and pear salad", "zzz qqq <unk> the"]
+    s = ours.score_lines(test)
+    mine = np.bincount(s.line, weights=s.logp, minlength=len(test))
+    ken = np.array([theirs.score(t, bos=True, eos=True) for t in test])
+    assert np.abs(mine - ken).max() < 1e-4
+
+
+def test_ngram_score_imports_no_torch(tmp_path):
+    train_ngram([str(PTB_VALID)], tmp_path / "m", NgramConfig(order=2))
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom nlpkit_cli.app import app\n"
+        f"r = CliRunner().invoke(app, ['lm', 'score', '-m', {str(tmp_path / 'm')!r}, '-f', 'jsonl'], input='the cat\\n\\n')\n"
+        "assert r.exit_code == 0, r.output\nprint(r.output.count('log10_prob'), 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["2", "False"]
