@@ -12,8 +12,11 @@ import typer
 from nlpkit import __version__
 from nlpkit.progress import configure_logging
 from nlpkit_cli import tokenize
+from nlpkit_cli import embed, embed_query
 from nlpkit_cli import bert
 from nlpkit_cli import lm
+from nlpkit_cli import translate
+from nlpkit_cli import classify
 from nlpkit_cli._common import EXIT_INTERRUPT, NlpkitGroup
 
 app = typer.Typer(
@@ -44,8 +47,13 @@ def root(
 
 
 app.add_typer(tokenize.app, name="tokenize")
+app.add_typer(embed.app, name="embed")
+app.command("analogy")(embed_query.analogy_cmd)
+app.command("similar")(embed_query.similar_cmd)
 app.add_typer(bert.app, name="bert")
 app.add_typer(lm.app, name="lm")
+app.add_typer(translate.app, name="translate")
+app.add_typer(classify.app, name="classify")
 
 
 def main() -> None:

@@ -1,0 +1,113 @@
+"""Translation quality on a held-out split of Tatoeba German->English (the figures in the README).
+
+    python bench/translate.py split --data ../shared/data/tatoeba_deu_eng/deu.txt.gz --out DIR
+    python bench/translate.py train --out DIR --arch rnn-attn --max-time 1200
+    python bench/translate.py eval  --out DIR --arch rnn-attn --beams 1,5
+
+The split: pairs are grouped by their German sentence and the groups shuffled (seed 2026); 2,000
+German sentences (one reference each) are the test set, the next 1,000 the validation set, and
+every pair whose German or English sentence occurs in test or validation is removed from
+training, so no test sentence, on either side, was seen in training. Files are English<TAB>German
+like corpora/de_en, plus test.de/test.en for `nlpkit translate eval`.
+
+Each `train` writes DIR/ARCH (a model) and DIR/ARCH.log; `eval` prints a JSON line and writes
+DIR/ARCH.eval.json. The same runs from the shell are in docs/readme/translate.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import sys
+from pathlib import Path
+
+SIZES = {
+    "rnn-attn": {"cell": "gru", "d_embed": 256, "d_hidden": 256, "d_attn": 256, "n_layers": 1, "dropout": 0.2},
+    "rnn": {"cell": "gru", "d_embed": 256, "d_hidden": 256, "n_layers": 1, "dropout": 0.2},
+    "transformer": {"d_model": 256, "n_heads": 4, "n_layers": 3, "d_ff": 1024, "dropout": 0.1},
+}
+
+
+def split(data: Path, out: Path, n_test: int = 2000, n_valid: int = 1000, seed: int = 2026) -> None:
+    pairs = []
+    with gzip.open(data, "rt", encoding="utf-8") as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) >= 2 and cols[0].strip() and cols[1].strip():
+                pairs.append((cols[0].strip(), cols[1].strip()))
+    by_german: dict[str, list[tuple[str, str]]] = {}
+    for en, de in pairs:
+        by_german.setdefault(de, []).append((en, de))
+    german = sorted(by_german)
+    random.Random(seed).shuffle(german)
+    test = [by_german[g][0] for g in german[:n_test]]
+    valid = [by_german[g][0] for g in german[n_test : n_test + n_valid]]
+    held = {s for pair in test + valid for s in pair}
+    train = [p for p in pairs if p[0] not in held and p[1] not in held]
+    random.Random(seed).shuffle(train)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("train", train), ("valid", valid), ("test", test)):
+        (out / f"{name}.tsv").write_text("".join(f"{en}\t{de}\n" for en, de in rows), encoding="utf-8")
+    (out / "test.de").write_text("".join(f"{de}\n" for _, de in test), encoding="utf-8")
+    (out / "test.en").write_text("".join(f"{en}\n" for en, _ in test), encoding="utf-8")
+    print(json.dumps({"pairs": len(pairs), "train": len(train), "valid": len(valid), "test": len(test)}))
+
+
+def train(out: Path, arch: str, max_time: float, epochs: int, resume: bool, extra: dict) -> None:
+    from nlpkit.device import set_threads
+    from nlpkit.progress import configure_logging
+    from nlpkit.translate.data import ParallelSource
+    from nlpkit.translate.train import TrainConfig, train_translation
+
+    configure_logging()
+    set_threads(1)
+    name = extra.pop("name", arch)
+    src = ParallelSource([str(out / "train.tsv")], src_col=2, tgt_col=1)
+    valid = ParallelSource([str(out / "valid.tsv")], src_col=2, tgt_col=1)
+    config = TrainConfig(epochs=epochs, max_time=max_time, valid_every=200, valid_lines=500, vocab_size=8000, **extra)
+    summary = train_translation(src, out / name, arch, SIZES[arch], config, valid=valid, device="cpu", resume=resume, quiet=False)
+    print(json.dumps({k: v for k, v in summary.items() if k != "history"}))
+
+
+def evaluate(out: Path, name: str, beams: list[int]) -> None:
+    from nlpkit.device import set_threads
+    from nlpkit.translate.beam import BeamConfig
+    from nlpkit.translate.evaluate import evaluate as run_eval
+    from nlpkit.translate.model import load_translator
+
+    set_threads(1)
+    translator = load_translator(out / name, "cpu")
+    src = (out / "test.de").read_text(encoding="utf-8").splitlines()
+    ref = (out / "test.en").read_text(encoding="utf-8").splitlines()
+    result = run_eval(translator, src, ref, beams, BeamConfig(lenpen=1.0))
+    result["train"] = {k: v for k, v in translator.config["train"]["results"].items() if k != "history"}
+    (out / f"{name}.eval.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    print(json.dumps(result))
+
+
+def main(argv: list[str]) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("step", choices=["split", "train", "eval"])
+    p.add_argument("--data", type=Path, default=Path("../shared/data/tatoeba_deu_eng/deu.txt.gz"))
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--arch", choices=sorted(SIZES), default="rnn-attn")
+    p.add_argument("--name", help="model directory name under --out (default: the arch)")
+    p.add_argument("--max-time", type=float, default=1200.0)
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--scheduled-sampling", default="none")
+    p.add_argument("--beams", default="1,5")
+    args = p.parse_args(argv)
+    if args.step == "split":
+        split(args.data, args.out)
+    elif args.step == "train":
+        extra = {"scheduled_sampling": args.scheduled_sampling, "name": args.name or args.arch}
+        train(args.out, args.arch, args.max_time, args.epochs, args.resume, extra)
+    else:
+        evaluate(args.out, args.name or args.arch, [int(b) for b in args.beams.split(",")])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

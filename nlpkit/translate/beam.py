@@ -1,0 +1,220 @@
+"""Batched beam search, kept apart from the models (as fairseq keeps ``search.py`` apart).
+
+A model plugs in through three methods (see ``StepModel``):
+
+- ``start(src, src_mask) -> state``: encode a batch of source sentences;
+- ``step(state, tokens) -> (lprobs, attn, state)``: log-probabilities of the next token given the
+  whole prefix ``tokens`` (N, t) that starts with BOS; ``attn`` (N, S) or None;
+- ``reorder(state, index) -> state``: keep/duplicate/reorder rows of the state (index (N',)).
+
+Every row of ``tokens`` is one hypothesis; the K hypotheses of one sentence sit in K consecutive
+rows. At each step the K*V extensions of a sentence are ranked, hypotheses ending in EOS among the
+top K are finalised with the score ``logprob / length ** lenpen`` (length counts the EOS, as in
+fairseq), and the best K that do not end the sentence go on. A sentence is done when it has K
+finished hypotheses or reaches its maximum length (``max_len_a * src_len + max_len_b`` tokens,
+where only EOS is allowed). Finished sentences are dropped from the batch, so long sentences do
+not make short ones pay.
+
+``lenpen`` 0 ranks by raw log-probability, which favours short outputs; 1 divides by length.
+Not implemented: diverse beam search, sampling, prefix constraints.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from nlpkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass
+class BeamConfig:
+    beam: int = 5  # hypotheses kept per sentence; 1 is greedy search
+    nbest: int = 1  # hypotheses returned per sentence (at most beam)
+    lenpen: float = 1.0  # length normalisation exponent: score = logprob / length ** lenpen
+    max_len_a: float = 1.5  # output length limit: a * source length + b (in subword pieces)
+    max_len_b: int = 10
+    min_len: int = 1  # EOS is forbidden before this many tokens
+    no_repeat_ngram: int = 0  # forbid repeating any n-gram of this size (0: off)
+    attention: bool = False  # keep the attention of each output token
+
+    def __post_init__(self) -> None:
+        if self.beam < 1:
+            raise ConfigError(f"--beam must be at least 1 (got {self.beam})", "use 1 for greedy search")
+        if not 1 <= self.nbest <= self.beam:
+            raise ConfigError(f"--nbest must be between 1 and --beam ({self.beam})")
+        if self.max_len_a < 0 or self.max_len_b < 0:
+            raise ConfigError("--max-len-a and --max-len-b must be 0 or more")
+        if self.max_len_a == 0 and self.max_len_b < 1:
+            raise ConfigError("--max-len-b must be at least 1 when --max-len-a is 0")
+        if self.min_len < 0 or self.no_repeat_ngram < 0:
+            raise ConfigError("--min-len and --no-repeat-ngram must be 0 or more")
+
+
+class StepModel(Protocol):
+    def start(self, src: torch.Tensor, src_mask: torch.Tensor) -> Any: ...
+
+    def step(self, state: Any, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, Any]: ...
+
+    def reorder(self, state: Any, index: torch.Tensor) -> Any: ...
+
+
+@dataclass
+class Hypothesis:
+    tokens: list[int]  # output pieces, without BOS and EOS
+    score: float  # logprob / length_term: what the beam ranks by
+    logprob: float  # sum of the log-probabilities of every token, EOS included
+    length_term: float  # length ** lenpen
+    positional_scores: list[float]  # log-probability of each token, EOS last
+    attention: list[list[float]] | None = field(default=None, repr=False)  # (len(tokens)+1, S)
+
+
+def max_lengths(src_lengths: torch.Tensor, config: BeamConfig, cap: int | None = None) -> torch.Tensor:
+    """Per-sentence limit on generated tokens before EOS: floor(a * len + b), at least 1."""
+    import torch
+
+    limit = torch.floor(src_lengths.float() * config.max_len_a + config.max_len_b).long().clamp(min=1)
+    if cap is not None:
+        limit = limit.clamp(max=max(cap, 1))
+    return limit
+
+
+def beam_search(
+    model: StepModel,
+    src: torch.Tensor,
+    src_mask: torch.Tensor,
+    config: BeamConfig,
+    *,
+    bos_id: int,
+    eos_id: int,
+    pad_id: int,
+    max_len_cap: int | None = None,
+) -> list[list[Hypothesis]]:
+    """Translate a batch: ``src`` (B, S) ids, ``src_mask`` (B, S) True on real tokens.
+
+    Returns, for each sentence in order, its ``nbest`` hypotheses, best first.
+    """
+    import torch
+
+    search = _Search(model, src, src_mask, config, bos_id, eos_id, pad_id, max_len_cap)
+    with torch.no_grad():
+        return search.run()
+
+
+class _Search:
+    """The state of one batched search; ``run`` is the loop, each helper one part of a step."""
+
+    def __init__(self, model, src, src_mask, config, bos_id, eos_id, pad_id, max_len_cap) -> None:
+        import torch
+
+        self.model, self.cfg = model, config
+        self.bos, self.eos, self.pad = bos_id, eos_id, pad_id
+        n, k = src.size(0), config.beam
+        self.limits = max_lengths(src_mask.sum(1), config, max_len_cap).tolist()
+        self.alive = list(range(n))  # sentence id of each block of K rows
+        self.finished: list[list[Hypothesis]] = [[] for _ in range(n)]
+        rows = torch.arange(n, device=src.device).repeat_interleave(k)
+        self.state = model.reorder(model.start(src, src_mask), rows)
+        self.tokens = torch.full((n * k, 1), bos_id, dtype=torch.long, device=src.device)  # (N, t)
+        # Only the first copy of each sentence is live at step 0, so the K copies do not fill the beam.
+        self.scores = torch.full((n, k), -math.inf, device=src.device)
+        self.scores[:, 0] = 0.0  # (n, K)
+        self.pos_scores = torch.zeros((n * k, 0), device=src.device)  # (N, t-1)
+        self.attn: torch.Tensor | None = None  # (N, t-1, S) when kept
+
+    def run(self) -> list[list[Hypothesis]]:
+        step = 0
+        while self.alive:
+            lprobs, attn, self.state = self.model.step(self.state, self.tokens)  # (N, V), (N, S)
+            lprobs = self._constrain(lprobs.float(), step)
+            self._advance(lprobs, attn, step)
+            step += 1
+        return [sorted(h, key=lambda h: -h.score)[: self.cfg.nbest] for h in self.finished]
+
+    def _constrain(self, lprobs: torch.Tensor, step: int) -> torch.Tensor:
+        lprobs[:, self.pad] = -math.inf
+        lprobs[:, self.bos] = -math.inf
+        if step < self.cfg.min_len:
+            lprobs[:, self.eos] = -math.inf
+        if self.cfg.no_repeat_ngram:
+            self._block_ngrams(lprobs)
+        k = self.cfg.beam
+        at_limit = [i for i, sent in enumerate(self.alive) if step >= self.limits[sent]]
+        for i in at_limit:  # only EOS may follow; this wins over --min-len
+            lprobs[i * k : (i + 1) * k] = -math.inf
+            lprobs[i * k : (i + 1) * k, self.eos] = 0.0
+        return lprobs
+
+    def _block_ngrams(self, lprobs: torch.Tensor) -> None:
+        n = self.cfg.no_repeat_ngram
+        for row, generated in enumerate(self.tokens[:, 1:].tolist()):
+            if len(generated) < n - 1:
+                continue
+            tail = generated[len(generated) - n + 1 :]
+            banned = {generated[i + n - 1] for i in range(len(generated) - n + 1) if generated[i : i + n - 1] == tail}
+            if banned:
+                lprobs[row, list(banned)] = -math.inf
+
+    def _advance(self, lprobs: torch.Tensor, attn: torch.Tensor | None, step: int) -> None:
+        import torch
+
+        n, k = len(self.alive), self.cfg.beam
+        vocab = lprobs.size(1)
+        cand = (self.scores.unsqueeze(2) + lprobs.view(n, k, vocab)).view(n, k * vocab)  # (n, K*V)
+        top_scores, top_idx = cand.topk(min(2 * k, k * vocab), dim=1)  # (n, 2K), best first
+        top_beam = torch.div(top_idx, vocab, rounding_mode="floor")  # (n, 2K)
+        top_tok = top_idx % vocab
+        base = (torch.arange(n, device=lprobs.device) * k).unsqueeze(1)  # (n, 1)
+        top_rows = base + top_beam  # (n, 2K) rows of the hypotheses they extend
+        ends = (top_tok == self.eos) & torch.isfinite(top_scores)
+        ends[:, k:] = False  # as fairseq: only EOS among the best K candidates finalises
+        self._finalise(ends, top_scores, top_rows, lprobs, attn, step)
+
+        # The best K candidates that do not end the sentence continue.
+        go_on = top_scores.masked_fill(top_tok == self.eos, -math.inf)
+        next_scores, pick = go_on.topk(k, dim=1)  # (n, K)
+        rows = top_rows.gather(1, pick)  # (n, K)
+        toks = top_tok.gather(1, pick)
+        keep = [i for i, sent in enumerate(self.alive) if not self._done(sent, step)]
+        if not keep:
+            self.alive = []
+            return
+        keep_t = torch.tensor(keep, device=lprobs.device)
+        rows, toks, next_scores = rows[keep_t].view(-1), toks[keep_t].view(-1), next_scores[keep_t]
+        self.tokens = torch.cat([self.tokens[rows], toks.unsqueeze(1)], dim=1)  # (N', t+1)
+        self.pos_scores = torch.cat([self.pos_scores[rows], lprobs[rows, toks].unsqueeze(1)], dim=1)
+        if self.cfg.attention and attn is not None:
+            step_attn = attn[rows].float().unsqueeze(1)  # (N', 1, S)
+            self.attn = step_attn if self.attn is None else torch.cat([self.attn[rows], step_attn], dim=1)
+        self.scores = next_scores
+        self.state = self.model.reorder(self.state, rows)
+        self.alive = [self.alive[i] for i in keep]
+
+    def _done(self, sent: int, step: int) -> bool:
+        return len(self.finished[sent]) >= self.cfg.beam or step >= self.limits[sent]
+
+    def _finalise(self, ends, top_scores, top_rows, lprobs, attn, step: int) -> None:
+        length = step + 1  # generated tokens, EOS included
+        length_term = length**self.cfg.lenpen
+        for i, j in ends.nonzero().tolist():
+            sent = self.alive[i]
+            if len(self.finished[sent]) >= self.cfg.beam:
+                continue
+            row = int(top_rows[i, j])
+            logprob = float(top_scores[i, j])
+            positional = self.pos_scores[row].tolist() + [float(lprobs[row, self.eos])]
+            hyp = Hypothesis(
+                tokens=self.tokens[row, 1:].tolist(),
+                score=logprob / length_term,
+                logprob=logprob,
+                length_term=length_term,
+                positional_scores=positional,
+            )
+            if self.cfg.attention and attn is not None:
+                past = self.attn[row].tolist() if self.attn is not None else []
+                hyp.attention = past + [attn[row].float().tolist()]
+            self.finished[sent].append(hyp)

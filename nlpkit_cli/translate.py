@@ -1,0 +1,250 @@
+"""`nlpkit translate`: train encoder-decoder models on parallel text, translate, evaluate with BLEU."""
+
+from __future__ import annotations
+
+import json
+import logging
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from nlpkit_cli._common import (
+    DeviceOpt,
+    InputsArg,
+    LineBufferedOpt,
+    ModelOpt,
+    OutputDirOpt,
+    QuietOpt,
+    RecordWriter,
+    SeedOpt,
+    StrictUtf8Opt,
+    TextFieldOpt,
+    default_group,
+)
+
+log = logging.getLogger("nlpkit")
+
+app = typer.Typer(
+    cls=default_group("decode"),
+    no_args_is_help=True,
+    help="Machine translation. `nlpkit translate -m MODEL [INPUT...]` translates (the `decode` command); "
+    "`train` trains a model on parallel text; `eval` measures sacreBLEU.",
+)
+
+
+class Arch(str, Enum):
+    rnn_attn = "rnn-attn"
+    rnn = "rnn"
+    transformer = "transformer"
+
+
+class Cell(str, Enum):
+    gru = "gru"
+    lstm = "lstm"
+
+
+class Sampling(str, Enum):
+    none = "none"
+    linear = "linear"
+    exp = "exp"
+    sigmoid = "sigmoid"
+
+
+class Positions(str, Enum):
+    sinusoidal = "sinusoidal"
+    learned = "learned"
+
+
+class Metric(str, Enum):
+    bleu = "bleu"
+    loss = "loss"
+
+
+class OutFormat(str, Enum):
+    text = "text"
+    jsonl = "jsonl"
+
+
+class EvalFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+SrcColOpt = Annotated[int, typer.Option("--src-col", help="TSV column of the source sentence (from 1).", min=1)]
+TgtColOpt = Annotated[int, typer.Option("--tgt-col", help="TSV column of the target sentence (from 1).", min=1)]
+BeamOpt = Annotated[int, typer.Option("--beam", "-b", help="Beam size (1 = greedy search).")]
+LenpenOpt = Annotated[float, typer.Option("--lenpen", help="Length normalisation: score = logprob / length**ALPHA (0 = none).")]
+MaxLenAOpt = Annotated[float, typer.Option("--max-len-a", help="Output limit: A * source pieces + B.")]
+MaxLenBOpt = Annotated[int, typer.Option("--max-len-b", help="Output limit: A * source pieces + B.")]
+MinLenOpt = Annotated[int, typer.Option("--min-len", help="No EOS before this many pieces.")]
+NoRepeatOpt = Annotated[int, typer.Option("--no-repeat-ngram", help="Never repeat an n-gram of this size (0 = off).")]
+MaxTokensOpt = Annotated[int, typer.Option("--max-tokens", help="Source pieces per decoding batch.", min=1)]
+
+
+@app.command("decode")
+def decode_cmd(
+    model: ModelOpt,
+    inputs: InputsArg = None,
+    beam: BeamOpt = 5,
+    nbest: Annotated[int, typer.Option("--nbest", help="Hypotheses per line (text: tab-separated, best first).")] = 1,
+    lenpen: LenpenOpt = 1.0,
+    max_len_a: MaxLenAOpt = 1.5,
+    max_len_b: MaxLenBOpt = 10,
+    min_len: MinLenOpt = 1,
+    no_repeat_ngram: NoRepeatOpt = 0,
+    format: Annotated[OutFormat, typer.Option("--format", "-f", help="text, or jsonl with scores, pieces and length terms.")] = OutFormat.text,
+    attention: Annotated[bool, typer.Option("--attention", help="Add the attention matrix to each JSONL hypothesis.")] = False,
+    attention_plot: Annotated[Optional[Path], typer.Option("--attention-plot", help="Draw the attention of one line as a heatmap (PNG; needs matplotlib).")] = None,
+    plot_line: Annotated[int, typer.Option("--plot-line", help="Input line (from 1) that --attention-plot draws.", min=1)] = 1,
+    max_tokens: MaxTokensOpt = 4000,
+    max_sentences: Annotated[int, typer.Option("--max-sentences", help="Sentences per decoding batch.", min=1)] = 128,
+    device: DeviceOpt = "auto",
+    strict_utf8: StrictUtf8Opt = False,
+    text_field: TextFieldOpt = "text",
+    line_buffered: LineBufferedOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Translate each input line (one output line per input line, in order)."""
+    from nlpkit.corpus import read_lines
+    from nlpkit.translate.beam import BeamConfig
+    from nlpkit.translate.decode import translate_lines
+    from nlpkit.translate.model import load_translator
+    from nlpkit.translate.output import check_plot, jsonl_record, text_record, with_plot
+
+    want_attn = attention or attention_plot is not None
+    config = BeamConfig(beam, nbest, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram, attention=want_attn)
+    translator = load_translator(model, device)
+    check_plot(translator, want_attn)
+    writer = RecordWriter(line_buffered)
+    lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
+    chunk = 1 if writer.line_buffered else 2000
+    results = translate_lines(translator, lines, config, max_tokens=max_tokens, max_sentences=max_sentences, chunk_lines=chunk)
+    if attention_plot is not None:
+        results = with_plot(results, translator.vocabs.tgt, attention_plot, plot_line)
+    for t in results:
+        writer.write(jsonl_record(t, translator.vocabs.tgt, attention) if format is OutFormat.jsonl else text_record(t))
+    writer.close()
+
+
+@app.command("train")
+def train_cmd(
+    output: OutputDirOpt,
+    inputs: Annotated[Optional[list[str]], typer.Argument(help="Parallel TSV files (source<TAB>target), or use --src/--tgt.", show_default=False)] = None,
+    arch: Annotated[Arch, typer.Option("--arch", help="rnn-attn (Bahdanau attention), rnn (no attention) or transformer.")] = Arch.rnn_attn,
+    src: Annotated[Optional[Path], typer.Option("--src", help="Source side, one sentence per line (with --tgt).")] = None,
+    tgt: Annotated[Optional[Path], typer.Option("--tgt", help="Target side, line-aligned with --src.")] = None,
+    src_col: SrcColOpt = 1,
+    tgt_col: TgtColOpt = 2,
+    valid: Annotated[Optional[Path], typer.Option("--valid", help="Validation pairs (TSV, same columns); the best model on them is kept.")] = None,
+    valid_src: Annotated[Optional[Path], typer.Option("--valid-src", help="Validation source file (with --valid-tgt).")] = None,
+    valid_tgt: Annotated[Optional[Path], typer.Option("--valid-tgt", help="Validation target file.")] = None,
+    vocab_size: Annotated[int, typer.Option("--vocab-size", help="WordPiece vocabulary size (per side, or joint).")] = 8000,
+    joint_vocab: Annotated[bool, typer.Option("--joint-vocab", help="One vocabulary for both sides.")] = False,
+    lowercase: Annotated[bool, typer.Option("--lowercase", help="Lowercase both sides.")] = False,
+    max_len: Annotated[int, typer.Option("--max-len", help="Drop training pairs longer than this (pieces); transformer position limit.")] = 100,
+    cell: Annotated[Cell, typer.Option("--cell", help="Recurrent cell (rnn, rnn-attn).")] = Cell.gru,
+    d_embed: Annotated[int, typer.Option("--d-embed", help="Embedding size (rnn, rnn-attn).")] = 256,
+    d_hidden: Annotated[int, typer.Option("--d-hidden", help="Hidden size per direction (rnn, rnn-attn).")] = 256,
+    d_attn: Annotated[int, typer.Option("--d-attn", help="Additive attention size (rnn-attn).")] = 256,
+    n_layers: Annotated[Optional[int], typer.Option("--n-layers", help="Layers in encoder and decoder (default 1 rnn, 3 transformer).")] = None,
+    d_model: Annotated[int, typer.Option("--d-model", help="Model width (transformer).")] = 256,
+    n_heads: Annotated[int, typer.Option("--n-heads", help="Attention heads (transformer).")] = 4,
+    d_ff: Annotated[int, typer.Option("--d-ff", help="Feed-forward size (transformer).")] = 1024,
+    positions: Annotated[Positions, typer.Option("--positions", help="sinusoidal or learned (transformer).")] = Positions.sinusoidal,
+    norm_first: Annotated[bool, typer.Option("--norm-first/--post-norm", help="Pre-LN (stable) or post-LN as in the paper (transformer).")] = True,
+    share_embeddings: Annotated[bool, typer.Option("--share-embeddings", help="One embedding table for both sides (transformer, needs --joint-vocab).")] = False,
+    dropout: Annotated[Optional[float], typer.Option("--dropout", help="Dropout (default 0.2 rnn, 0.1 transformer).")] = None,
+    epochs: Annotated[int, typer.Option("--epochs", help="Passes over the training data.")] = 10,
+    max_time: Annotated[Optional[float], typer.Option("--max-time", help="Stop after this many seconds of training; the best model is kept.")] = None,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Padded tokens per batch; batches hold sentences of similar length.")] = 4000,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default 1e-3 rnn, 5e-4 transformer).")] = None,
+    warmup: Annotated[Optional[int], typer.Option("--warmup", help="Warm-up updates, then 1/sqrt decay (default 0 rnn, 1000 transformer).")] = None,
+    label_smoothing: Annotated[Optional[float], typer.Option("--label-smoothing", help="Default 0 rnn, 0.1 transformer.")] = None,
+    clip_norm: Annotated[float, typer.Option("--clip-norm", help="Clip gradients to this total norm (0 = off).")] = 1.0,
+    teacher_forcing: Annotated[float, typer.Option("--teacher-forcing", help="Probability of feeding the reference token (the floor of --scheduled-sampling).")] = 1.0,
+    scheduled_sampling: Annotated[Sampling, typer.Option("--scheduled-sampling", help="Curriculum from reference to model inputs: linear, exp or sigmoid.")] = Sampling.none,
+    ss_k: Annotated[Optional[float], typer.Option("--ss-k", help="The schedule's k (linear: updates to the floor; exp: k<1; sigmoid: k>=1).")] = None,
+    valid_every: Annotated[int, typer.Option("--valid-every", help="Validate every N updates (0 = after each epoch).", min=0)] = 0,
+    valid_metric: Annotated[Metric, typer.Option("--valid-metric", help="Keep the best model by greedy BLEU or by loss.")] = Metric.bleu,
+    valid_lines: Annotated[int, typer.Option("--valid-lines", help="Validation pairs translated for BLEU.", min=1)] = 500,
+    checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between resume checkpoints.")] = 300.0,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint in the output directory.")] = False,
+    amp: Annotated[Optional[bool], typer.Option("--amp/--no-amp", help="bfloat16 mixed precision (default: on for CUDA).", show_default=False)] = None,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = 0,
+    strict_utf8: StrictUtf8Opt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train a translation model; writes config.json, model.safetensors and the tokenizer(s)."""
+    from nlpkit.translate.data import ParallelSource
+    from nlpkit.translate.train import TrainConfig, train_translation
+
+    source = ParallelSource(inputs, src, tgt, src_col, tgt_col, strict_utf8)
+    valid_source = None
+    if valid is not None or valid_src is not None or valid_tgt is not None:
+        valid_source = ParallelSource([valid] if valid else None, valid_src, valid_tgt, src_col, tgt_col, strict_utf8)
+    transformer = arch is Arch.transformer
+    model_values = {
+        "cell": cell.value, "d_embed": d_embed, "d_hidden": d_hidden, "d_attn": d_attn, "d_model": d_model,
+        "n_heads": n_heads, "d_ff": d_ff, "positions": positions.value, "norm_first": norm_first, "max_len": max_len,
+        "share_embeddings": share_embeddings, "n_layers": n_layers or (3 if transformer else 1),
+        "dropout": dropout if dropout is not None else (0.1 if transformer else 0.2),
+    }
+    config = TrainConfig(
+        epochs, max_time, max_tokens, lr, warmup, label_smoothing, clip_norm, teacher_forcing, scheduled_sampling.value,
+        ss_k, valid_every, valid_metric.value, valid_lines, checkpoint_every, vocab_size, joint_vocab, lowercase, max_len, seed, amp,
+    )
+    summary = train_translation(source, output, arch.value, model_values, config, valid=valid_source, device=device, resume=resume, quiet=quiet)
+    bleu = summary["best_valid_bleu"]
+    log.info("wrote %s: %d updates in %.0f s%s", output, summary["updates"], summary["train_seconds"], f", valid BLEU {bleu}" if bleu is not None else "")
+
+
+@app.command("eval")
+def eval_cmd(
+    model: ModelOpt,
+    src: Annotated[Path, typer.Option("--src", help="Source sentences, one per line.", show_default=False)],
+    ref: Annotated[Path, typer.Option("--ref", help="Reference translations, line-aligned with --src.", show_default=False)],
+    beam: Annotated[str, typer.Option("--beam", "-b", help="Comma-separated beam sizes, one row each.")] = "1,5",
+    lenpen: LenpenOpt = 1.0,
+    max_len_a: MaxLenAOpt = 1.5,
+    max_len_b: MaxLenBOpt = 10,
+    min_len: MinLenOpt = 1,
+    no_repeat_ngram: NoRepeatOpt = 0,
+    format: Annotated[EvalFormat, typer.Option("--format", "-f", help="text (two TSV tables) or json.")] = EvalFormat.text,
+    max_tokens: MaxTokensOpt = 4000,
+    device: DeviceOpt = "auto",
+    strict_utf8: StrictUtf8Opt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Detokenised sacreBLEU per beam size, with its signature, and BLEU by source length."""
+    from nlpkit.translate.beam import BeamConfig
+    from nlpkit.translate.evaluate import evaluate, read_test_set
+    from nlpkit.translate.model import load_translator
+
+    beams = _beam_list(beam)
+    base = BeamConfig(beams[0], 1, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram)
+    sources, references = read_test_set(src, ref, strict_utf8)
+    result = evaluate(load_translator(model, device), sources, references, beams, base, max_tokens=max_tokens)
+    if format is EvalFormat.json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo("beam\tbleu\tbp\tsys_len\tref_len\tseconds\tsignature")
+    for r in result["rows"]:
+        typer.echo(f"{r['beam']}\t{r['bleu']:.2f}\t{r['bp']:.3f}\t{r['sys_len']}\t{r['ref_len']}\t{r['seconds']}\t{r['signature']}")
+    typer.echo("beam\tsource_words\tsentences\tbleu")
+    for r in result["by_length"]:
+        typer.echo(f"{r['beam']}\t{r['bucket']}\t{r['sentences']}\t{r['bleu']:.2f}")
+
+
+def _beam_list(text: str) -> list[int]:
+    from nlpkit.errors import ConfigError
+
+    try:
+        beams = [int(b) for b in text.split(",") if b.strip()]
+    except ValueError:
+        raise ConfigError(f"--beam {text!r} is not a list of numbers", "write e.g. --beam 1,5,10") from None
+    if not beams or min(beams) < 1:
+        raise ConfigError(f"--beam {text!r}: beam sizes must be at least 1", "write e.g. --beam 1,5,10")
+    return beams

@@ -1,0 +1,132 @@
+"""Models: masks, padding, batched vs one-by-one beam search, scheduled sampling, learning a task."""
+
+import random
+
+import pytest
+import torch
+
+from nlpkit.translate.beam import BeamConfig, beam_search
+from nlpkit.translate.data import ParallelSource, pad
+from nlpkit.translate.rnn import RNNSeq2Seq, Seq2SeqConfig, mix_inputs
+from nlpkit.translate.schedule import gold_probability, learning_rate
+from nlpkit.translate.transformer import TransformerConfig, TransformerSeq2Seq
+
+V = 20
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one thread avoids OpenMP start-up and contention on a busy 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny(arch, cell="gru"):
+    torch.manual_seed(0)
+    if arch == "transformer":
+        model = TransformerSeq2Seq(TransformerConfig(src_vocab_size=V, tgt_vocab_size=V, d_model=16, n_heads=2, n_layers=2, d_ff=32, dropout=0.0))
+    else:
+        model = RNNSeq2Seq(Seq2SeqConfig(arch=arch, cell=cell, src_vocab_size=V, tgt_vocab_size=V, d_embed=8, d_hidden=12, d_attn=8, dropout=0.0))
+    return model.eval()
+
+
+ARCHS = [("rnn-attn", "gru"), ("rnn-attn", "lstm"), ("rnn", "gru"), ("transformer", "gru")]
+
+
+def test_transformer_decoder_never_sees_the_future():
+    model = tiny("transformer")
+    src = torch.randint(4, V, (2, 5))
+    tgt = torch.randint(4, V, (2, 6))
+    changed = tgt.clone()
+    changed[:, 4:] = torch.randint(4, V, (2, 2))
+    a = model(src, src.ne(0), tgt)
+    b = model(src, src.ne(0), changed)
+    assert torch.allclose(a[:, :4], b[:, :4], atol=1e-6)
+    assert not torch.allclose(a[:, 4:], b[:, 4:])
+
+
+@pytest.mark.parametrize("arch,cell", ARCHS)
+def test_source_padding_is_ignored(arch, cell):
+    model = tiny(arch, cell)
+    src = torch.randint(4, V, (1, 4))
+    padded = torch.cat([src, torch.zeros(1, 3, dtype=torch.long)], dim=1)
+    tgt = torch.randint(4, V, (1, 5))
+    a = model(src, src.ne(0), tgt)
+    b = model(padded, padded.ne(0), tgt)
+    assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch,cell", ARCHS)
+def test_batched_beam_search_equals_one_by_one(arch, cell):
+    model = tiny(arch, cell)
+    rng = random.Random(1)
+    sents = [[rng.randrange(4, V) for _ in range(n)] for n in (3, 7, 1, 5)]
+    config = BeamConfig(beam=3, nbest=3, max_len_a=1.0, max_len_b=3)
+    ids = dict(bos_id=2, eos_id=3, pad_id=0)
+    src = pad(sents, 0)
+    together = beam_search(model, src, src.ne(0), config, **ids)
+    for sent, hyps in zip(sents, together):
+        alone = beam_search(model, torch.tensor([sent]), torch.ones(1, len(sent), dtype=torch.bool), config, **ids)[0]
+        assert [h.tokens for h in hyps] == [h.tokens for h in alone]
+        assert [h.score for h in hyps] == pytest.approx([h.score for h in alone], abs=1e-4)
+
+
+def test_beam_step_matches_teacher_forced_logits():
+    model = tiny("rnn-attn")
+    src = torch.randint(4, V, (1, 4))
+    hyp = beam_search(model, src, src.ne(0), BeamConfig(beam=1, max_len_a=0, max_len_b=6), bos_id=2, eos_id=3, pad_id=0)[0][0]
+    tgt_in = torch.tensor([[2, *hyp.tokens]])
+    with torch.no_grad():
+        lprobs = model(src, src.ne(0), tgt_in).log_softmax(-1)[0]
+    expected = [float(lprobs[t, tok]) for t, tok in enumerate([*hyp.tokens, 3])]
+    if len(hyp.tokens) < 6:  # EOS was chosen, not forced
+        assert hyp.positional_scores == pytest.approx(expected, abs=1e-5)
+
+
+def test_attention_rows_are_distributions():
+    for arch in ("rnn-attn", "transformer"):
+        model = tiny(arch)
+        model.want_attention = True
+        src = torch.randint(4, V, (2, 5))
+        src[1, 3:] = 0
+        hyps = beam_search(model, src, src.ne(0), BeamConfig(beam=2, attention=True), bos_id=2, eos_id=3, pad_id=0)
+        attn = torch.tensor(hyps[1][0].attention)  # (T, S)
+        assert attn.shape == (len(hyps[1][0].tokens) + 1, 5)
+        assert torch.allclose(attn.sum(1), torch.ones(attn.size(0)), atol=1e-5)
+        assert attn[:, 3:].abs().max() == 0  # padding gets no attention
+
+
+def test_scheduled_sampling_curves():
+    assert gold_probability(0, "none", None, 0.7) == 0.7
+    assert gold_probability(0, "linear", 100, 0.0) == 1.0
+    assert gold_probability(50, "linear", 100, 0.0) == pytest.approx(0.5)
+    assert gold_probability(500, "linear", 100, 0.25) == 0.25
+    assert gold_probability(10, "exp", 0.9, 0.0) == pytest.approx(0.9**10)
+    assert gold_probability(0, "sigmoid", 10, 0.0) == pytest.approx(10 / 11)
+    assert gold_probability(1000, "sigmoid", 10, 0.1) == 0.1
+
+
+def test_mix_inputs_all_gold_or_all_sampled():
+    gold = torch.tensor([5, 6, 7, 0])
+    logits = torch.full((4, V), -1e9)
+    logits[:, 9] = 0.0  # the model always predicts 9
+    assert mix_inputs(gold, logits, 1.0).tolist() == [5, 6, 7, 0]
+    assert mix_inputs(gold, logits, 0.0).tolist() == [9, 9, 9, 0]  # padding stays
+
+
+def test_warmup_then_inverse_sqrt():
+    assert learning_rate(50, 1.0, 100) == pytest.approx(0.5)
+    assert learning_rate(100, 1.0, 100) == pytest.approx(1.0)
+    assert learning_rate(400, 1.0, 100) == pytest.approx(0.5)
+    assert learning_rate(7, 0.1, 0) == 0.1
+
+
+def test_parallel_source_needs_both_files():
+    from nlpkit.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        ParallelSource(src_file="a")
+    with pytest.raises(ConfigError):
+        ParallelSource(["x.tsv"], src_col=2, tgt_col=2)
