@@ -1,0 +1,73 @@
+"""A fresh (or resumed) model and its text encoder for a training job, for every architecture."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from nlpkit.classify.artifact import build_model, model_config
+from nlpkit.classify.data import Example
+from nlpkit.classify.encode import Encoder, PieceEncoder, WordEncoder
+from nlpkit.classify.vocab import WordVocab, build_vocab
+from nlpkit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from nlpkit.classify.train import TrainConfig
+
+log = logging.getLogger("nlpkit")
+
+
+def check_model_options(arch: str, options: dict[str, Any]) -> None:
+    """Fail fast, before any data is read, on flags that do not fit ``arch`` or bad values."""
+    if arch == "bert" and not options.get("bert"):
+        raise ConfigError("--arch bert needs --bert DIR", "pre-train an encoder with `nlpkit bert pretrain` first")
+    if arch != "bert" and options.get("bert") is not None:
+        raise ConfigError(f"--bert does not apply to --arch {arch}", "use --arch bert")
+    model_config(arch, options)
+
+
+def build_for_training(
+    cfg: TrainConfig, options: dict[str, Any], train: list[Example], num_classes: int, ckpt: dict[str, Any] | None
+) -> tuple[nn.Module, Encoder]:
+    check_model_options(cfg.arch, options)
+    if cfg.arch == "bert":
+        return _bert(options, num_classes)
+    if ckpt and ckpt["meta"].get("vocab"):
+        vocab = WordVocab(ckpt["meta"]["vocab"])
+    else:
+        vocab = build_vocab((e.text for e in train), cfg.min_count, cfg.max_vocab)
+    log.info("vocabulary: %d words (min count %d)", len(vocab), cfg.min_count)
+    if cfg.vectors:
+        from nlpkit.classify.vectors import vector_dim
+
+        options = {**options, "embed_dim": _vector_embed_dim(options, vector_dim(cfg.vectors))}
+    model_cfg = model_config(cfg.arch, {**options, "vocab_size": len(vocab), "num_classes": num_classes})
+    model = build_model(cfg.arch, model_cfg)
+    if cfg.vectors and not ckpt:
+        from nlpkit.classify.vectors import init_embeddings
+
+        init_embeddings(model.embed, vocab, cfg.vectors)
+    if cfg.freeze_vectors:
+        model.embed.weight.requires_grad_(False)
+    return model, WordEncoder(vocab, model_cfg.max_len)
+
+
+def _vector_embed_dim(options: dict[str, Any], dim: int) -> int:
+    given = options.get("embed_dim")
+    if given is not None and given != dim:
+        raise ConfigError(f"--embed-dim {given} differs from the --vectors size {dim}", "leave --embed-dim out with --vectors")
+    return dim
+
+
+def _bert(options: dict[str, Any], num_classes: int) -> tuple[nn.Module, Encoder]:
+    from nlpkit.bert.artifact import load_bert, special_ids
+
+    options = {**options, "bert": str(options["bert"])}
+    encoder, tok, _ = load_bert(options["bert"], "cpu")
+    model_cfg = model_config("bert", {**options, "num_classes": num_classes})
+    model = build_model("bert", model_cfg, encoder.cfg)
+    model.bert.load_state_dict(encoder.state_dict())
+    log.info("fine-tuning %s (%d layers, hidden %d)", options["bert"], encoder.cfg.layers, encoder.cfg.hidden)
+    return model, PieceEncoder(tok, model_cfg.max_len, special_ids(tok, options["bert"]).pad)

@@ -1,0 +1,191 @@
+"""`nlpkit classify`: train a text classifier (avg, bilstm, bert), predict labels, evaluate."""
+
+from __future__ import annotations
+
+import json
+import logging
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from nlpkit_cli._common import (
+    DeviceOpt,
+    InputsArg,
+    LineBufferedOpt,
+    ModelOpt,
+    OutputDirOpt,
+    QuietOpt,
+    RecordWriter,
+    SeedOpt,
+    StrictUtf8Opt,
+    TextFieldOpt,
+    TrainInputsArg,
+    default_group,
+)
+
+log = logging.getLogger("nlpkit")
+
+app = typer.Typer(
+    cls=default_group("predict"),
+    no_args_is_help=True,
+    help="Text classification. `nlpkit classify -m DIR [INPUT...]` predicts a label per line (the `predict` "
+    "command); `train` trains a classifier on label<TAB>text data; `eval` measures one on labelled data.",
+)
+
+
+class Arch(str, Enum):
+    avg = "avg"
+    bilstm = "bilstm"
+    bert = "bert"
+
+
+class PredictFormat(str, Enum):
+    text = "text"
+    tsv = "tsv"
+    jsonl = "jsonl"
+
+
+class InputFormat(str, Enum):
+    auto = "auto"
+    text = "text"
+    tsv = "tsv"
+
+
+class EvalFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+LabelColOpt = Annotated[Optional[int], typer.Option("--label-col", help="Column of the label, counting from 1 (default 1; eval: the model's).", show_default=False)]
+TextColOpt = Annotated[Optional[int], typer.Option("--text-col", help="Column of the text, counting from 1 (default 2; eval/predict: the model's).", show_default=False)]
+BatchOpt = Annotated[int, typer.Option("--batch-size", help="Texts per batch.", min=1)]
+
+
+@app.command("predict")
+def predict_cmd(
+    model: ModelOpt,
+    inputs: InputsArg = None,
+    format: Annotated[PredictFormat, typer.Option("--format", "-f", help="text (the label), tsv (label<TAB>probability) or jsonl ({\"label\", \"scores\"}).")] = PredictFormat.text,
+    input_format: Annotated[InputFormat, typer.Option("--input-format", help="text: whole lines; tsv: the --text-col column; auto: tsv for lines with tabs.")] = InputFormat.auto,
+    text_col: TextColOpt = None,
+    batch_size: BatchOpt = 64,
+    device: DeviceOpt = "auto",
+    strict_utf8: StrictUtf8Opt = False,
+    text_field: TextFieldOpt = "text",
+    line_buffered: LineBufferedOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Predict a label for every input line (plain text, or the TSV the model was trained on), in order."""
+    from nlpkit.classify.artifact import load_classifier
+    from nlpkit.classify.data import check_text_col, prediction_text
+    from nlpkit.classify.predict import predict
+    from nlpkit.corpus import read_lines
+
+    clf = load_classifier(model, device)
+    col = text_col or clf.config.get("train", {}).get("text_col", 2)
+    check_text_col(col)
+    writer = RecordWriter(line_buffered)
+    lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
+    texts = (prediction_text(line, input_format.value, col) for line in lines)
+    for p in predict(clf, texts, batch_size, chunk_size=1 if writer.line_buffered else 4096):
+        writer.write(_format_prediction(p, format))
+    writer.close()
+
+
+def _format_prediction(p: Any, format: PredictFormat) -> str:
+    if format is PredictFormat.jsonl:
+        return json.dumps({"label": p.label, "scores": {k: round(v, 6) for k, v in p.scores.items()}}, ensure_ascii=False)
+    if format is PredictFormat.tsv:
+        return f"{p.label}\t{p.scores[p.label]:.6f}"
+    return p.label
+
+
+@app.command("train")
+def train_cmd(
+    inputs: TrainInputsArg,
+    output: OutputDirOpt,
+    arch: Annotated[Arch, typer.Option("--arch", help="avg: averaged word embeddings; bilstm: bidirectional RNN; bert: fine-tune --bert.")] = Arch.avg,
+    valid: Annotated[Optional[list[str]], typer.Option("--valid", help="Validation data (same columns), for early stopping and the best model.", show_default=False)] = None,
+    valid_fraction: Annotated[float, typer.Option("--valid-fraction", help="Without --valid: hold out this share of the training data.")] = 0.0,
+    label_col: LabelColOpt = None,
+    text_col: TextColOpt = None,
+    epochs: Annotated[int, typer.Option("--epochs", help="Most passes over the training data.")] = 10,
+    max_time: Annotated[Optional[float], typer.Option("--max-time", help="Stop after this many seconds of training.", show_default=False)] = None,
+    patience: Annotated[int, typer.Option("--patience", help="Evaluations without a better validation accuracy before stopping.")] = 3,
+    eval_every: Annotated[int, typer.Option("--eval-every", help="Also validate every N steps (0: at epoch ends only).")] = 0,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Examples per step.")] = 32,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="AdamW learning rate (default 5e-3 avg, 2e-3 bilstm, 3e-5 bert).", show_default=False)] = None,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 0.0,
+    schedule: Annotated[Optional[str], typer.Option("--schedule", help="constant or linear decay to 0 (default: linear for bert).", show_default=False)] = None,
+    warmup: Annotated[Optional[float], typer.Option("--warmup", help="Share of steps of linear warm-up (default 0.1 for bert, else 0).", show_default=False)] = None,
+    clip_norm: Annotated[float, typer.Option("--clip-norm", help="Gradient-norm clipping (0: off).")] = 1.0,
+    min_count: Annotated[int, typer.Option("--min-count", help="Rarer training words become <unk> (avg, bilstm).")] = 2,
+    max_vocab: Annotated[int, typer.Option("--max-vocab", help="Most words kept (0: all).")] = 0,
+    embed_dim: Annotated[Optional[int], typer.Option("--embed-dim", help="Word embedding size (default 64 avg, 128 bilstm).", show_default=False)] = None,
+    hidden_size: Annotated[Optional[int], typer.Option("--hidden-size", help="bilstm: state size per direction (default 128).", show_default=False)] = None,
+    layers: Annotated[Optional[int], typer.Option("--layers", help="bilstm: stacked layers (default 1).", show_default=False)] = None,
+    cell: Annotated[Optional[str], typer.Option("--cell", help="bilstm: lstm (default) or gru.", show_default=False)] = None,
+    pooling: Annotated[Optional[str], typer.Option("--pooling", help="bilstm: max (default), mean or last.", show_default=False)] = None,
+    dropout: Annotated[Optional[float], typer.Option("--dropout", help="Dropout (default 0 avg, 0.3 bilstm, 0.1 bert).", show_default=False)] = None,
+    max_len: Annotated[Optional[int], typer.Option("--max-len", help="Tokens per text kept (default: all for avg, 400 bilstm, 256 bert).", show_default=False)] = None,
+    vectors: Annotated[Optional[str], typer.Option("--vectors", help="Initialise embeddings from `nlpkit embed train` vectors (DIR).", show_default=False)] = None,
+    freeze_vectors: Annotated[bool, typer.Option("--freeze-vectors", help="Keep the --vectors embeddings fixed.")] = False,
+    bert: Annotated[Optional[str], typer.Option("--bert", help="bert: encoder DIR from `nlpkit bert pretrain`.", show_default=False)] = None,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Steps between resume checkpoints (0: epoch ends only).")] = 500,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted job from its checkpoint in -o.")] = False,
+    device: DeviceOpt = "auto",
+    seed: SeedOpt = 0,
+    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).", show_default=False)] = None,
+    strict_utf8: StrictUtf8Opt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Train a classifier on label<TAB>text lines; writes config.json, model.safetensors and the vocabulary."""
+    from nlpkit.classify.train import TrainConfig, train_classifier
+
+    cfg = TrainConfig(
+        arch=arch.value, epochs=epochs, max_time=max_time, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+        schedule=schedule, warmup=warmup, clip_norm=clip_norm, patience=patience, eval_every=eval_every,
+        checkpoint_every=checkpoint_every, valid_fraction=valid_fraction, min_count=min_count, max_vocab=max_vocab,
+        label_col=label_col or 1, text_col=text_col or 2, vectors=vectors, freeze_vectors=freeze_vectors,
+        device=device, seed=seed, threads=threads,
+    )
+    model_options = {"embed_dim": embed_dim, "hidden_size": hidden_size, "layers": layers, "cell": cell,
+                     "pooling": pooling, "dropout": dropout, "max_len": max_len, "bert": bert}
+    config = train_classifier(inputs, output, model_options, cfg, valid=valid, resume=resume, quiet=quiet, strict_utf8=strict_utf8)
+    best = config["train"].get("best_valid_accuracy")
+    log.info("wrote %s (%s, %d labels%s)", output, arch.value, len(config["labels"]), f", valid accuracy {best:.4f}" if best is not None else "")
+
+
+@app.command("eval")
+def eval_cmd(
+    model: ModelOpt,
+    inputs: InputsArg = None,
+    label_col: LabelColOpt = None,
+    text_col: TextColOpt = None,
+    format: Annotated[EvalFormat, typer.Option("--format", "-f", help="text or json.")] = EvalFormat.text,
+    batch_size: BatchOpt = 64,
+    device: DeviceOpt = "auto",
+    strict_utf8: StrictUtf8Opt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix on labelled data."""
+    from nlpkit.classify.evaluate import evaluate
+
+    report = evaluate(model, inputs, label_col=label_col, text_col=text_col, device=device, batch_size=batch_size, strict_utf8=strict_utf8)
+    if format is EvalFormat.json:
+        typer.echo(json.dumps(report))
+        return
+    typer.echo("\n".join(_report_lines(report)))
+
+
+def _report_lines(report: dict[str, Any]) -> list[str]:
+    labels = report["labels"]
+    lines = [f"examples\t{report['examples']}", f"accuracy\t{report['accuracy']:.4f}", f"macro_f1\t{report['macro_f1']:.4f}", ""]
+    lines.append("label\tprecision\trecall\tf1\tsupport")
+    for label, c in report["per_class"].items():
+        lines.append(f"{label}\t{c['precision']:.4f}\t{c['recall']:.4f}\t{c['f1']:.4f}\t{c['support']}")
+    lines += ["", "confusion (rows: gold, columns: predicted)", "\t" + "\t".join(labels)]
+    lines += [label + "\t" + "\t".join(str(n) for n in row) for label, row in zip(labels, report["confusion"])]
+    return lines

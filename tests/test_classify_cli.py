@@ -1,0 +1,124 @@
+"""`nlpkit classify` through the CLI: train, predict (default command), eval, formats, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+ROWS = [
+    ("très bien", "a wonderful film , truly great"),
+    ("très bien", "great acting and a wonderful story"),
+    ("très bien", "i loved it , great fun"),
+    ("très bien", "wonderful , loved every minute"),
+    ("bad", "an awful film , truly boring"),
+    ("bad", "boring story and awful acting"),
+    ("bad", "i hated it , awful waste"),
+    ("bad", "boring , hated every minute"),
+]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A small avg classifier with string labels (one has a space and an accent)."""
+    from typer.testing import CliRunner
+
+    from nlpkit_cli.app import app
+
+    d = tmp_path_factory.mktemp("classify")
+    data = d / "train.tsv"
+    data.write_text("".join(f"{label}\t{text}\n" for label, text in ROWS), encoding="utf-8")
+    result = CliRunner().invoke(app, ["classify", "train", str(data), "-o", str(d / "m"), "--arch", "avg", "--epochs", "30",
+                                      "--batch-size", "4", "--lr", "0.05", "--min-count", "1", "--threads", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return d / "m"
+
+
+def test_train_writes_an_artefact(model):
+    config = json.loads((model / "config.json").read_text())
+    assert config["kind"] == "classifier" and config["model"]["arch"] == "avg"
+    assert config["labels"] == ["bad", "très bien"] and config["model"]["embed_dim"] == 64
+    assert config["train"]["epochs"] == 30 and config["train"]["lr"] == 0.05
+    assert {"model.safetensors", "vocab.json"} <= set(config["files"])
+
+
+def test_predict_is_the_default_command_and_labels_round_trip(cli, model):
+    text = "truly wonderful , loved it\nawful and boring\n\ngreat\n"
+    result = cli(["classify", "-m", model], input=text)
+    assert result.exit_code == 0, result.output
+    out = result.stdout.splitlines()
+    assert out[0] == "très bien" and out[1] == "bad" and out[3] == "très bien" and len(out) == 4
+    assert cli(["classify", "predict", "-m", model], input=text).stdout == result.stdout
+
+
+def test_predict_formats(cli, model, tmp_path):
+    f = tmp_path / "in.txt"
+    f.write_text("bad\tawful and boring\nwonderful\n", encoding="utf-8")  # a TSV line and a plain line
+    jsonl = cli(["classify", "-m", model, "--format", "jsonl", f]).stdout.splitlines()
+    records = [json.loads(line) for line in jsonl]
+    assert [r["label"] for r in records] == ["bad", "très bien"]
+    assert set(records[0]["scores"]) == {"bad", "très bien"} and sum(records[0]["scores"].values()) == pytest.approx(1, abs=1e-5)
+    tsv = cli(["classify", "-m", model, "-f", "tsv", f]).stdout.splitlines()
+    label, prob = tsv[0].split("\t")
+    assert label == "bad" and float(prob) == pytest.approx(records[0]["scores"]["bad"], abs=1e-5)
+    plain = cli(["classify", "-m", model, "-f", "jsonl"], input="awful and boring\n").stdout
+    assert plain == jsonl[0] + "\n"  # the TSV line was classified by its text column
+    as_text = cli(["classify", "-m", model, "--input-format", "text", "-f", "jsonl", f]).stdout.splitlines()
+    assert as_text[0] == cli(["classify", "-m", model, "-f", "jsonl"], input="bad awful and boring\n").stdout.strip()
+
+
+def test_eval_text_and_json(cli, model, tmp_path):
+    test = tmp_path / "test.tsv"
+    test.write_text("bad\tawful boring film\ntrès bien\twonderful great film\nbad\tgreat wonderful film\n", encoding="utf-8")
+    result = cli(["classify", "eval", "-m", model, test, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["examples"] == 3 and report["accuracy"] == pytest.approx(2 / 3)
+    assert report["confusion"] == [[1, 1], [0, 1]] and report["labels"] == ["bad", "très bien"]
+    text = cli(["classify", "eval", "-m", model, test]).stdout
+    assert "accuracy\t0.6667" in text and "macro_f1\t" in text and "bad\t1\t1" in text
+
+
+def one_error_line(result, *words):
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    for w in words:
+        assert w in lines[0]
+
+
+def test_train_one_column_is_one_clear_line(cli, tmp_path):
+    f = tmp_path / "one.tsv"
+    f.write_text("just some text without a label\n", encoding="utf-8")
+    one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "-q"]), "line 1", "column")
+
+
+def test_train_empty_file_is_one_clear_line(cli, tmp_path):
+    f = tmp_path / "empty.tsv"
+    f.write_text("\n\n", encoding="utf-8")
+    one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "-q"]), "no examples")
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_single_label_is_one_clear_line(cli, tmp_path):
+    f = tmp_path / "one_label.tsv"
+    f.write_text("pos\tgood\npos\tgreat\n", encoding="utf-8")
+    one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "-q"]), "only one label")
+
+
+def test_eval_unknown_label_is_one_clear_line(cli, model, tmp_path):
+    f = tmp_path / "test.tsv"
+    f.write_text("bad\tawful\nneutral\tso so\n", encoding="utf-8")
+    one_error_line(cli(["classify", "eval", "-m", model, f]), "'neutral'", "labels")
+
+
+def test_wrong_options_for_the_arch_are_one_clear_line(cli, tmp_path):
+    f = tmp_path / "d.tsv"
+    f.write_text("a\tx\nb\ty\n", encoding="utf-8")
+    one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "--hidden-size", "8", "-q"]), "--hidden-size", "avg")
+    one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "--arch", "bert", "-q"]), "--bert")
+    one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "--label-col", "2", "--text-col", "2", "-q"]), "--label-col")
+
+
+def test_predict_with_a_missing_model_is_one_clear_line(cli, tmp_path):
+    one_error_line(cli(["classify", "-m", tmp_path / "nothing"], input="x\n"), "does not exist")

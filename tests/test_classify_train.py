@@ -1,0 +1,142 @@
+"""Training classifiers: word order (bilstm fits, avg cannot), save/load, resume, early stopping, time limit."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from nlpkit.classify.train import TrainConfig, train_classifier
+from nlpkit.errors import ConfigError
+
+POS, NEG = ["good", "great", "fine"], ["bad", "awful", "poor"]
+
+
+def word_order_rows() -> list[tuple[str, str]]:
+    """'X but Y' takes the polarity of Y. Every bag of words {X, but, Y} occurs with both labels,
+    so any model that sees only the bag (avg) is right on exactly half of them."""
+    return [
+        ("positive" if b in POS else "negative", f"{a} but {b}")
+        for a, b in itertools.product(POS + NEG, POS + NEG)
+        if (a in POS) != (b in POS)
+    ]
+
+
+def write_tsv(path: Path, rows: list[tuple[str, str]]) -> Path:
+    path.write_text("".join(f"{label}\t{text}\n" for label, text in rows), encoding="utf-8")
+    return path
+
+
+def train_accuracy(model_dir: Path, rows: list[tuple[str, str]]) -> float:
+    from nlpkit.classify.artifact import load_classifier
+    from nlpkit.classify.predict import predict
+
+    clf = load_classifier(model_dir, "cpu")
+    preds = list(predict(clf, [text for _, text in rows]))
+    return sum(p.label == label for p, (label, _) in zip(preds, rows)) / len(rows)
+
+
+def fit(data: Path, out: Path, arch: str, options: dict, **train) -> dict:
+    cfg = TrainConfig(arch=arch, min_count=1, threads=1, device="cpu", **train)
+    return train_classifier([str(data)], out, options, cfg, quiet=True)
+
+
+def test_word_order_bilstm_fits_and_avg_cannot(tmp_path):
+    rows = word_order_rows()
+    data = write_tsv(tmp_path / "order.tsv", rows)
+    fit(data, tmp_path / "bilstm", "bilstm", {"embed_dim": 16, "hidden_size": 16, "dropout": 0.0}, lr=0.05, epochs=40, batch_size=18)
+    fit(data, tmp_path / "avg", "avg", {"embed_dim": 16}, lr=0.05, epochs=40, batch_size=18)
+    assert train_accuracy(tmp_path / "bilstm", rows) == 1.0
+    assert train_accuracy(tmp_path / "avg", rows) == 0.5  # exactly chance: the bags are ambiguous
+
+
+def test_save_load_gives_identical_probabilities(tmp_path):
+    import torch
+
+    from nlpkit.classify.artifact import build_model, load_classifier, model_config, save_classifier
+    from nlpkit.classify.encode import WordEncoder
+    from nlpkit.classify.predict import probabilities
+    from nlpkit.classify.vocab import build_vocab
+
+    torch.manual_seed(0)
+    texts = ["a fine film", "not good at all", "", "awful , truly awful"]
+    vocab = build_vocab(texts, min_count=1)
+    model = build_model("bilstm", model_config("bilstm", {"vocab_size": len(vocab), "num_classes": 3, "embed_dim": 8, "hidden_size": 4}))
+    encoder = WordEncoder(vocab, max_len=400)
+    labels = ["é", "neg", "pos"]
+    before = probabilities(model, encoder.encode_batch(texts), 0, "cpu")
+    save_classifier(tmp_path / "m", model, encoder, labels, arch="bilstm")
+    clf = load_classifier(tmp_path / "m", "cpu")
+    after = probabilities(clf.model, clf.encoder.encode_batch(texts), 0, "cpu", batch_size=3)
+    assert torch.equal(before, after) and clf.labels == labels
+
+
+def _weights(model_dir: Path) -> dict:
+    from nlpkit.artifacts import load_torch_tensors
+
+    return load_torch_tensors(model_dir)
+
+
+def test_resume_after_a_kill_gives_the_same_model(tmp_path, monkeypatch):
+    import torch
+
+    from nlpkit.classify import loop
+
+    rows = word_order_rows() * 2
+    data = write_tsv(tmp_path / "d.tsv", rows)
+    opts = {"embed_dim": 8, "hidden_size": 8}
+    train = dict(epochs=3, batch_size=8, checkpoint_every=2)
+    fit(data, tmp_path / "whole", "bilstm", opts, **train)
+
+    real_step = loop.Trainer._step
+
+    def dying_step(self, idx):
+        if self.state.step == 7:  # killed in the middle of epoch 2, after the checkpoint at step 6
+            raise KeyboardInterrupt
+        return real_step(self, idx)
+
+    monkeypatch.setattr(loop.Trainer, "_step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        fit(data, tmp_path / "job", "bilstm", opts, **train)
+    assert (tmp_path / "job" / "checkpoint.pt").exists() and not (tmp_path / "job" / "config.json").exists()
+    monkeypatch.setattr(loop.Trainer, "_step", real_step)
+    with pytest.raises(ConfigError, match="--resume"):
+        fit(data, tmp_path / "job", "bilstm", opts, **train)
+    with pytest.raises(ConfigError, match="--hidden-size"):
+        train_classifier([str(data)], tmp_path / "job", {**opts, "hidden_size": 9},
+                         TrainConfig(arch="bilstm", min_count=1, threads=1, device="cpu", **train), resume=True, quiet=True)
+    cfg = TrainConfig(arch="bilstm", min_count=1, threads=1, device="cpu", **train)
+    config = train_classifier([str(data)], tmp_path / "job", opts, cfg, resume=True, quiet=True)
+    assert config["train"]["steps"] == 15 and not (tmp_path / "job" / "checkpoint.pt").exists()
+    whole, resumed = _weights(tmp_path / "whole"), _weights(tmp_path / "job")
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+def test_early_stopping_keeps_the_best_model(tmp_path):
+    rows = word_order_rows()
+    data = write_tsv(tmp_path / "train.tsv", rows)
+    # Validation labels are the opposite of the training labels: the better the model learns, the worse it validates.
+    flipped = write_tsv(tmp_path / "valid.tsv", [("negative" if l == "positive" else "positive", t) for l, t in rows])
+    cfg = TrainConfig(arch="bilstm", min_count=1, threads=1, device="cpu", epochs=30, batch_size=6, lr=0.05, patience=2)
+    config = train_classifier([str(data)], tmp_path / "m", {"embed_dim": 8, "hidden_size": 8}, cfg, valid=[str(flipped)], quiet=True)
+    t = config["train"]
+    assert t["stopped"] == "early-stopping" and t["epochs_done"] < 30
+    history = config["history"]
+    best = max(h["valid_accuracy"] for h in history)
+    assert t["best_valid_accuracy"] == pytest.approx(best, abs=1e-5)
+    assert train_accuracy(tmp_path / "m", rows) == pytest.approx(1 - best, abs=1e-5)  # the best model was kept
+
+
+def test_max_time_stops_the_job_and_saves(tmp_path):
+    data = write_tsv(tmp_path / "d.tsv", word_order_rows())
+    config = fit(data, tmp_path / "m", "avg", {}, epochs=50, batch_size=2, max_time=1e-6)
+    assert config["train"]["stopped"] == "max-time" and config["train"]["steps"] == 1
+    assert (tmp_path / "m" / "model.safetensors").exists()
+
+
+def test_valid_fraction_holds_out_data(tmp_path):
+    data = write_tsv(tmp_path / "d.tsv", word_order_rows() * 2)
+    config = fit(data, tmp_path / "m", "avg", {}, epochs=1, valid_fraction=0.25)
+    assert config["data"]["valid_examples"] == 9 and config["data"]["train_examples"] == 27
+    assert config["train"]["best_valid_accuracy"] is not None
