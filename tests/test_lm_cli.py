@@ -1,0 +1,105 @@
+"""`nlpkit lm` end to end: train, score, generate, import, resume, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+TEXT = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\nthe mat is red\n" * 5
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    p = tmp_path / "train.txt"
+    p.write_text(TEXT)
+    return p
+
+
+def _one_error_line(result) -> str:
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+def test_ngram_train_score_generate_import(cli, corpus, tmp_path):
+    out = tmp_path / "ng"
+    r = cli(["lm", "train", corpus, "-o", out, "--order", "3", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert {"model.arpa", "ngram.safetensors", "vocab.txt", "config.json"} <= {p.name for p in out.iterdir()}
+    config = json.loads((out / "config.json").read_text())
+    assert config["kind"] == "ngram_lm" and config["model"]["order"] == 3
+    r = cli(["lm", "score", "-m", out, "-f", "jsonl"], input="the cat sat\n\nthe zebra\n")
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [list(rec) for rec in records] == [["log10_prob", "tokens", "oov", "ppl"]] * 3
+    assert [rec["tokens"] for rec in records] == [4, 1, 3] and [rec["oov"] for rec in records] == [0, 0, 1]
+    r = cli(["lm", "score", "-m", out, "--per-token"], input="the cat\n")
+    fields = r.stdout.strip().split("\t")
+    # "cat </s>" was never seen: the last token backs off to the unigram
+    assert len(fields) == 5 and [t.rsplit(":", 1)[1] for t in fields[4].split()] == ["2", "3", "1"]
+    assert fields[4].split()[0].startswith("the=")
+    r = cli(["lm", "generate", "-m", out, "--num", "3", "--prompt", "the", "--seed", "1"])
+    samples = r.stdout.splitlines()
+    assert r.exit_code == 0 and len(samples) == 3 and all(s.startswith("the") for s in samples)
+    assert cli(["lm", "generate", "-m", out, "--num", "3", "--prompt", "the", "--seed", "1"]).stdout == r.stdout
+    r = cli(["lm", "import", out / "model.arpa", "-o", tmp_path / "imported"])
+    assert r.exit_code == 0, r.output
+    a = cli(["lm", "score", "-m", tmp_path / "imported"], input="the dog sat\n").stdout
+    b = cli(["lm", "score", "-m", out], input="the dog sat\n").stdout
+    assert a == b
+
+
+def test_score_summary_goes_to_stderr(cli, corpus, tmp_path):
+    cli(["lm", "train", corpus, "-o", tmp_path / "ng", "--order", "2", "--quiet"])
+    r = cli(["lm", "score", "-m", tmp_path / "ng", "--summary"], input="the cat\nthe zebra\n")
+    assert len(r.stdout.splitlines()) == 2
+    assert "perplexity" in r.stderr and "excluding OOVs" in r.stderr
+
+
+def test_neural_train_score_generate_and_resume(cli, corpus, tmp_path, monkeypatch):
+    import torch
+
+    torch.set_num_threads(1)
+    out = tmp_path / "tf"
+    args = ["lm", "train", corpus, "-o", out, "--arch", "transformer", "--d-model", "16", "--n-heads", "2",
+            "--n-layers", "1", "--d-ff", "32", "--max-len", "16", "--bptt", "8", "--batch-size", "2",
+            "--valid", corpus, "--quiet", "--device", "cpu"]
+    # A job killed after its first epoch leaves a checkpoint, and --resume continues from it.
+    import nlpkit.lm.neural_train as nt
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(nt, "save_neural", killed)
+    assert cli([*args, "--epochs", "1"]).exit_code == 130
+    assert (out / "checkpoint.pt").exists() and not (out / "config.json").exists()
+    monkeypatch.undo()
+    r = cli([*args, "--epochs", "2", "--resume"])
+    assert r.exit_code == 0, r.output
+    config = json.loads((out / "config.json").read_text())
+    assert [h["epoch"] for h in config["train"]["history"]] == [1.0, 2.0]
+    assert config["arch"] == "transformer" and config["model"]["d_model"] == 16
+    assert not (out / "checkpoint.pt").exists()
+    r = cli(["lm", "score", "-m", out, "-f", "jsonl", "--device", "cpu"], input="the cat\n\n")
+    assert [json.loads(line)["tokens"] for line in r.stdout.splitlines()] == [3, 1]
+    r = cli(["lm", "generate", "-m", out, "--num", "2", "--max-tokens", "5", "--top-k", "3", "--device", "cpu"])
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) == 2
+
+
+def test_bad_input_gives_one_clear_line(cli, corpus, tmp_path):
+    assert "--order" in _one_error_line(cli(["lm", "train", corpus, "-o", tmp_path / "a", "--order", "0"]))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n")
+    assert "empty" in _one_error_line(cli(["lm", "train", empty, "-o", tmp_path / "b"]))
+    assert "empty" in _one_error_line(cli(["lm", "train", empty, "-o", tmp_path / "c", "--arch", "lstm"]))
+    broken = tmp_path / "broken.arpa"
+    broken.write_text("\\data\\\nngram 1=3\n\n\\1-grams:\n-1.0 <s>\n-0.5 a\n")
+    assert "not a valid ARPA" in _one_error_line(cli(["lm", "import", broken, "-o", tmp_path / "d"]))
+    broken.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\n-1.0 <s>\nx </s>\n\n\\end\\\n")
+    assert "not a number" in _one_error_line(cli(["lm", "import", broken, "-o", tmp_path / "e"]))
+    assert "prune" in _one_error_line(cli(["lm", "train", corpus, "-o", tmp_path / "f", "--prune", "1,x"]))
+    assert "model" in _one_error_line(cli(["lm", "score", "-m", tmp_path / "nothing"], )).lower()
+    cli(["lm", "train", corpus, "-o", tmp_path / "g", "--order", "2", "--quiet"])
+    assert "temperature" in _one_error_line(cli(["lm", "generate", "-m", tmp_path / "g", "--temperature", "0"]))
