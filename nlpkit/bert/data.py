@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     import torch
     from tokenizers import Tokenizer
 
-_SENTENCE_END = re.compile(r"<br\s*/?>|(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?i:<br\s*/?>)|(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 DOC_GROUP = 64  # documents tokenized per encode_batch call
 
 
