@@ -66,7 +66,7 @@ def train(out: Path, arch: str, max_time: float, epochs: int, resume: bool, extr
     name = extra.pop("name", arch)
     src = ParallelSource([str(out / "train.tsv")], src_col=2, tgt_col=1)
     valid = ParallelSource([str(out / "valid.tsv")], src_col=2, tgt_col=1)
-    config = TrainConfig(epochs=epochs, max_time=max_time, valid_every=200, valid_lines=500, vocab_size=8000, **extra)
+    config = TrainConfig(epochs=epochs, max_time=max_time, valid_every=100, valid_lines=500, vocab_size=8000, **extra)
     summary = train_translation(src, out / name, arch, SIZES[arch], config, valid=valid, device="cpu", resume=resume, quiet=False)
     print(json.dumps({k: v for k, v in summary.items() if k != "history"}))
 

@@ -74,10 +74,27 @@ def test_exact_hypotheses_and_scores_without_length_penalty():
 
 def test_length_penalty_flips_the_winner():
     hyps = search([SENT0], beam=2, nbest=2, lenpen=1.0)[0]
-    assert [h.tokens for h in hyps] == [[W2, W1], [W1]]
+    # W1 ends first (0.36, length 2), but the two length-3 endings found one step later both score
+    # better per token (0.304 and 0.24), so W1 is pushed out of the kept two.
+    assert [h.tokens for h in hyps] == [[W2, W1], [W1, W2]]
     assert hyps[0].score == pytest.approx(L(0.304) / 3)
     assert hyps[0].length_term == 3.0
-    assert hyps[1].score == pytest.approx(L(0.36) / 2)
+    assert hyps[1].score == pytest.approx(L(0.24) / 3)
+    assert L(0.24) / 3 > L(0.36) / 2
+
+
+def test_early_junk_endings_do_not_crowd_out_a_better_hypothesis():
+    # The second beam ends at once with low probability twice; the best hypothesis ends later.
+    script = {
+        (): {W1: 0.9, W2: 0.1},
+        (W1,): {W1: 0.9, EOS: 0.1},
+        (W2,): {EOS: 1.0},
+        (W1, W1): {W2: 0.9, EOS: 0.1},
+        (W1, W1, W2): {EOS: 1.0},
+    }
+    hyps = search([script], beam=2, nbest=2, lenpen=1.0)[0]
+    assert hyps[0].tokens == [W1, W1, W2]
+    assert hyps[0].score == pytest.approx(L(0.9**3) / 4)
 
 
 def test_greedy_misses_what_beam_finds():
@@ -89,7 +106,7 @@ def test_greedy_misses_what_beam_finds():
 
 def test_batch_of_two_sentences_keeps_each_script_and_order():
     hyps = search([SENT0, SENT1], beam=2, nbest=2, lenpen=1.0)
-    assert [h.tokens for h in hyps[0]] == [[W2, W1], [W1]]
+    assert [h.tokens for h in hyps[0]] == [[W2, W1], [W1, W2]]
     assert [h.tokens for h in hyps[1]] == [[W2, W2], [W1]]
     assert hyps[1][0].score == pytest.approx(L(0.42) / 3)
     assert hyps[1][1].score == pytest.approx(L(0.3) / 2)

@@ -130,3 +130,39 @@ def test_parallel_source_needs_both_files():
         ParallelSource(src_file="a")
     with pytest.raises(ConfigError):
         ParallelSource(["x.tsv"], src_col=2, tgt_col=2)
+
+
+def _learner(arch):
+    torch.manual_seed(0)
+    if arch == "transformer":
+        return TransformerSeq2Seq(TransformerConfig(src_vocab_size=10, tgt_vocab_size=10, d_model=32, n_heads=2, n_layers=2, d_ff=64, dropout=0.0))
+    return RNNSeq2Seq(Seq2SeqConfig(arch=arch, src_vocab_size=10, tgt_vocab_size=10, d_embed=16, d_hidden=32, d_attn=16, dropout=0.0))
+
+
+@pytest.mark.parametrize("arch", ["rnn-attn", "rnn", "transformer"])
+def test_tiny_model_learns_to_reverse_to_bleu_100(arch):
+    import torch.nn.functional as F
+
+    from nlpkit.translate.bleu import corpus_bleu
+    from nlpkit.translate.data import make_batch
+
+    rng = random.Random(0)
+    sources = [[rng.randrange(4, 10) for _ in range(rng.randint(2, 5))] for _ in range(24)]
+    targets = [list(reversed(s)) for s in sources]
+    batch = make_batch(sources, targets, list(range(24)), pad_id=0, bos_id=2, eos_id=3)
+    model = _learner(arch)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    model.train()
+    for _ in range(400):
+        logits = model(batch.src, batch.src_mask, batch.tgt_in)
+        loss = F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if loss.item() < 0.003:
+            break
+    model.eval()
+    hyps = beam_search(model, batch.src, batch.src_mask, BeamConfig(beam=2), bos_id=2, eos_id=3, pad_id=0)
+    words = lambda ids: " ".join(f"w{i}" for i in ids)  # noqa: E731
+    bleu = corpus_bleu([words(h[0].tokens) for h in hyps], [words(t) for t in targets])
+    assert bleu.score == 100.0

@@ -10,9 +10,11 @@ A model plugs in through three methods (see ``StepModel``):
 Every row of ``tokens`` is one hypothesis; the K hypotheses of one sentence sit in K consecutive
 rows. At each step the K*V extensions of a sentence are ranked, hypotheses ending in EOS among the
 top K are finalised with the score ``logprob / length ** lenpen`` (length counts the EOS, as in
-fairseq), and the best K that do not end the sentence go on. A sentence is done when it has K
-finished hypotheses or reaches its maximum length (``max_len_a * src_len + max_len_b`` tokens,
-where only EOS is allowed). Finished sentences are dropped from the batch, so long sentences do
+fairseq), and the best K that do not end the sentence go on. Each sentence keeps its best K
+finished hypotheses. It is done when no active hypothesis can still beat the worst of them (an
+exact bound, see ``_done``; unlike fairseq, which stops at the first K, early junk endings cannot
+crowd out a better, longer hypothesis), or at its maximum length (``max_len_a * src_len +
+max_len_b`` tokens, after which only EOS is allowed). Greedy search (K = 1) stops at its first EOS. Finished sentences are dropped from the batch, so long sentences do
 not make short ones pay.
 
 ``lenpen`` 0 ranks by raw log-probability, which favours short outputs; 1 divides by length.
@@ -179,7 +181,8 @@ class _Search:
         next_scores, pick = go_on.topk(k, dim=1)  # (n, K)
         rows = top_rows.gather(1, pick)  # (n, K)
         toks = top_tok.gather(1, pick)
-        keep = [i for i, sent in enumerate(self.alive) if not self._done(sent, step)]
+        best_active = next_scores.max(dim=1).values.tolist()  # (n,)
+        keep = [i for i, sent in enumerate(self.alive) if not self._done(sent, step, best_active[i])]
         if not keep:
             self.alive = []
             return
@@ -194,15 +197,31 @@ class _Search:
         self.state = self.model.reorder(self.state, rows)
         self.alive = [self.alive[i] for i in keep]
 
-    def _done(self, sent: int, step: int) -> bool:
-        return len(self.finished[sent]) >= self.cfg.beam or step >= self.limits[sent]
+    def _done(self, sent: int, step: int, best_active: float) -> bool:
+        """Done at the length limit, or with K finished hypotheses that no active one can beat.
+
+        Greedy search (K = 1) stops at its first EOS. For K > 1 the bound is exact: log-probs only
+        fall as a hypothesis grows, so its final score is at most logprob / L ** lenpen for the
+        most favourable final length L (the limit when lenpen > 0, the next step when < 0).
+        """
+        if step >= self.limits[sent]:
+            return True
+        finished = self.finished[sent]
+        if len(finished) < self.cfg.beam:
+            return False
+        if self.cfg.beam == 1 or best_active == -math.inf:
+            return True
+        lenpen = self.cfg.lenpen
+        best_length = self.limits[sent] + 1 if lenpen > 0 else step + 2
+        bound = best_active / best_length**lenpen
+        return bound <= min(h.score for h in finished)
 
     def _finalise(self, ends, top_scores, top_rows, lprobs, attn, step: int) -> None:
         length = step + 1  # generated tokens, EOS included
         length_term = length**self.cfg.lenpen
         for i, j in ends.nonzero().tolist():
             sent = self.alive[i]
-            if len(self.finished[sent]) >= self.cfg.beam:
+            if self.cfg.beam == 1 and self.finished[sent]:
                 continue
             row = int(top_rows[i, j])
             logprob = float(top_scores[i, j])
@@ -217,4 +236,6 @@ class _Search:
             if self.cfg.attention and attn is not None:
                 past = self.attn[row].tolist() if self.attn is not None else []
                 hyp.attention = past + [attn[row].float().tolist()]
-            self.finished[sent].append(hyp)
+            # Keep the best K finished hypotheses: a later, longer one may score better.
+            kept = sorted([*self.finished[sent], hyp], key=lambda h: -h.score)
+            self.finished[sent] = kept[: self.cfg.beam]

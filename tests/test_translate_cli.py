@@ -1,0 +1,205 @@
+"""`nlpkit translate` end to end on tiny synthetic data: train, decode, eval, resume, errors."""
+
+import json
+import random
+
+import pytest
+import torch
+
+WORDS = "eins zwei drei vier fünf sechs".split()
+ENGLISH = dict(zip(WORDS, "one two three four five six".split()))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def pairs(n, seed):
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        de = [rng.choice(WORDS) for _ in range(rng.randint(1, 4))]
+        out.append((" ".join(ENGLISH[w] for w in de), " ".join(de)))  # English<TAB>German, like corpora/de_en
+    return out
+
+
+TINY = ["--d-embed", "8", "--d-hidden", "8", "--d-attn", "8", "--vocab-size", "40", "--device", "cpu", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from nlpkit_cli.app import app
+
+    d = tmp_path_factory.mktemp("translate")
+    (d / "train.tsv").write_text("".join(f"{en}\t{de}\n" for en, de in pairs(60, 0)), encoding="utf-8")
+    (d / "valid.tsv").write_text("".join(f"{en}\t{de}\n" for en, de in pairs(10, 1)), encoding="utf-8")
+    test = pairs(5, 2)
+    (d / "test.de").write_text("".join(de + "\n" for _, de in test), encoding="utf-8")
+    (d / "test.en").write_text("".join(en + "\n" for en, _ in test), encoding="utf-8")
+    args = ["translate", "train", str(d / "train.tsv"), "-o", str(d / "model"), "--src-col", "2", "--tgt-col", "1",
+            "--valid", str(d / "valid.tsv"), "--epochs", "2", *TINY]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return d
+
+
+def test_train_writes_an_artefact(trained):
+    config = json.loads((trained / "model" / "config.json").read_text())
+    assert config["kind"] == "translation"
+    assert config["model"]["arch"] == "rnn-attn" and config["model"]["d_hidden"] == 8
+    assert config["train"]["results"]["updates"] > 0
+    assert {"model.safetensors", "src_tokenizer.json", "tgt_tokenizer.json"} <= set(config["files"])
+    assert not (trained / "model" / "checkpoint.pt").exists()
+
+
+def test_decode_is_the_default_command_one_line_per_input(cli, trained):
+    text = "eins zwei\n\ndrei\n"
+    result = cli(["translate", "-m", trained / "model", "--beam", "3"], input=text)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.split("\n")
+    assert len(lines) == 4 and lines[1] == "" and lines[3] == ""
+
+
+def test_save_load_round_trip_gives_identical_outputs(cli, trained, tmp_path):
+    from nlpkit.translate.beam import BeamConfig
+    from nlpkit.translate.decode import translate_lines
+    from nlpkit.translate.model import load_translator, save_weights
+
+    first = load_translator(trained / "model", "cpu")
+    copy = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(trained / "model", copy)
+    save_weights(first.model, copy)
+    second = load_translator(copy, "cpu")
+    src = torch.tensor([[5, 6, 7]])
+    tgt = torch.tensor([[2, 5, 6]])
+    with torch.no_grad():
+        assert torch.equal(first.model(src, src.ne(0), tgt), second.model(src, src.ne(0), tgt))
+    lines = ["eins zwei drei", "vier"]
+    a = [t.hypotheses[0].score for t in translate_lines(first, lines, BeamConfig(beam=2))]
+    b = [t.hypotheses[0].score for t in translate_lines(second, lines, BeamConfig(beam=2))]
+    assert a == b
+    out = cli(["translate", "decode", "-m", copy, "--beam", "2"], input="\n".join(lines) + "\n")
+    expected = [t.text for t in translate_lines(first, lines, BeamConfig(beam=2))]
+    assert out.stdout.splitlines() == expected
+
+
+def test_jsonl_has_scores_length_term_and_attention(cli, trained):
+    result = cli(["translate", "-m", trained / "model", "--beam", "2", "--nbest", "2", "-f", "jsonl", "--attention"], input="eins zwei\n")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["source"] == "eins zwei"
+    hyp = record["hypotheses"][0]
+    assert {"text", "tokens", "score", "logprob", "length", "length_term", "positional_scores", "attention"} <= set(hyp)
+    assert len(record["hypotheses"]) == 2
+    assert hyp["score"] == pytest.approx(hyp["logprob"] / hyp["length_term"], abs=1e-5)
+    assert len(hyp["attention"]) == hyp["length"] and len(hyp["attention"][0]) == len(record["source_tokens"])
+
+
+def test_attention_plot(cli, trained, tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "attn.png"
+    result = cli(["translate", "-m", trained / "model", "--attention-plot", png], input="eins zwei drei\n")
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_eval_prints_bleu_rows_with_signature_and_length_buckets(cli, trained):
+    result = cli(["translate", "eval", "-m", trained / "model", "--src", trained / "test.de", "--ref", trained / "test.en", "--beam", "1,3", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [r["beam"] for r in data["rows"]] == [1, 3]
+    assert data["rows"][0]["signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+    assert data["by_length"][0]["bucket"] == "1-5"
+    text = cli(["translate", "eval", "-m", trained / "model", "--src", trained / "test.de", "--ref", trained / "test.en"])
+    assert text.stdout.splitlines()[0].startswith("beam\tbleu")
+
+
+def test_resume_continues_from_the_checkpoint(cli, trained, tmp_path, monkeypatch):
+    from nlpkit.translate import trainer
+
+    out = tmp_path / "m"
+    args = ["translate", "train", trained / "train.tsv", "-o", out, "--src-col", "2", "--tgt-col", "1", *TINY]
+
+    def killed(self, output, data):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer.Trainer, "publish", killed)
+    assert cli([*args, "--epochs", "1"]).exit_code != 0
+    assert (out / "checkpoint.pt").exists() and not (out / "config.json").exists()
+    monkeypatch.undo()
+    result = cli([*args, "--epochs", "2", "--resume"])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "config.json").read_text())["train"]["results"]
+    assert results["epochs"] == 2
+    assert [h["epoch"] for h in results["history"]] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "content,args,message",
+    [
+        ("", [], "no sentence pairs"),
+        ("only one column\n", [], "column"),
+        ("a\tb\n", ["--src-col", "1", "--tgt-col", "1"], "--src-col"),
+    ],
+)
+def test_bad_training_data_gives_one_line(cli, tmp_path, content, args, message):
+    data = tmp_path / "d.tsv"
+    data.write_text(content, encoding="utf-8")
+    result = cli(["translate", "train", data, "-o", tmp_path / "m", *args, *TINY])
+    assert result.exit_code == 1
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith("error:")
+
+
+def test_beam_zero_is_an_error(cli, trained):
+    result = cli(["translate", "-m", trained / "model", "--beam", "0"], input="eins\n")
+    assert result.exit_code == 1
+    assert "--beam must be at least 1" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_broken_model_gives_one_line(cli, trained, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(trained / "model", broken)
+    (broken / "model.safetensors").write_bytes(b"\x00" * 10)
+    result = cli(["translate", "-m", broken], input="eins\n")
+    assert result.exit_code == 1 and result.output.startswith("error:")
+    assert len(result.output.strip().splitlines()) == 1
+    missing = cli(["translate", "-m", tmp_path / "nope"], input="eins\n")
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+def test_rnn_without_attention_refuses_attention_plot(cli, tmp_path, trained):
+    out = tmp_path / "rnn"
+    args = ["translate", "train", trained / "train.tsv", "-o", out, "--arch", "rnn", "--epochs", "1", "--src-col", "2", "--tgt-col", "1", *TINY]
+    assert cli(args).exit_code == 0
+    result = cli(["translate", "-m", out, "--attention-plot", tmp_path / "x.png"], input="eins\n")
+    assert result.exit_code == 1 and "has no attention" in result.output
+
+
+def test_two_file_input_and_transformer(cli, tmp_path):
+    src, tgt = tmp_path / "s.txt", tmp_path / "t.txt"
+    data = pairs(30, 3)
+    src.write_text("".join(de + "\n" for _, de in data), encoding="utf-8")
+    tgt.write_text("".join(en + "\n" for en, _ in data), encoding="utf-8")
+    out = tmp_path / "tf"
+    args = ["translate", "train", "--src", src, "--tgt", tgt, "-o", out, "--arch", "transformer", "--d-model", "16",
+            "--n-heads", "2", "--n-layers", "1", "--d-ff", "16", "--joint-vocab", "--share-embeddings", "--epochs", "1",
+            "--scheduled-sampling", "linear", "--ss-k", "10", "--vocab-size", "40", "--device", "cpu", "--quiet"]
+    result = cli(args)
+    assert result.exit_code == 0, result.output
+    assert (out / "tokenizer.json").exists()
+    decoded = cli(["translate", "-m", out, "--beam", "2"], input="eins\nzwei drei\n")
+    assert decoded.exit_code == 0 and len(decoded.stdout.splitlines()) == 2
+    (tmp_path / "short.txt").write_text("x\n", encoding="utf-8")
+    bad = cli(["translate", "train", "--src", src, "--tgt", tmp_path / "short.txt", "-o", tmp_path / "z", "--quiet"])
+    assert bad.exit_code == 1 and "line-aligned" in bad.output
