@@ -140,3 +140,26 @@ def test_valid_fraction_holds_out_data(tmp_path):
     config = fit(data, tmp_path / "m", "avg", {}, epochs=1, valid_fraction=0.25)
     assert config["data"]["valid_examples"] == 9 and config["data"]["train_examples"] == 27
     assert config["train"]["best_valid_accuracy"] is not None
+
+
+def test_vectors_initialise_and_freeze_the_embeddings(tmp_path):
+    import numpy as np
+
+    from nlpkit.artifacts import load_torch_tensors
+    from nlpkit.embeddings.formats import import_model
+
+    rng = np.random.default_rng(0)
+    words = ["good", "bad", "but", "great", "unused"]
+    table = rng.normal(size=(len(words), 6)).astype(np.float32)
+    text = tmp_path / "vec.txt"
+    text.write_text(f"{len(words)} 6\n" + "".join(w + " " + " ".join(f"{x:.6f}" for x in row) + "\n" for w, row in zip(words, table)))
+    import_model(text, tmp_path / "vectors")
+    data = write_tsv(tmp_path / "d.tsv", word_order_rows())
+    config = fit(data, tmp_path / "m", "bilstm", {"hidden_size": 4}, epochs=2, vectors=str(tmp_path / "vectors"), freeze_vectors=True)
+    assert config["model"]["embed_dim"] == 6 and config["train"]["freeze_vectors"] is True
+    tokens = __import__("json").loads((tmp_path / "m" / "vocab.json").read_text())["tokens"]
+    embed = load_torch_tensors(tmp_path / "m")["embed.weight"].numpy()
+    for w in ("good", "bad", "but", "great"):
+        assert np.allclose(embed[tokens.index(w)], table[words.index(w)], atol=1e-5)  # copied and not trained
+    with pytest.raises(ConfigError, match="--embed-dim 8 differs"):
+        fit(data, tmp_path / "m2", "avg", {"embed_dim": 8}, vectors=str(tmp_path / "vectors"))

@@ -66,6 +66,8 @@ def _bert(options: dict[str, Any], num_classes: int) -> tuple[nn.Module, Encoder
 
     options = {**options, "bert": str(options["bert"])}
     encoder, tok, _ = load_bert(options["bert"], "cpu")
+    if options.get("max_len") is None:  # the default, 256, but never more than the encoder's positions
+        options["max_len"] = min(256, encoder.cfg.max_position)
     model_cfg = model_config("bert", {**options, "num_classes": num_classes})
     model = build_model("bert", model_cfg, encoder.cfg)
     model.bert.load_state_dict(encoder.state_dict())

@@ -1,0 +1,54 @@
+"""``--vectors DIR``: initialise word embeddings from a ``nlpkit embed train`` model.
+
+The classifier keeps its own vocabulary (built from the training text); every word of it that the
+vectors know gets its pre-trained vector (the raw vectors, not the unit-length ones), the rest keep
+their random initialisation, and ``<pad>`` stays zero. Lookup goes through
+``WordVectors.lookup``, which also tries the lower-cased word for a lower-cased vector model.
+With ``--freeze-vectors`` the whole embedding table stays fixed during training.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nlpkit.classify.vocab import WordVocab
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from nlpkit.embeddings.vectors import WordVectors
+
+log = logging.getLogger("nlpkit")
+
+
+def load_vectors(path: str | Path) -> WordVectors:
+    from nlpkit.embeddings.vectors import WordVectors
+
+    return WordVectors.load(path)
+
+
+def vector_dim(path: str | Path) -> int:
+    return load_vectors(path).dim
+
+
+def init_embeddings(embed: nn.Embedding, vocab: WordVocab, path: str | Path) -> int:
+    """Copy the vectors of known words into ``embed`` (V, D); returns how many words were found."""
+    import numpy as np
+    import torch
+
+    wv = load_vectors(path)
+    rows, found = [], []
+    for i, word in enumerate(vocab.tokens[2:], start=2):  # <pad> and <unk> keep their own rows
+        j = wv.lookup(word)
+        if j is not None:
+            rows.append(i)
+            found.append(j)
+    if found:
+        table = torch.from_numpy(np.asarray(wv.vectors[np.asarray(found)], dtype=np.float32))  # (n, D)
+        with torch.no_grad():
+            embed.weight[torch.as_tensor(rows)] = table.to(embed.weight.device)
+    share = len(found) / max(1, len(vocab) - 2)
+    log.info("--vectors %s: %d of %d vocabulary words found (%.1f%%)", path, len(found), len(vocab) - 2, 100 * share)
+    return len(found)
