@@ -1,0 +1,1 @@
+"""Word embeddings: word2vec and GloVe training (torch), vectors and queries (numpy only)."""

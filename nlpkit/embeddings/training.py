@@ -1,0 +1,182 @@
+"""What word2vec and GloVe training share: run options, the corpus passes, checkpoints, the artefact.
+
+Artefact (kind ``word_vectors``)::
+
+    DIR/config.json          kind, format_version, model (every hyperparameter), train, data
+    DIR/vectors.safetensors  "vectors" (V, D) float32 and "unit" (V, D) float32, L2-normalised rows
+    DIR/vocab.tsv            word<TAB>count, one per row of the matrices, most frequent first
+
+Resume: ``DIR/checkpoint.pt`` holds the config, the vocabulary, the weights and the position
+(epoch, lines consumed in the epoch, words trained). Checkpoints are taken between chunks of text,
+so a resumed run reads the same chunks and draws the same random numbers from there on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlpkit.artifacts import artifact_writer, load_checkpoint, write_config
+from nlpkit.corpus import ReadStats, read_lines, require_lines
+from nlpkit.embeddings.vocab import Vocab, build_vocab, count_words
+from nlpkit.errors import ConfigError
+
+log = logging.getLogger("nlpkit")
+
+KIND = "word_vectors"
+FORMAT_VERSION = 1
+VECTORS_FILE = "vectors.safetensors"
+
+
+@dataclass
+class RunOptions:
+    """How a training job runs (not recorded as hyperparameters)."""
+
+    checkpoint_every: str = "10m"  # "N" words, or "Nm"/"Nh" minutes; "0" disables checkpoints
+    resume: bool = False
+    quiet: bool = False
+    strict_utf8: bool = False
+    text_field: str = "text"
+    max_cooccurrences: int = 20_000_000  # GloVe: distinct counts held in memory before spilling to disk
+    stop_after: int = 0  # testing aid: stop as if killed after this many words (word2vec) or buckets (GloVe)
+    stats: ReadStats = field(default_factory=ReadStats)
+
+
+def parse_every(spec: str) -> tuple[int, float]:
+    """``"5000000"`` -> (5000000 words, 0 s); ``"10m"`` -> (0, 600 s); ``"0"`` -> (0, 0): never."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", spec or "0")
+    if not m:
+        raise ConfigError(f"bad --checkpoint-every {spec!r}", "give a word count (1000000) or minutes (10m)")
+    value, unit = float(m.group(1)), m.group(2)
+    if not unit:
+        return int(value), 0.0
+    return 0, value * {"s": 1, "m": 60, "h": 3600}[unit]
+
+
+class CheckpointClock:
+    """Says when a checkpoint is due, by words trained or by wall time."""
+
+    def __init__(self, spec: str) -> None:
+        self.words, self.seconds = parse_every(spec)
+        self.last_words = 0
+        self.last_time = time.monotonic()
+
+    def due(self, words_done: int) -> bool:
+        if self.words and words_done - self.last_words >= self.words:
+            return True
+        return bool(self.seconds) and time.monotonic() - self.last_time >= self.seconds
+
+    def reset(self, words_done: int) -> None:
+        self.last_words = words_done
+        self.last_time = time.monotonic()
+
+
+class Stopped(Exception):
+    """Raised by ``stop_after_words`` to simulate a killed job (tests only)."""
+
+
+@contextmanager
+def corpus_source(inputs: Sequence[str | Path], out_dir: Path, resume: bool) -> Iterator[list[str]]:
+    """Inputs that can be read several times: standard input is spooled to a temporary file."""
+    if "-" not in [str(i) for i in inputs]:
+        yield [str(i) for i in inputs]
+        return
+    if resume:
+        raise ConfigError("cannot --resume a job that reads standard input", "train from a file")
+    fd, spool = tempfile.mkstemp(prefix=f".{out_dir.name}.stdin-", dir=out_dir.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f)
+        yield [spool if str(i) == "-" else str(i) for i in inputs]
+    finally:
+        Path(spool).unlink(missing_ok=True)
+
+
+def scan_vocab(sources: list[str], lowercase: bool, min_count: int, max_vocab: int | None, run: RunOptions) -> Vocab:
+    lines = require_lines(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field), "corpus")
+    counts, n_lines = count_words(lines, lowercase=lowercase)
+    vocab = build_vocab(counts, min_count=min_count, max_vocab=max_vocab)
+    log.info("vocabulary: %d words (of %d distinct), %d words of text in %d lines", len(vocab), len(counts), sum(counts.values()), n_lines)
+    return vocab
+
+
+@contextmanager
+def worker_threads(device: Any, threads: int) -> Iterator[int]:
+    """Number of lock-free workers; torch's own intra-op threads are set to 1 meanwhile.
+
+    The per-step products are small, so parallel workers (as word2vec's threads) use the cores
+    better than intra-op threads, which also spin and stall on a loaded machine.
+    """
+    import torch
+
+    if device.type != "cpu":
+        yield 1
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield threads or os.cpu_count() or 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def lr_at(lr: float, min_lr: float, done: float, total: float) -> float:
+    """Linear decay from ``lr`` to ``min_lr`` over the whole run."""
+    return max(min_lr, lr - (lr - min_lr) * min(1.0, done / max(total, 1.0)))
+
+
+def resume_state(out_dir: Path, run: RunOptions, model: dict[str, Any]) -> dict[str, Any] | None:
+    """The checkpoint to continue from, after checking it belongs to the same configuration."""
+    if not run.resume:
+        return None
+    state = load_checkpoint(out_dir)
+    if state is None:
+        log.info("no checkpoint in %s; starting from the beginning", out_dir)
+        return None
+    saved = json.loads(state["config"])
+    if saved != model:
+        diff = sorted(k for k in set(saved) | set(model) if saved.get(k) != model.get(k))
+        raise ConfigError(
+            f"the checkpoint in {out_dir} was made with different settings ({', '.join(diff)})",
+            "rerun with the same options, or without --resume to start over",
+        )
+    log.info("resuming from epoch %d", state["epoch"] + 1)
+    return state
+
+
+def save_vectors(directory: Path, vectors: np.ndarray) -> None:
+    """Write ``vectors.safetensors`` with the raw and the L2-normalised matrix."""
+    from safetensors.numpy import save_file
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.maximum(norms, 1e-12)
+    save_file({"vectors": vectors, "unit": unit.astype(np.float32)}, str(directory / VECTORS_FILE))
+
+
+def publish_vectors(
+    out_dir: Path, vocab: Vocab, vectors: np.ndarray, model: dict[str, Any], train: dict[str, Any], data: dict[str, Any]
+) -> None:
+    """Write the artefact atomically (replacing any checkpoint in ``out_dir``)."""
+    with artifact_writer(out_dir) as tmp:
+        save_vectors(tmp, vectors)
+        vocab.save(tmp)
+        write_config(tmp, KIND, model=model, train=train, data=data, format_version=FORMAT_VERSION)
+
+
+def config_dict(cfg: Any) -> dict[str, Any]:
+    """A config dataclass as the JSON-safe dict recorded in config.json and checkpoints."""
+    return json.loads(json.dumps(asdict(cfg)))

@@ -1,0 +1,157 @@
+"""Trained word vectors for queries: lookup, nearest neighbours, analogies. numpy only, no torch.
+
+``WordVectors.load(dir)`` memory-maps the L2-normalised matrix stored in ``vectors.safetensors``
+(written at train/import time), so a one-off query reads only what the matrix product touches
+and pays no normalisation. Analogies are answered in batches with one matrix product per batch.
+
+Analogy "a is to b as c is to ?":
+- 3CosAdd (``add``): argmax_x cos(x, b - a + c), scored as the cosine with the normalised target.
+- 3CosMul (``mul``, Levy and Goldberg 2014): argmax_x cos'(x,b) cos'(x,c) / (cos'(x,a) + 0.001),
+  with cos' = (1 + cos) / 2 so every factor is positive.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlpkit.artifacts import read_config
+from nlpkit.embeddings.vocab import Vocab
+from nlpkit.errors import ArtifactError
+
+KIND = "word_vectors"
+FORMAT_VERSION = 1
+VECTORS_FILE = "vectors.safetensors"
+MUL_EPSILON = 1e-3
+QUERY_BATCH = 256
+
+
+def mmap_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Memory-map every float32 tensor of a safetensors file (read-only, no copy)."""
+    try:
+        with open(path, "rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(size))
+    except (OSError, ValueError, struct.error) as exc:
+        raise ArtifactError(f"cannot read {path}: {exc}", "retrain or re-import the vectors") from None
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] != "F32":
+            raise ArtifactError(f"{path}: tensor {name} is {info['dtype']}, expected F32", "re-import the vectors")
+        begin, end = info["data_offsets"]
+        shape = tuple(info["shape"])
+        if end - begin == 0:
+            out[name] = np.zeros(shape, dtype=np.float32)
+            continue
+        out[name] = np.memmap(path, dtype=np.float32, mode="r", offset=8 + size + begin, shape=shape)
+    return out
+
+
+@dataclass
+class Neighbour:
+    word: str
+    score: float
+    rank: int  # 1-based rank among all candidates (inputs included when they are kept)
+
+
+class WordVectors:
+    """Words, counts and vectors of one model directory."""
+
+    def __init__(self, vocab: Vocab, unit: np.ndarray, vectors: np.ndarray | None = None, config: dict[str, Any] | None = None) -> None:
+        self.vocab = vocab
+        self.words = vocab.words
+        self.index = vocab.index
+        self.unit = unit  # (V, D) L2-normalised rows
+        self._vectors = vectors
+        self.config = config or {}
+        self.lowercase = bool(self.config.get("model", {}).get("lowercase", False))
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> WordVectors:
+        config = read_config(model_dir, {KIND: FORMAT_VERSION})
+        tensors = mmap_safetensors(Path(model_dir) / VECTORS_FILE)
+        if "unit" not in tensors or "vectors" not in tensors:
+            raise ArtifactError(f"{model_dir}/{VECTORS_FILE} lacks the vectors", "retrain or re-import the vectors")
+        vocab = Vocab.load(model_dir)
+        if len(vocab) != tensors["unit"].shape[0]:
+            raise ArtifactError(f"{model_dir}: vocab.tsv and the vectors disagree in size", "retrain or re-import")
+        return cls(vocab, tensors["unit"], tensors["vectors"], config)
+
+    @classmethod
+    def from_matrix(cls, words: Sequence[str], vectors: np.ndarray, counts: np.ndarray | None = None) -> WordVectors:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        counts = np.zeros(len(words), np.int64) if counts is None else np.asarray(counts, np.int64)
+        return cls(Vocab(list(words), counts), vectors / np.maximum(norms, 1e-12), vectors)
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._vectors if self._vectors is not None else self.unit
+
+    @property
+    def dim(self) -> int:
+        return int(self.unit.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def lookup(self, word: str) -> int | None:
+        """Row of ``word``; a model trained with --lowercase is queried in lower case."""
+        i = self.index.get(word)
+        if i is None and self.lowercase:
+            i = self.index.get(word.lower())
+        return i
+
+    def similar(self, word_ids: Sequence[int], topk: int = 10, include_inputs: bool = False) -> list[list[Neighbour]]:
+        """Nearest neighbours by cosine of each word in ``word_ids``."""
+        out = []
+        ids = list(word_ids)
+        for start in range(0, len(ids), QUERY_BATCH):
+            batch = np.asarray(ids[start : start + QUERY_BATCH])
+            scores = np.asarray(self.unit[batch]) @ self.unit.T  # (Q, V)
+            exclude = None if include_inputs else batch[:, None]
+            out.extend(self._top(scores, topk, exclude))
+        return out
+
+    def analogy(
+        self, queries: Sequence[tuple[int, int, int]], method: str = "add", topk: int = 1, include_inputs: bool = False
+    ) -> list[list[Neighbour]]:
+        """Answers to "a is to b as c is to ?" for each (a, b, c) row triple."""
+        out = []
+        for start in range(0, len(queries), QUERY_BATCH):
+            abc = np.asarray(queries[start : start + QUERY_BATCH], dtype=np.int64).reshape(-1, 3)
+            scores = analogy_scores(self.unit, abc, method)  # (Q, V)
+            out.extend(self._top(scores, topk, None if include_inputs else abc))
+        return out
+
+    def _top(self, scores: np.ndarray, topk: int, exclude: np.ndarray | None) -> list[list[Neighbour]]:
+        if exclude is not None:
+            np.put_along_axis(scores, exclude, -np.inf, axis=1)
+        k = min(topk, scores.shape[1])
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (Q, k) unordered
+        rows = []
+        for q in range(scores.shape[0]):
+            order = part[q][np.argsort(-scores[q, part[q]], kind="stable")]
+            rows.append([Neighbour(self.words[i], float(scores[q, i]), r + 1) for r, i in enumerate(order) if np.isfinite(scores[q, i])])
+        return rows
+
+
+def analogy_scores(unit: np.ndarray, abc: np.ndarray, method: str = "add") -> np.ndarray:
+    """(Q, V) scores of every word as the answer to each (a, b, c) query; higher is better."""
+    a, b, c = (np.asarray(unit[abc[:, j]]) for j in range(3))  # (Q, D) each
+    if method == "add":
+        target = b - a + c
+        target /= np.maximum(np.linalg.norm(target, axis=1, keepdims=True), 1e-12)
+        return target @ unit.T
+    if method == "mul":
+        cos = [(1.0 + x @ unit.T) / 2.0 for x in (a, b, c)]  # (Q, V) each, in [0, 1]
+        return cos[1] * cos[2] / (cos[0] + MUL_EPSILON)
+    raise ValueError(f"unknown analogy method {method!r}")

@@ -1,0 +1,247 @@
+"""word2vec (skip-gram and CBOW; negative sampling or hierarchical softmax) trained with batched torch.
+
+The corpus streams in chunks of about ``CHUNK_WORDS`` words: a background thread reads, encodes,
+subsamples and windows the next chunk (numpy) while the current one trains. Each chunk's batches
+are shared out to ``threads`` workers that update the weights without locks, as word2vec and
+gensim do. Memory is bounded by the vocabulary and one chunk, never by the corpus.
+
+Randomness for chunk k of epoch e comes from ``numpy.random.default_rng([seed, e, k])``, so a run
+resumed from a checkpoint (taken between chunks) draws the same numbers as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nlpkit.artifacts import save_checkpoint
+from nlpkit.corpus import read_lines
+from nlpkit.embeddings.batches import context_matrix, encode_chunks, make_batches, subsample
+from nlpkit.embeddings.training import (
+    CheckpointClock,
+    RunOptions,
+    Stopped,
+    config_dict,
+    corpus_source,
+    lr_at,
+    publish_vectors,
+    resume_state,
+    scan_vocab,
+    worker_threads,
+)
+from nlpkit.embeddings.vocab import Vocab, huffman_tree, keep_probabilities, noise_table
+from nlpkit.errors import ConfigError
+from nlpkit.locking import output_lock
+from nlpkit.progress import Progress
+
+log = logging.getLogger("nlpkit")
+
+CHUNK_WORDS = 200_000
+POOL_GROUP = 32  # centres sharing one pool of noise words
+# Fields that change how a job runs but not the model it produces (may differ on --resume).
+RUNTIME_FIELDS = ("threads", "device")
+
+
+@dataclass
+class Word2VecConfig:
+    """Hyperparameters of ``nlpkit embed train --algo sg|cbow``; each field is a CLI flag."""
+
+    algo: str = "sg"  # sg (skip-gram) or cbow
+    loss: str = "ns"  # ns (negative sampling) or hs (hierarchical softmax)
+    dim: int = 100
+    window: int = 5  # maximum distance; each centre word draws its window from 1..window
+    negative: int = 5  # noise words per (centre, context) pair
+    ns_exponent: float = 0.75  # noise distribution: unigram^ns_exponent
+    negative_pool: int = 64  # noise words drawn per group of 32 centres, shared by them
+    min_count: int = 5
+    max_vocab: int | None = None
+    sample: float = 1e-3  # frequent-word subsampling threshold; 0 = off
+    epochs: int = 5
+    lr: float = 0.025
+    min_lr: float = 0.0001
+    batch_size: int = 1024  # centre words per step
+    threads: int = 0  # worker threads; 0 = all cores
+    device: str = "auto"
+    seed: int = 1
+    lowercase: bool = False
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.algo in ("sg", "cbow"), f"unknown --algo {self.algo!r}", "use sg, cbow or glove"),
+            (self.loss in ("ns", "hs"), f"unknown --loss {self.loss!r}", "use ns or hs"),
+            (self.dim >= 1, f"--dim must be at least 1 (got {self.dim})", None),
+            (self.window >= 1, f"--window must be at least 1 (got {self.window})", None),
+            (self.negative >= 1 or self.loss == "hs", "--negative must be at least 1 with --loss ns", None),
+            (self.negative_pool >= 1, "--negative-pool must be at least 1", None),
+            (self.min_count >= 1, "--min-count must be at least 1", None),
+            (self.epochs >= 1, "--epochs must be at least 1", None),
+            (0 < self.lr and 0 <= self.min_lr <= self.lr, "need 0 < --lr and 0 <= --min-lr <= --lr", None),
+            (self.batch_size >= 1, "--batch-size must be at least 1", None),
+            (self.sample >= 0, "--sample must be >= 0", None),
+        ]
+        for ok, message, hint in checks:
+            if not ok:
+                raise ConfigError(message, hint)
+
+
+def _model_fields(cfg: Word2VecConfig) -> dict[str, Any]:
+    model = config_dict(cfg)
+    return {k: v for k, v in model.items() if k not in RUNTIME_FIELDS}
+
+
+def train_word2vec(inputs: list[str], out_dir: str | Path, cfg: Word2VecConfig, run: RunOptions | None = None) -> dict[str, Any]:
+    """Train on ``inputs`` and publish a ``word_vectors`` artefact in ``out_dir``; returns train stats."""
+    from nlpkit.device import resolve_device
+
+    run = run or RunOptions()
+    out = Path(out_dir)
+    device = resolve_device(cfg.device)
+    with output_lock(out), corpus_source(inputs, out, run.resume) as sources:
+        state = resume_state(out, run, _model_fields(cfg))
+        if state:
+            vocab = Vocab(list(state["words"]), state["counts"].numpy())
+        else:
+            vocab = scan_vocab(sources, cfg.lowercase, cfg.min_count, cfg.max_vocab, run)
+        trainer = Word2VecTrainer(cfg, vocab, device, state)
+        stats = trainer.train(sources, out, run)
+        model = config_dict(cfg)
+        publish_vectors(out, vocab, trainer.vectors(), model, stats, run.stats.summary())
+    return stats
+
+
+class Word2VecTrainer:
+    """Weights, tables and the position in the run."""
+
+    def __init__(self, cfg: Word2VecConfig, vocab: Vocab, device: Any, state: dict[str, Any] | None = None) -> None:
+        import torch
+
+        self.cfg, self.vocab, self.device = cfg, vocab, device
+        v, d = len(vocab), cfg.dim
+        gen = torch.Generator().manual_seed(cfg.seed)
+        self.w_in = ((torch.rand(v, d, generator=gen) - 0.5) / d).to(device)  # (V, D), as word2vec
+        self.w_out = torch.zeros(v if cfg.loss == "ns" else max(1, v - 1), d, device=device)  # (V, D) or (V-1, D)
+        self.keep = keep_probabilities(vocab.counts, cfg.sample)
+        self.table = noise_table(vocab.counts, cfg.ns_exponent) if cfg.loss == "ns" else None
+        self.tree = self._tree() if cfg.loss == "hs" else None
+        self.epoch = self.chunk = self.lines_done = self.words_done = 0
+        self.seconds = 0.0
+        if state:
+            self.w_in.copy_(state["w_in"])
+            self.w_out.copy_(state["w_out"])
+            self.epoch, self.chunk = int(state["epoch"]), int(state["chunk"])
+            self.lines_done, self.words_done = int(state["lines_done"]), int(state["words_done"])
+            self.seconds = float(state["seconds"])
+
+    def _tree(self) -> tuple[Any, Any, Any]:
+        import torch
+
+        tree = huffman_tree(self.vocab.counts)
+        steps = np.arange(tree.codes.shape[1])[None, :] < tree.lengths[:, None]  # (V, L)
+        return (
+            torch.from_numpy(tree.points).to(self.device),
+            torch.from_numpy(tree.codes.astype(np.float32)).to(self.device),
+            torch.from_numpy(steps.astype(np.float32)).to(self.device),
+        )
+
+    def vectors(self) -> np.ndarray:
+        return self.w_in.cpu().numpy()
+
+    def _prepare(self, item: tuple[int, Any]) -> tuple[list[tuple[Any, ...]], int, int]:
+        """Chunk -> torch batches (on a background thread)."""
+        import torch
+
+        k, chunk = item
+        rng = np.random.default_rng([self.cfg.seed, self.epoch, k])
+        ids, sent = subsample(chunk, self.keep, rng)
+        ctx = context_matrix(ids, sent, self.cfg.window, rng)
+        batches = []
+        for b in make_batches(ids, ctx, self.cfg.batch_size, chunk.words):
+            arrays = [b.centres, b.local, b.contexts, b.counts]
+            if self.table is not None:
+                groups = -(-len(b.centres) // POOL_GROUP)
+                draws = rng.integers(0, len(self.table), (groups, self.cfg.negative_pool))
+                arrays.append(self.table[draws].astype(np.int64))  # (G, N)
+            batches.append(tuple(torch.from_numpy(a).to(self.device) for a in arrays) + (b.words,))
+        return batches, chunk.words, chunk.lines
+
+    def _step(self, batch: tuple[Any, ...], lr: float) -> None:
+        from nlpkit.embeddings import w2v_steps as steps
+
+        cfg = self.cfg
+        if cfg.loss == "ns":
+            centres, local, contexts, counts, pool = batch[:5]
+            fn = steps.sg_ns_step if cfg.algo == "sg" else steps.cbow_ns_step
+            fn(self.w_in, self.w_out, centres, local, contexts, counts, pool, lr, cfg.negative)
+        else:
+            fn = steps.sg_hs_step if cfg.algo == "sg" else steps.cbow_hs_step
+            fn(self.w_in, self.w_out, *batch[:4], self.tree, lr)
+
+    def train(self, sources: list[str], out: Path, run: RunOptions) -> dict[str, Any]:
+        from nlpkit.tokenize_stream import pipelined
+
+        cfg = self.cfg
+        total = cfg.epochs * self.vocab.total
+        clock = CheckpointClock(run.checkpoint_every)
+        clock.reset(self.words_done)
+        start = time.monotonic() - self.seconds
+        with worker_threads(self.device, cfg.threads) as threads, ThreadPoolExecutor(threads) as pool, Progress(
+            "train", total=total, unit="words", quiet=run.quiet
+        ) as bar:
+            bar.advance(self.words_done)
+            while self.epoch < cfg.epochs:
+                lines = islice(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field), self.lines_done, None)
+                chunks = enumerate(encode_chunks(lines, self.vocab.index, lowercase=cfg.lowercase, chunk_words=CHUNK_WORDS), self.chunk)
+                for batches, words, n_lines in pipelined(chunks, self._prepare):
+                    self._train_chunk(batches, words, pool, threads, total)
+                    self.chunk, self.lines_done = self.chunk + 1, self.lines_done + n_lines
+                    bar.advance(words, lr=lr_at(cfg.lr, cfg.min_lr, self.words_done, total))
+                    self.seconds = time.monotonic() - start
+                    if run.stop_after and self.words_done >= run.stop_after:
+                        self.save(out)
+                        raise Stopped(f"stopped after {self.words_done} words")
+                    if clock.due(self.words_done):
+                        self.save(out)
+                        clock.reset(self.words_done)
+                self.epoch, self.chunk, self.lines_done = self.epoch + 1, 0, 0
+        self.seconds = time.monotonic() - start
+        return {"words": self.words_done, "seconds": round(self.seconds, 2), "words_per_second": round(self.words_done / max(self.seconds, 1e-9))}
+
+    def _train_chunk(self, batches: list[tuple[Any, ...]], words: int, pool: ThreadPoolExecutor, threads: int, total: int) -> None:
+        cfg = self.cfg
+        jobs = []
+        done = self.words_done
+        for batch in batches:
+            jobs.append((batch, lr_at(cfg.lr, cfg.min_lr, done, total)))
+            done += batch[-1]
+        self.words_done += words
+        if threads == 1:
+            for batch, lr in jobs:
+                self._step(batch, lr)
+        else:
+            list(pool.map(lambda job: self._step(*job), jobs))
+
+    def save(self, out: Path) -> None:
+        import torch
+
+        state = {
+            "config": json.dumps(_model_fields(self.cfg)),
+            "words": list(self.vocab.words),
+            "counts": torch.from_numpy(self.vocab.counts),
+            "w_in": self.w_in.cpu(),
+            "w_out": self.w_out.cpu(),
+            "epoch": self.epoch,
+            "chunk": self.chunk,
+            "lines_done": self.lines_done,
+            "words_done": self.words_done,
+            "seconds": self.seconds,
+        }
+        save_checkpoint(out, state)
+        log.info("checkpoint: epoch %d, %d words", self.epoch + 1, self.words_done)
