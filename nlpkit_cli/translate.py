@@ -81,6 +81,7 @@ MaxLenBOpt = Annotated[int, typer.Option("--max-len-b", help="Output limit: A * 
 MinLenOpt = Annotated[int, typer.Option("--min-len", help="No EOS before this many pieces.")]
 NoRepeatOpt = Annotated[int, typer.Option("--no-repeat-ngram", help="Never repeat an n-gram of this size (0 = off).")]
 MaxTokensOpt = Annotated[int, typer.Option("--max-tokens", help="Source pieces per decoding batch.", min=1)]
+ThreadsOpt = Annotated[int, typer.Option("--threads", help="CPU threads for torch (0 = torch's default).", min=0)]
 
 
 @app.command("decode")
@@ -101,6 +102,7 @@ def decode_cmd(
     max_tokens: MaxTokensOpt = 4000,
     max_sentences: Annotated[int, typer.Option("--max-sentences", help="Sentences per decoding batch.", min=1)] = 128,
     device: DeviceOpt = "auto",
+    threads: ThreadsOpt = 0,
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
     line_buffered: LineBufferedOpt = None,
@@ -111,8 +113,10 @@ def decode_cmd(
     from nlpkit.translate.beam import BeamConfig
     from nlpkit.translate.decode import translate_lines
     from nlpkit.translate.model import load_translator
+    from nlpkit.device import set_threads
     from nlpkit.translate.output import check_plot, jsonl_record, text_record, with_plot
 
+    set_threads(threads)
     want_attn = attention or attention_plot is not None
     config = BeamConfig(beam, nbest, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram, attention=want_attn)
     translator = load_translator(model, device)
@@ -173,14 +177,17 @@ def train_cmd(
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint in the output directory.")] = False,
     amp: Annotated[Optional[bool], typer.Option("--amp/--no-amp", help="bfloat16 mixed precision (default: on for CUDA).", show_default=False)] = None,
     device: DeviceOpt = "auto",
+    threads: ThreadsOpt = 0,
     seed: SeedOpt = 0,
     strict_utf8: StrictUtf8Opt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Train a translation model; writes config.json, model.safetensors and the tokenizer(s)."""
     from nlpkit.translate.data import ParallelSource
+    from nlpkit.device import set_threads
     from nlpkit.translate.train import TrainConfig, train_translation
 
+    set_threads(threads)
     source = ParallelSource(inputs, src, tgt, src_col, tgt_col, strict_utf8)
     valid_source = None
     if valid is not None or valid_src is not None or valid_tgt is not None:
@@ -215,14 +222,17 @@ def eval_cmd(
     format: Annotated[EvalFormat, typer.Option("--format", "-f", help="text (two TSV tables) or json.")] = EvalFormat.text,
     max_tokens: MaxTokensOpt = 4000,
     device: DeviceOpt = "auto",
+    threads: ThreadsOpt = 0,
     strict_utf8: StrictUtf8Opt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Detokenised sacreBLEU per beam size, with its signature, and BLEU by source length."""
     from nlpkit.translate.beam import BeamConfig
     from nlpkit.translate.evaluate import evaluate, read_test_set
+    from nlpkit.device import set_threads
     from nlpkit.translate.model import load_translator
 
+    set_threads(threads)
     beams = _beam_list(beam)
     base = BeamConfig(beams[0], 1, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram)
     sources, references = read_test_set(src, ref, strict_utf8)
