@@ -34,7 +34,7 @@ def _neg_pool_update(w_out: torch.Tensor, pool: torch.Tensor, h: torch.Tensor, w
         h = torch.cat([h, h.new_zeros(pad, d)])
         weight = torch.cat([weight, weight.new_zeros(pad)])
     hg = h.view(n_groups, size, d)  # (G, S, D)
-    u = w_out[pool.reshape(-1)].view(n_groups, n, d)  # (G, N, D)
+    u = w_out.index_select(0, pool.reshape(-1)).view(n_groups, n, d)  # (G, N, D)
     g = -torch.sigmoid(torch.bmm(hg, u.transpose(1, 2))) * weight.view(n_groups, size, 1)  # (G, S, N)
     w_out.index_add_(0, pool.reshape(-1), torch.bmm(g.transpose(1, 2), hg).view(-1, d))  # (G*N, D)
     return torch.bmm(g, u).view(-1, d)[:b]  # (B, D)
@@ -42,10 +42,10 @@ def _neg_pool_update(w_out: torch.Tensor, pool: torch.Tensor, h: torch.Tensor, w
 
 def sg_ns_step(w_in, w_out, centres, local, contexts, counts, pool, lr: float, negative: int) -> None:
     """Skip-gram: the centre's input vector predicts each context word's output vector."""
-    v = w_in[centres]  # (B, D)
-    vp = v[local]  # (P, D)
-    u = w_out[contexts]  # (P, D)
-    g = (1.0 - torch.sigmoid((u * vp).sum(1))) * lr  # (P,)
+    v = w_in.index_select(0, centres)  # (B, D)
+    vp = v.index_select(0, local)  # (P, D)
+    u = w_out.index_select(0, contexts)  # (P, D)
+    g = (1.0 - torch.sigmoid(torch.linalg.vecdot(u, vp))) * lr  # (P,)
     grad_v = torch.zeros_like(v).index_add_(0, local, g.unsqueeze(1) * u)  # (B, D)
     w_out.index_add_(0, contexts, g.unsqueeze(1) * vp)
     if negative > 0:
@@ -56,22 +56,22 @@ def sg_ns_step(w_in, w_out, centres, local, contexts, counts, pool, lr: float, n
 
 def _cbow_hidden(w_in, centres, local, contexts, counts) -> torch.Tensor:
     h = torch.zeros(len(centres), w_in.shape[1], dtype=w_in.dtype, device=w_in.device)
-    h.index_add_(0, local, w_in[contexts])  # (B, D) sum of context vectors
+    h.index_add_(0, local, w_in.index_select(0, contexts))  # (B, D) sum of context vectors
     return h / counts.unsqueeze(1)  # (B, D) mean, as gensim's cbow_mean=1
 
 
 def cbow_ns_step(w_in, w_out, centres, local, contexts, counts, pool, lr: float, negative: int) -> None:
     """CBOW: the mean of the context input vectors predicts the centre's output vector."""
     h = _cbow_hidden(w_in, centres, local, contexts, counts)  # (B, D)
-    u = w_out[centres]  # (B, D)
-    g = (1.0 - torch.sigmoid((h * u).sum(1))) * lr  # (B,)
+    u = w_out.index_select(0, centres)  # (B, D)
+    g = (1.0 - torch.sigmoid(torch.linalg.vecdot(h, u))) * lr  # (B,)
     grad_h = g.unsqueeze(1) * u  # (B, D)
     w_out.index_add_(0, centres, g.unsqueeze(1) * h)
     if negative > 0:
         weight = torch.full_like(counts, lr * negative / pool.shape[1])  # (B,)
         grad_h += _neg_pool_update(w_out, pool, h, weight)
     # word2vec and gensim (cbow_mean=1) add the full error to every context word
-    w_in.index_add_(0, contexts, grad_h[local])
+    w_in.index_add_(0, contexts, grad_h.index_select(0, local))
 
 
 def _hs_update(w_hs, h, points, codes, mask, lr: float) -> torch.Tensor:
@@ -100,4 +100,4 @@ def cbow_hs_step(w_in, w_hs, centres, local, contexts, counts, tree, lr: float) 
     points, codes, mask = tree
     h = _cbow_hidden(w_in, centres, local, contexts, counts)  # (B, D)
     grad_h = _hs_update(w_hs, h, points[centres], codes[centres], mask[centres], lr)  # (B, D)
-    w_in.index_add_(0, contexts, grad_h[local])
+    w_in.index_add_(0, contexts, grad_h.index_select(0, local))
