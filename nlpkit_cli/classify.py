@@ -61,6 +61,7 @@ class EvalFormat(str, Enum):
 LabelColOpt = Annotated[Optional[int], typer.Option("--label-col", help="Column of the label, counting from 1 (default 1; eval: the model's).", show_default=False)]
 TextColOpt = Annotated[Optional[int], typer.Option("--text-col", help="Column of the text, counting from 1 (default 2; eval/predict: the model's).", show_default=False)]
 BatchOpt = Annotated[int, typer.Option("--batch-size", help="Texts per batch.", min=1)]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).", show_default=False)]
 
 
 @app.command("predict")
@@ -72,6 +73,7 @@ def predict_cmd(
     text_col: TextColOpt = None,
     batch_size: BatchOpt = 64,
     device: DeviceOpt = "auto",
+    threads: ThreadsOpt = None,
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
     line_buffered: LineBufferedOpt = None,
@@ -82,7 +84,9 @@ def predict_cmd(
     from nlpkit.classify.data import check_text_col, prediction_text
     from nlpkit.classify.predict import predict
     from nlpkit.corpus import read_lines
+    from nlpkit.device import set_threads
 
+    set_threads(threads)
     clf = load_classifier(model, device)
     col = text_col or clf.config.get("train", {}).get("text_col", 2)
     check_text_col(col)
@@ -137,7 +141,7 @@ def train_cmd(
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted job from its checkpoint in -o.")] = False,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 0,
-    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).", show_default=False)] = None,
+    threads: ThreadsOpt = None,
     strict_utf8: StrictUtf8Opt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -167,12 +171,15 @@ def eval_cmd(
     format: Annotated[EvalFormat, typer.Option("--format", "-f", help="text or json.")] = EvalFormat.text,
     batch_size: BatchOpt = 64,
     device: DeviceOpt = "auto",
+    threads: ThreadsOpt = None,
     strict_utf8: StrictUtf8Opt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix on labelled data."""
     from nlpkit.classify.evaluate import evaluate
+    from nlpkit.device import set_threads
 
+    set_threads(threads)
     report = evaluate(model, inputs, label_col=label_col, text_col=text_col, device=device, batch_size=batch_size, strict_utf8=strict_utf8)
     if format is EvalFormat.json:
         typer.echo(json.dumps(report))

@@ -113,8 +113,6 @@ def train_classifier(
     valid: list[str] | None = None, resume: bool = False, quiet: bool = False, strict_utf8: bool = False,
 ) -> dict[str, Any]:
     """Train and publish a classifier; returns its config.json."""
-    import torch
-
     from nlpkit.classify.artifact import save_classifier
     from nlpkit.classify.build import build_for_training, check_model_options
     from nlpkit.classify.loop import LoopData, Trainer
@@ -145,12 +143,20 @@ def train_classifier(
         state = trainer.run()
         log.info("stopped (%s) after %d steps, %.0fs; best valid accuracy %s", state.stopped, state.step, state.elapsed,
                  f"{state.best_accuracy:.4f}" if state.best_accuracy >= 0 else "n/a")
-        results = {"steps": state.step, "epochs_done": round(state.epoch + state.batch / trainer.per_epoch, 3),
-                   "seconds": round(state.elapsed, 1), "stopped": state.stopped,
-                   "best_valid_accuracy": state.best_accuracy if state.best_accuracy >= 0 else None, "best_step": state.best_step,
-                   "device": str(device), "threads": torch.get_num_threads()}
+        results = _results(state, trainer.per_epoch, device)
         return save_classifier(output, model.cpu(), encoder, labels, arch=cfg.arch, train={**asdict(cfg), **results},
                                data=data.summary, history=state.history)
+
+
+def _results(state: Any, per_epoch: int, device: Any) -> dict[str, Any]:
+    """What the run did, recorded beside the options in config.json's "train"."""
+    import torch
+
+    return {
+        "steps": state.step, "epochs_done": round(state.epoch + state.batch / per_epoch, 3), "seconds": round(state.elapsed, 1),
+        "stopped": state.stopped, "best_valid_accuracy": state.best_accuracy if state.best_accuracy >= 0 else None,
+        "best_step": state.best_step, "device": str(device), "threads": torch.get_num_threads(),
+    }
 
 
 def _checkpoint_for(output: Path, resume: bool, model_options: dict[str, Any], cfg: TrainConfig) -> dict[str, Any] | None:
