@@ -154,8 +154,8 @@ def _results(state: Any, per_epoch: int, device: Any) -> dict[str, Any]:
 
     return {
         "steps": state.step, "epochs_done": round(state.epoch + state.batch / per_epoch, 3), "seconds": round(state.elapsed, 1),
-        "stopped": state.stopped, "best_valid_accuracy": state.best_accuracy if state.best_accuracy >= 0 else None,
-        "best_step": state.best_step, "device": str(device), "threads": torch.get_num_threads(),
+        "stopped": state.stopped, "best_valid_accuracy": round(state.best_accuracy, 5) if state.best_accuracy >= 0 else None,
+        "best_step": state.best_step, "device_used": str(device), "torch_threads": torch.get_num_threads(),
     }
 
 
