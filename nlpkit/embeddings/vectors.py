@@ -68,7 +68,6 @@ class WordVectors:
     def __init__(self, vocab: Vocab, unit: np.ndarray, vectors: np.ndarray | None = None, config: dict[str, Any] | None = None) -> None:
         self.vocab = vocab
         self.words = vocab.words
-        self.index = vocab.index
         self.unit = unit  # (V, D) L2-normalised rows
         self._vectors = vectors
         self.config = config or {}
@@ -103,11 +102,15 @@ class WordVectors:
     def __len__(self) -> int:
         return len(self.words)
 
+    @property
+    def index(self) -> dict[str, int]:
+        return self.vocab.index
+
     def lookup(self, word: str) -> int | None:
         """Row of ``word``; a model trained with --lowercase is queried in lower case."""
-        i = self.index.get(word)
-        if i is None and self.lowercase:
-            i = self.index.get(word.lower())
+        i = self.vocab.find(word)
+        if i is None and self.lowercase and word.lower() != word:
+            i = self.vocab.find(word.lower())
         return i
 
     def similar(self, word_ids: Sequence[int], topk: int = 10, include_inputs: bool = False) -> list[list[Neighbour]]:

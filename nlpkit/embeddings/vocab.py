@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import heapq
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ import numpy as np
 from nlpkit.errors import ArtifactError, CorpusError
 
 VOCAB_FILE = "vocab.tsv"
+_WORDS = re.compile(r"^(.*)\t", re.M)
+_COUNTS = re.compile(r"\t(-?\d+)$", re.M)
 
 
 def count_words(lines: Iterable[str], lowercase: bool = False, prune_at: int = 20_000_000) -> tuple[Counter[str], int]:
@@ -40,18 +43,47 @@ def count_words(lines: Iterable[str], lowercase: bool = False, prune_at: int = 2
     return counts, n_lines
 
 
-@dataclass
 class Vocab:
-    """Words in index order (descending count) with their corpus counts."""
+    """Words in index order (descending count) with their corpus counts.
 
-    words: list[str]
-    counts: np.ndarray  # (V,) int64
+    Loading is lazy where a one-off query does not need the work: counts are parsed and the
+    word -> row dict is built on first use; a few ``find`` calls scan the list instead.
+    """
 
-    def __post_init__(self) -> None:
-        self.index = {w: i for i, w in enumerate(self.words)}
+    _SCAN_LIMIT = 16  # lookups served by list scans before the dict pays for itself
+
+    def __init__(self, words: list[str], counts: np.ndarray | None = None, *, vocab_text: str | None = None) -> None:
+        self.words = words
+        self._counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+        self._vocab_text = vocab_text  # vocab.tsv contents, parsed for counts on first use
+        self._index: dict[str, int] | None = None
+        self._scans = 0
 
     def __len__(self) -> int:
         return len(self.words)
+
+    @property
+    def counts(self) -> np.ndarray:  # (V,) int64
+        if self._counts is None:
+            text = _COUNTS.findall(self._vocab_text) if self._vocab_text is not None else []
+            self._counts = np.array(text).astype(np.int64) if text else np.zeros(len(self.words), np.int64)
+            self._vocab_text = None
+        return self._counts
+
+    @property
+    def index(self) -> dict[str, int]:
+        if self._index is None:
+            self._index = {w: i for i, w in enumerate(self.words)}
+        return self._index
+
+    def find(self, word: str) -> int | None:
+        if self._index is None and self._scans < self._SCAN_LIMIT:
+            self._scans += 1
+            try:
+                return self.words.index(word)  # a C-speed scan beats building a 100k-entry dict
+            except ValueError:
+                return None
+        return self.index.get(word)
 
     @property
     def total(self) -> int:
@@ -60,8 +92,7 @@ class Vocab:
     def save(self, directory: str | Path) -> None:
         path = Path(directory) / VOCAB_FILE
         with open(path, "w", encoding="utf-8", newline="\n") as f:
-            for w, c in zip(self.words, self.counts.tolist()):
-                f.write(f"{w}\t{c}\n")
+            f.writelines(f"{w}\t{c}\n" for w, c in zip(self.words, self.counts.tolist()))
 
     @classmethod
     def load(cls, directory: str | Path) -> Vocab:
@@ -70,12 +101,8 @@ class Vocab:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ArtifactError(f"{directory} has no {VOCAB_FILE}", "retrain or re-import the vectors") from None
-        words, counts = [], []
-        for line in text.splitlines():
-            w, _, c = line.rpartition("\t")
-            words.append(w)
-            counts.append(int(c))
-        return cls(words, np.asarray(counts, dtype=np.int64))
+        words = _WORDS.findall(text)  # one C-level pass; faster than splitting 100k lines in Python
+        return cls(words, vocab_text=text)
 
 
 def build_vocab(counts: Counter[str], min_count: int = 5, max_vocab: int | None = None) -> Vocab:
