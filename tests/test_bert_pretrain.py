@@ -1,0 +1,188 @@
+"""`nlpkit bert pretrain`, fill-mask, embed through the CLI: metrics, exact resume, DDP, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WORDS = "the a cat dog man woman house tree river city sat ran saw ate big small red green old new quickly slowly".split()
+# A tiny vocabulary keeps every run fast; "python" etc. come out as known words too.
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", *WORDS, "python", "i", "wrote", "it", "in", "rat", "no", "mask", "here"]
+
+
+def tiny(d: Path) -> list[str]:
+    vocab = d / "vocab.txt"
+    if not vocab.exists():
+        vocab.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+    return ["--tokenizer", str(vocab), *TINY]
+
+
+TINY = ["--hidden", "32", "--layers", "2", "--heads", "2", "--intermediate", "64",
+        "--max-seq-len", "32", "--batch-size", "4", "--warmup", "2", "--lr", "1e-3", "--log-every", "1",
+        "--shuffle-buffer", "16", "--device", "cpu", "--quiet"]
+
+
+def write_corpus(path: Path, docs: int = 30, seed: int = 0) -> Path:
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(docs):
+        for _ in range(rng.randrange(2, 7)):
+            lines.append(" ".join(rng.choice(WORDS) for _ in range(rng.randrange(3, 9))) + " .")
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from nlpkit_cli.app import app
+
+    d = tmp_path_factory.mktemp("bert")
+    corpus = write_corpus(d / "corpus.txt")
+    r = CliRunner().invoke(app, ["bert", "pretrain", str(corpus), "-o", str(d / "m"), "--steps", "4", "--metrics", str(d / "m.jsonl"),
+                                 "--valid", str(corpus), "--eval-every", "2", "--eval-batches", "2", *tiny(d)])
+    assert r.exit_code == 0, r.output
+    return d
+
+
+def test_pretrain_writes_artefact_and_metrics(trained):
+    config = json.loads((trained / "m" / "config.json").read_text())
+    assert config["kind"] == "bert" and config["model"]["hidden"] == 32 and config["train"]["steps"] == 4
+    assert {"model.safetensors", "tokenizer.json", "vocab.txt"} <= set(config["files"])
+    assert not (trained / "m" / "checkpoint.pt").exists()
+    recs = records(trained / "m.jsonl")
+    assert [r["step"] for r in recs] == [1, 2, 3, 4]
+    for key in ("loss", "mlm_accuracy", "nsp_accuracy", "tokens_per_s", "lr"):
+        assert all(isinstance(r[key], float) for r in recs), key
+    assert "valid_mlm_accuracy" in recs[1] and "valid_nsp_accuracy" in recs[3]
+
+
+def test_fill_mask_jsonl_and_text(trained, cli):
+    r = cli(["bert", "fill-mask", "-m", trained / "m", "the [MASK] sat .", "--topk", "3", "--format", "jsonl"])
+    assert r.exit_code == 0, r.output
+    rec = json.loads(r.stdout)
+    assert rec["text"] == "the [MASK] sat ." and len(rec["predictions"]) == 3
+    scores = [p["score"] for p in rec["predictions"]]
+    assert scores == sorted(scores, reverse=True) and 0 < sum(scores) <= 1
+    r = cli(["bert", "fill-mask", "-m", trained / "m", "--topk", "2"], input="a [MASK] dog\nthe [MASK] [MASK] .\n")
+    lines = r.stdout.splitlines()
+    assert r.exit_code == 0 and len(lines) == 2 and len(lines[1].split("\t")) == 2  # a tab between the two [MASK]s
+
+
+def test_fill_mask_without_mask_is_one_line_error(trained, cli):
+    r = cli(["bert", "fill-mask", "-m", trained / "m"], input="a [MASK] dog\nno mask here\n")
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines()[-1].startswith("error: input line 2 has no [MASK]")
+
+
+def test_embed_pools_and_context(trained, cli, tmp_path):
+    text = "the python ate a rat .\nI wrote it in python .\n"
+    r = cli(["bert", "embed", "-m", trained / "m", "--pool", "none", "--device", "cpu"], input=text)
+    assert r.exit_code == 0, r.output
+    a, b = (json.loads(x) for x in r.stdout.splitlines())
+    va = np.array(a["vectors"][a["tokens"].index("python")])
+    vb = np.array(b["vectors"][b["tokens"].index("python")])
+    assert va.shape == (32,) and not np.allclose(va, vb, atol=1e-4)  # same word, different contexts
+    r = cli(["bert", "embed", "-m", trained / "m", "--pool", "cls", "-f", "npy", "-o", tmp_path / "v.npy"], input=text)
+    assert r.exit_code == 0, r.output
+    assert np.load(tmp_path / "v.npy").shape == (2, 32)
+    r = cli(["bert", "embed", "-m", trained / "m"], input="the python ate a rat .\n")
+    assert np.allclose(json.loads(r.stdout)["vector"], json.loads(cli(["bert", "embed", "-m", trained / "m"], input="the python ate a rat .\n").stdout)["vector"])
+
+
+def test_exact_resume_matches_uninterrupted_run(tmp_path, monkeypatch):
+    from nlpkit.bert import trainer as trainer_mod
+    from nlpkit_cli.app import app
+    from typer.testing import CliRunner
+
+    corpus = write_corpus(tmp_path / "c.txt", docs=12)
+    args = ["bert", "pretrain", str(corpus), "--steps", "6", "--checkpoint-every", "3", "--dropout", "0.1", *tiny(tmp_path)]
+    r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "full"), "--metrics", str(tmp_path / "full.jsonl")])
+    assert r.exit_code == 0, r.output
+    real_step = trainer_mod.Trainer.train_step
+
+    def dying_step(self, batches):
+        if self.step == 4:
+            raise KeyboardInterrupt  # killed after the step-3 checkpoint, mid-way to step 5
+        real_step(self, batches)
+
+    monkeypatch.setattr(trainer_mod.Trainer, "train_step", dying_step)
+    r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "cut"), "--metrics", str(tmp_path / "cut.jsonl")])
+    assert r.exit_code != 0 and (tmp_path / "cut" / "checkpoint.pt").exists()
+    monkeypatch.setattr(trainer_mod.Trainer, "train_step", real_step)
+    r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "cut"), "--metrics", str(tmp_path / "cut.jsonl"), "--resume"])
+    assert r.exit_code == 0, r.output
+    full = {x["step"]: x["loss"] for x in records(tmp_path / "full.jsonl")}
+    cut = {x["step"]: x["loss"] for x in records(tmp_path / "cut.jsonl")}
+    assert set(cut) == {1, 2, 3, 4, 5, 6}
+    for step in (4, 5, 6):
+        assert cut[step] == full[step], (step, cut[step], full[step])
+    from safetensors.numpy import load_file
+
+    a, b = load_file(str(tmp_path / "full" / "model.safetensors")), load_file(str(tmp_path / "cut" / "model.safetensors"))
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_resume_with_other_options_is_refused(tmp_path, cli):
+    corpus = write_corpus(tmp_path / "c.txt", docs=6)
+    import torch
+
+    from nlpkit.artifacts import save_checkpoint
+
+    save_checkpoint(tmp_path / "m", {"model_config": {"hidden": 999}, "step": torch.tensor(1)})
+    r = cli(["bert", "pretrain", corpus, "-o", tmp_path / "m", "--steps", "2", "--resume", *tiny(tmp_path)])
+    assert r.exit_code == 1 and "different model size" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "setup, extra, message",
+    [
+        ("empty", [], "empty"),
+        ("ok", ["--tokenizer", "/nonexistent/vocab"], "does not exist"),
+        ("ok", ["--hidden", "30", "--heads", "4"], "divisible"),
+        ("ok", ["--precision", "fp16"], "CUDA"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path, cli, setup, extra, message):
+    corpus = tmp_path / "c.txt"
+    if setup == "empty":
+        corpus.write_text("\n  \n")
+    else:
+        write_corpus(corpus, docs=4)
+    r = cli(["bert", "pretrain", corpus, "-o", tmp_path / "m", "--steps", "1", *tiny(tmp_path), *extra])
+    assert r.exit_code == 1, r.output
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and message in err[0], err
+
+
+def test_two_process_gloo_run(tmp_path):
+    """Two ranks with the environment torchrun sets (started directly: a launcher would cost a third torch import)."""
+    corpus = write_corpus(tmp_path / "c.txt", docs=20)
+    port = str(29500 + os.getpid() % 2000)
+    cmd = [sys.executable, "-m", "nlpkit_cli", "bert", "pretrain", str(corpus), "-o", str(tmp_path / "m"), "--steps", "3",
+           "--metrics", str(tmp_path / "m.jsonl"), "--threads", "1", *tiny(tmp_path)]
+    procs = []
+    for rank in range(2):
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port,
+               "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2"}
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    recs = records(tmp_path / "m.jsonl")
+    assert [x["step"] for x in recs] == [1, 2, 3]  # only rank 0 writes metrics
+    assert recs[-1]["examples"] == 2 * 3 * 4  # two ranks, three steps, batch 4 each
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["kind"] == "bert"
