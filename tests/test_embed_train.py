@@ -67,6 +67,7 @@ def test_artefact_layout(tmp_path):
     config = read_config(tmp_path / "m", {"word_vectors": 1})
     assert config["model"]["algo"] == "sg" and config["model"]["negative"] == 5 and config["model"]["dim"] == 16
     assert stats["words"] == 2000 and config["train"]["words"] == 2000
+    assert config["data"]["lines"] == 200 and config["data"]["sources"] == [str(corpus)]
     assert sorted(config["files"]) == ["vectors.safetensors", "vocab.tsv"]
     wv = WordVectors.load(tmp_path / "m")
     assert np.allclose(np.linalg.norm(wv.unit, axis=1), 1.0, atol=1e-5)

@@ -106,7 +106,7 @@ def corpus_source(inputs: Sequence[str | Path], out_dir: Path, resume: bool) -> 
 
 
 def scan_vocab(sources: list[str], lowercase: bool, min_count: int, max_vocab: int | None, run: RunOptions) -> Vocab:
-    lines = require_lines(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field), "corpus")
+    lines = require_lines(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field, stats=run.stats), "corpus")
     counts, n_lines = count_words(lines, lowercase=lowercase)
     vocab = build_vocab(counts, min_count=min_count, max_vocab=max_vocab)
     log.info("vocabulary: %d words (of %d distinct), %d words of text in %d lines", len(vocab), len(counts), sum(counts.values()), n_lines)
