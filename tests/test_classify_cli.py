@@ -122,3 +122,12 @@ def test_wrong_options_for_the_arch_are_one_clear_line(cli, tmp_path):
 
 def test_predict_with_a_missing_model_is_one_clear_line(cli, tmp_path):
     one_error_line(cli(["classify", "-m", tmp_path / "nothing"], input="x\n"), "does not exist")
+
+
+def test_output_that_is_not_a_model_is_refused_before_training(cli, tmp_path):
+    f = tmp_path / "d.tsv"
+    f.write_text("a\tx y\nb\ty x\n", encoding="utf-8")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    one_error_line(cli(["classify", "train", f, "-o", tmp_path / "taken", "--min-count", "1", "-q"]), "not an nlpkit model")
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"

@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nlpkit.artifacts import CHECKPOINT, load_checkpoint, save_checkpoint
+from nlpkit.artifacts import CHECKPOINT, CONFIG, load_checkpoint, save_checkpoint
 from nlpkit.classify.data import Example, check_columns, read_examples, split_off
 from nlpkit.corpus import ReadStats
-from nlpkit.errors import ConfigError, CorpusError
+from nlpkit.errors import ArtifactError, ConfigError, CorpusError
 
 log = logging.getLogger("nlpkit")
 
@@ -159,7 +159,16 @@ def _results(state: Any, per_epoch: int, device: Any) -> dict[str, Any]:
     }
 
 
+def _check_output(output: Path) -> None:
+    """Refuse at the start, not after training, an output that the artefact may not replace."""
+    if output.is_file():
+        raise ArtifactError(f"{output} exists and is a file", "choose a new output directory")
+    if output.is_dir() and any(output.iterdir()) and not ((output / CONFIG).exists() or (output / CHECKPOINT).exists()):
+        raise ArtifactError(f"{output} exists and is a directory that is not an nlpkit model", "choose a new output directory or remove it")
+
+
 def _checkpoint_for(output: Path, resume: bool, model_options: dict[str, Any], cfg: TrainConfig) -> dict[str, Any] | None:
+    _check_output(output)
     if not resume:
         if (output / CHECKPOINT).exists():
             raise ConfigError(f"{output} holds the checkpoint of an unfinished job", "add --resume to continue it, or choose another output")
