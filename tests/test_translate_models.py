@@ -166,3 +166,16 @@ def test_tiny_model_learns_to_reverse_to_bleu_100(arch):
     words = lambda ids: " ".join(f"w{i}" for i in ids)  # noqa: E731
     bleu = corpus_bleu([words(h[0].tokens) for h in hyps], [words(t) for t in targets])
     assert bleu.score == 100.0
+
+
+@pytest.mark.parametrize("arch,cell", ARCHS)
+def test_scheduled_sampling_forward_feeds_model_tokens(arch, cell):
+    model = tiny(arch, cell)
+    src = torch.randint(4, V, (3, 5))
+    tgt = torch.randint(4, V, (3, 6))
+    torch.manual_seed(1)
+    gold = model(src, src.ne(0), tgt, gold_prob=1.0)
+    sampled = model(src, src.ne(0), tgt, gold_prob=0.0)
+    assert sampled.shape == gold.shape
+    assert torch.allclose(sampled[:, 0], gold[:, 0], atol=1e-6)  # the first input is always BOS
+    assert not torch.allclose(sampled[:, 1:], gold[:, 1:])
