@@ -13,6 +13,7 @@ if its (k-1)-gram suffix was found: ARPA files are suffix-closed (KenLM relies o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ from nlpkit.lm.kneser_ney import NgramTables
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-LOAD = 0.6  # table fill ratio: short probe runs, 1.7 slots per n-gram
+MAX_LOAD = 0.7  # table fill ratio at most this (0.35 to 0.7 with power-of-two sizes)
+_SEP = "\x00nlpkit\x00"  # joins lines for one big split(); split() never yields it from real text
 
 
 def mix(x: np.ndarray) -> np.ndarray:
@@ -55,11 +57,12 @@ def unigram_hash(words: np.ndarray) -> np.ndarray:
 
 def build_table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Place ``keys`` (distinct, non-zero) by linear probing; returns (slot keys, slot of each key)."""
-    capacity = max(8, int(len(keys) / LOAD) + 1)
+    capacity = 1 << max(3, int(np.ceil(np.log2(len(keys) / MAX_LOAD + 1))))
+    mask = capacity - 1
     table = np.zeros(capacity, np.uint64)
     slot_of = np.empty(len(keys), np.int64)
     todo = np.arange(len(keys))
-    slot = (keys % np.uint64(capacity)).astype(np.int64)
+    slot = (keys & np.uint64(mask)).astype(np.int64)
     while len(todo):
         s = slot[todo]
         free = table[s] == 0
@@ -72,14 +75,14 @@ def build_table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         placed = np.zeros(len(keys), bool)
         placed[winners] = True
         todo = todo[~placed[todo]]
-        slot[todo] = (slot[todo] + 1) % capacity
+        slot[todo] = (slot[todo] + 1) & mask
     return table, slot_of
 
 
 def probe(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Slot of each key in ``table``, or -1 where absent."""
-    capacity = len(table)
-    slot = (keys % np.uint64(capacity)).astype(np.int64)
+    """Slot of each key in ``table`` (power-of-two size), or -1 where absent."""
+    mask = len(table) - 1
+    slot = (keys & np.uint64(mask)).astype(np.int64)
     result = np.full(len(keys), -1, np.int64)
     todo = np.arange(len(keys))
     while len(todo):
@@ -88,7 +91,7 @@ def probe(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
         hit = found == keys[todo]
         result[todo[hit]] = s[hit]
         todo = todo[~(hit | (found == 0))]
-        slot[todo] = (slot[todo] + 1) % capacity
+        slot[todo] = (slot[todo] + 1) & mask
     return result
 
 
@@ -108,6 +111,7 @@ class NgramModel:
     def __init__(self, words: list[str], arrays: dict[str, np.ndarray], unk_id: int, bos_id: int, eos_id: int) -> None:
         self.words = words
         self.index = {w: i for i, w in enumerate(words)}
+        self._get = {**self.index, _SEP: -1}.get
         self.order = sum(1 for name in arrays if name.startswith("keys_"))
         self.keys = [arrays[f"keys_{k}"] for k in range(1, self.order + 1)]
         self.logp = [arrays[f"logp_{k}"] for k in range(1, self.order + 1)]
@@ -149,40 +153,22 @@ class NgramModel:
         return cls(words, load_numpy_tensors(d, "ngram.safetensors"), specials["unk_id"], specials["bos_id"], specials["eos_id"])
 
     def encode(self, lines: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Ids of ``<s> words </s>`` for each line, concatenated, and each sentence's length."""
-        get, unk, flat, lens = self.index.get, self.unk_id, [], []
-        bos, eos = self.bos_id, self.eos_id
-        for line in lines:
-            toks = line.split()
-            flat.append(bos)
-            flat.extend([get(t, unk) for t in toks])
-            flat.append(eos)
-            lens.append(len(toks) + 2)
-        return np.asarray(flat, np.int64), np.asarray(lens, np.int64)
+        """Ids of ``<s> words </s>`` for each line, concatenated, and each sentence's length.
 
-    def _lookup(self, ids: np.ndarray, pos: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-        """For every position and order k: was the k-gram ending there found, its logp, its backoff."""
-        found, logp, backoff = [], [], []
-        live = np.arange(len(ids))  # positions whose (k-1)-gram was found
-        h = unigram_hash(ids)  # hash of the k-gram ending at each live position
-        for k in range(1, self.order + 1):
-            if k > 1:
-                ok = pos[live] >= k - 1
-                live, h = live[ok], h[ok]
-                h = extend_left(h, ids[live - (k - 1)])
-            slot = probe(self.keys[k - 1], h)
-            hit = slot >= 0
-            live, h, slot = live[hit], h[hit], slot[hit]
-            f = np.zeros(len(ids), bool)
-            lp = np.zeros(len(ids), np.float64)
-            bo = np.zeros(len(ids), np.float64)
-            f[live] = True
-            lp[live] = self.logp[k - 1][slot]
-            bo[live] = self.backoff[k - 1][slot]
-            found.append(f)
-            logp.append(lp)
-            backoff.append(bo)
-        return found, logp, backoff
+        One ``split()`` of all lines joined by a separator token and one C-level ``map`` over the
+        tokens: no Python loop per line or per word.
+        """
+        tokens = f" {_SEP} ".join(lines).split()
+        ids = np.fromiter(map(self._get, tokens, repeat(self.unk_id)), np.int64, len(tokens))
+        sep = np.flatnonzero(ids == -1)  # (lines - 1,) boundaries
+        # Each boundary becomes </s> <s>; the text gets a leading <s> and a trailing </s>.
+        out = np.repeat(ids, np.where(ids == -1, 2, 1))
+        at = sep + np.arange(len(sep))  # where each boundary's first copy landed
+        out[at], out[at + 1] = self.eos_id, self.bos_id
+        out = np.concatenate([[self.bos_id], out, [self.eos_id]])
+        bounds = np.concatenate([[-1], sep, [len(ids)]])
+        lens = np.diff(bounds) + 1  # words + <s> + </s>
+        return out, lens
 
     def score_ids(self, ids: np.ndarray, lens: np.ndarray) -> Scores:
         """Scores of every token after <s> of the sentences laid out by ``encode``."""
@@ -211,15 +197,30 @@ class NgramModel:
         return out
 
     def _score_positions(self, ids: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """log10 p of each token given the ``pos`` tokens before it, and the n-gram length used."""
-        found, logp, backoff = self._lookup(ids, pos)
-        length = np.ones(len(ids), np.int64)
-        lp = logp[0].copy()
-        for k in range(2, self.order + 1):
-            length[found[k - 1]] = k
-            lp[found[k - 1]] = logp[k - 1][found[k - 1]]
-        # Back off through every context longer than the match: the j words before the token.
-        for j in range(1, self.order):
-            use = (length[1:] <= j) & (pos[1:] >= j)
-            lp[1:] += np.where(use, backoff[j - 1][:-1], 0.0)
+        """log10 p of each token given the ``pos`` tokens before it, and the n-gram length used.
+
+        ARPA back-off: log p(w | h) = logp(longest match of length m) + the backoffs of the
+        contexts of lengths m .. |h| (the words right before w). With ``cum[i]`` the running sum of
+        the backoffs of the n-grams ending at position i, that sum is ``cum[i-1]`` (all orders;
+        missing n-grams count 0) minus its value before order m was added (``sub[i]``).
+        """
+        n = len(ids)
+        lp, sub, cum = np.zeros(n), np.zeros(n), np.zeros(n)
+        length = np.zeros(n, np.int64)
+        live = np.arange(n)  # positions whose (k-1)-gram was found
+        h = unigram_hash(ids)  # hash of the k-gram ending at each live position
+        for k in range(1, self.order + 1):
+            if k > 1:
+                ok = pos[live] >= k - 1
+                live, h = live[ok], h[ok]
+                h = extend_left(h, ids[live - (k - 1)])
+            slot = probe(self.keys[k - 1], h)
+            hit = slot >= 0
+            live, h, slot = live[hit], h[hit], slot[hit]
+            lp[live] = self.logp[k - 1][slot]
+            length[live] = k
+            sub[live] = cum[live - 1]  # before this order's backoffs are added (live - 1 = -1 is a <s>: unused)
+            if k < self.order:
+                cum[live] += self.backoff[k - 1][slot]
+        lp[1:] += np.where(pos[1:] >= 1, cum[:-1] - sub[1:], 0.0)  # a sentence's first token has no history
         return lp, length
