@@ -46,15 +46,18 @@ def synthetic_batch(batch: int, seq: int, vocab: int, mlm_prob: float, seed: int
 
 
 def adamw(model: torch.nn.Module) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01, foreach=True)
+    """transformers' Trainer default (adamw_torch_fused) for the peer."""
+    return torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01, fused=True)
 
 
 def nlpkit_step(all_positions: bool = False):  # noqa: ANN201
     def make(args: argparse.Namespace):  # noqa: ANN202
+        from nlpkit.bert.config import PretrainConfig
         from nlpkit.bert.model import Bert, BertConfig
+        from nlpkit.bert.trainer import make_optimizer
 
         model = Bert(BertConfig(vocab_size=args.vocab, hidden=args.hidden, layers=args.layers, heads=args.heads, intermediate=args.intermediate))
-        opt = adamw(model)
+        opt = make_optimizer(model, PretrainConfig(), torch.device("cpu"))  # what `bert pretrain` uses
 
         def step(b: dict[str, torch.Tensor]) -> float:
             if all_positions:
@@ -68,7 +71,7 @@ def nlpkit_step(all_positions: bool = False):  # noqa: ANN201
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             opt.zero_grad(set_to_none=True)
-            return float(loss)
+            return float(loss.detach())
 
         return model, step
 
@@ -80,7 +83,7 @@ def hf_step(args: argparse.Namespace):  # noqa: ANN201
 
     config = BertConfig(
         vocab_size=args.vocab, hidden_size=args.hidden, num_hidden_layers=args.layers, num_attention_heads=args.heads,
-        intermediate_size=args.intermediate, max_position_embeddings=512, attn_implementation="sdpa",
+        intermediate_size=args.intermediate, max_position_embeddings=512, attn_implementation=args.hf_attention,
     )
     model = BertForPreTraining(config)
     model.train()
@@ -93,7 +96,7 @@ def hf_step(args: argparse.Namespace):  # noqa: ANN201
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        return float(out.loss)
+        return float(out.loss.detach())
 
     return model, step
 
@@ -111,6 +114,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=4, help="alternating rounds")
     p.add_argument("--steps", type=int, default=3, help="timed steps per system per round (after one warm-up step)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    p.add_argument("--hf-attention", default="sdpa", choices=["sdpa", "eager"], help="transformers' attention implementation")
     p.add_argument("--variants", action="store_true", help="also time nlpkit with the MLM projection at every position")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
@@ -136,6 +140,7 @@ def main() -> None:
     result = {
         "shapes": {k: getattr(args, k) for k in ("hidden", "layers", "heads", "intermediate", "seq", "batch", "vocab")},
         "threads": torch.get_num_threads(),
+        "hf_attention": args.hf_attention,
         "seconds_per_step": median,
         "tokens_per_s": {n: tokens / t for n, t in median.items()},
         "speedup_vs_transformers": median["transformers"] / median["nlpkit"],

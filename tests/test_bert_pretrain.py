@@ -186,3 +186,24 @@ def test_two_process_gloo_run(tmp_path):
     assert [x["step"] for x in recs] == [1, 2, 3]  # only rank 0 writes metrics
     assert recs[-1]["examples"] == 2 * 3 * 4  # two ranks, three steps, batch 4 each
     assert json.loads((tmp_path / "m" / "config.json").read_text())["kind"] == "bert"
+
+
+@pytest.mark.slow
+def test_mlm_and_nsp_are_learned_on_topical_documents(tmp_path, cli):
+    """Four topics with disjoint words: MLM must beat uniform guessing within a topic and NSP must
+    notice when B comes from a document of another topic (ceiling 0.75: a random document shares
+    A's topic a quarter of the time)."""
+    rng = random.Random(0)
+    topics = [[f"{t}{i}" for i in range(10)] for t in "abcd"]
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "."] + [w for t in topics for w in t]) + "\n")
+    lines = []
+    for d in range(400):
+        lines += [" ".join(rng.choice(topics[d % 4]) for _ in range(rng.randrange(3, 7))) + " ." for _ in range(6)] + [""]
+    (tmp_path / "c.txt").write_text("\n".join(lines))
+    r = cli(["bert", "pretrain", tmp_path / "c.txt", "-o", tmp_path / "m", "--tokenizer", tmp_path / "vocab.txt", "--hidden", "32",
+             "--layers", "2", "--heads", "2", "--intermediate", "64", "--max-seq-len", "32", "--batch-size", "32", "--lr", "2e-3",
+             "--warmup", "10", "--steps", "300", "--log-every", "50", "--threads", "1", "--quiet", "--metrics", tmp_path / "m.jsonl"])
+    assert r.exit_code == 0, r.output
+    last = records(tmp_path / "m.jsonl")[-1]
+    assert last["mlm_accuracy"] > 0.15  # uniform over a topic's 10 words + "." would be about 0.09
+    assert last["nsp_accuracy"] > 0.65
