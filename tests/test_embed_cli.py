@@ -98,6 +98,14 @@ def test_train_cli_end_to_end(cli, tmp_path):
     assert r.exit_code == 0, r.output
 
 
+def test_train_from_stdin(cli, tmp_path):
+    text = write_corpus(tmp_path / "c.txt", sentences=200).read_text()
+    r = cli(["embed", "train", "-", "-o", tmp_path / "m", "--dim", "8", "--min-count", "1", "--epochs", "1", "--threads", "1", "--device", "cpu", "-q"], input=text)
+    assert r.exit_code == 0, r.output
+    assert len((tmp_path / "m" / "vocab.tsv").read_text().splitlines()) == 24
+    assert not [p for p in tmp_path.iterdir() if "stdin" in p.name]  # the spool file is gone
+
+
 def test_bad_inputs_give_one_line(cli, tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")

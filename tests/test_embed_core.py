@@ -193,3 +193,13 @@ def test_cooccurrence_weights_and_spill(tmp_path):
     assert results[0][0] == 1 and results[1][0] > 1 and results[1][1] > 0
     assert results[0][2].keys() == results[1][2].keys()
     assert all(abs(results[0][2][k] - results[1][2][k]) < 1e-4 for k in results[0][2])
+
+
+def test_parse_analogy_forms():
+    from nlpkit.embeddings.queries import parse_analogy
+
+    assert parse_analogy("man:woman::king") == ("man", "woman", "king")
+    assert parse_analogy(" man : woman :: king ") == ("man", "woman", "king")
+    assert parse_analogy("man is to woman as king is to ?") == ("man", "woman", "king")
+    assert parse_analogy("man woman king") == ("man", "woman", "king")
+    assert parse_analogy("just two") is None and parse_analogy("") is None

@@ -31,14 +31,12 @@ import numpy as np
 
 from nlpkit.artifacts import artifact_writer, load_checkpoint, write_config
 from nlpkit.corpus import ReadStats, read_lines, require_lines
+from nlpkit.embeddings.vectors import FORMAT_VERSION, KIND, VECTORS_FILE
 from nlpkit.embeddings.vocab import Vocab, build_vocab, count_words
 from nlpkit.errors import ConfigError
 
 log = logging.getLogger("nlpkit")
 
-KIND = "word_vectors"
-FORMAT_VERSION = 1
-VECTORS_FILE = "vectors.safetensors"
 
 
 @dataclass

@@ -1,0 +1,92 @@
+"""Query records for `nlpkit analogy` and `nlpkit similar` (numpy only, no torch).
+
+Each input line gives exactly one record, in input order, so the output lines up with the input:
+``{"a", "b", "c", "answers": [{"word", "score"}]}`` for analogies and ``{"word", "answers"}``
+for neighbours. A line that cannot be answered (unparsable, empty, out-of-vocabulary words) gets
+a record with ``"error"`` (and ``"oov"``, the unknown words) instead of stopping the stream.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from nlpkit.embeddings.vectors import Neighbour, WordVectors
+
+_ANALOGY = re.compile(r"^\s*(\S+)\s*:\s*(\S+)\s*::\s*(\S+)\s*$")
+_SENTENCE = re.compile(r"^\s*(\S+)\s+is\s+to\s+(\S+)\s+as\s+(\S+)(\s+is\s+to\s*\??)?\s*$", re.IGNORECASE)
+
+
+def parse_analogy(line: str) -> tuple[str, str, str] | None:
+    """``a:b::c``, ``a b c`` or ``a is to b as c is to ?`` -> (a, b, c)."""
+    for pattern in (_ANALOGY, _SENTENCE):
+        m = pattern.match(line)
+        if m:
+            return m.group(1), m.group(2), m.group(3)
+    words = line.split()
+    return (words[0], words[1], words[2]) if len(words) == 3 else None
+
+
+def _answers(found: list[Neighbour]) -> list[dict[str, Any]]:
+    return [{"word": n.word, "score": round(n.score, 6)} for n in found]
+
+
+def _blocks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
+    it = iter(lines)
+    while block := list(islice(it, size)):
+        yield block
+
+
+def analogy_records(
+    wv: WordVectors, lines: Iterable[str], *, method: str = "add", topk: int = 1, include_inputs: bool = False, block: int = 256
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(query line, record) per input line; queries are answered ``block`` at a time."""
+    for chunk in _blocks(lines, block):
+        records, todo = [], []
+        for line in chunk:
+            abc = parse_analogy(line)
+            a, b, c = abc or (None, None, None)
+            rec: dict[str, Any] = {"a": a, "b": b, "c": c, "answers": []}
+            if abc is None:
+                rec["error"] = "cannot parse the query; write a:b::c" if line.strip() else "empty query"
+            else:
+                ids = [wv.lookup(w) for w in abc]
+                oov = [w for w, i in zip(abc, ids) if i is None]
+                if oov:
+                    rec["oov"], rec["error"] = oov, "not in vocabulary: " + " ".join(oov)
+                else:
+                    todo.append((rec, ids))
+            records.append((line.strip(), rec))
+        extra = 3 if include_inputs else 0  # room to find the best non-input word
+        results = wv.analogy([ids for _, ids in todo], method=method, topk=topk + extra, include_inputs=include_inputs)
+        for (rec, ids), found in zip(todo, results):
+            rec["answers"] = _answers(found[:topk])
+            if include_inputs:
+                inputs = {wv.words[i] for i in ids}
+                rec["answer_rank"] = next((n.rank for n in found if n.word not in inputs), None)
+        yield from records
+
+
+def similar_records(
+    wv: WordVectors, lines: Iterable[str], *, topk: int = 10, include_inputs: bool = False, block: int = 256
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(query word, record) per input line."""
+    for chunk in _blocks(lines, block):
+        records, todo = [], []
+        for line in chunk:
+            word = line.strip()
+            rec: dict[str, Any] = {"word": word, "answers": []}
+            i = wv.lookup(word) if word else None
+            if i is not None:
+                todo.append((rec, i))
+            elif word:
+                rec["oov"], rec["error"] = [word], "not in vocabulary"
+            else:
+                rec["error"] = "empty query"
+            records.append((word, rec))
+        results = wv.similar([i for _, i in todo], topk=topk, include_inputs=include_inputs)
+        for (rec, _), found in zip(todo, results):
+            rec["answers"] = _answers(found)
+        yield from records
