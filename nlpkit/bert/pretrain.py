@@ -65,6 +65,8 @@ def _pretrain(inputs, output, model_cfg, cfg, world, device, valid, metrics, res
     ckpt = load_checkpoint(output) if resume else None
     if resume and ckpt is None:
         log.info("no checkpoint in %s: starting from scratch", output)
+    if not resume and (output / "checkpoint.pt").exists():
+        log.info("starting over: the checkpoint in %s is ignored (pass --resume to continue it)", output)
     tok = _tokenizer(inputs, cfg, ckpt, strict_utf8, text_field)
     ids = special_ids(tok)
     model_cfg = replace(model_cfg, vocab_size=tok.get_vocab_size(with_added_tokens=True), pad_id=ids.pad)
@@ -87,8 +89,13 @@ def _pretrain(inputs, output, model_cfg, cfg, world, device, valid, metrics, res
     train_batches = prefetch(batches(stream, cfg.batch_size, ids.pad))
     eval_batches = _valid_batches(valid, cfg, tok, pairs, masking, ids, strict_utf8, text_field) if valid else None
     record = _loop(trainer, train_batches, eval_batches, output, metrics, tok, model_cfg, quiet)
+    # Stopped by --max-time: keep a checkpoint beside the model (not listed in config.json) so that
+    # --resume can go on to --steps.
+    state = trainer.state(tok.to_str()) if trainer.step < cfg.steps else None  # collective under DDP
     if world.is_main:
         save_bert(output, model, tok, train=_train_record(cfg, inputs, valid), data=spec.stats.summary(), results=record)
+        if state is not None:
+            save_checkpoint(output, state)
     return record
 
 
@@ -101,8 +108,8 @@ def _loop(trainer: Trainer, train_batches, eval_batches, output: Path, metrics, 
         with Progress("pretrain", total=cfg.steps, unit="steps", quiet=quiet or not world.is_main) as progress:
             progress.advance(trainer.step)
             while trainer.step < cfg.steps:
-                out_of_time = cfg.max_time is not None and time.monotonic() - start >= cfg.max_time
-                if trainer.agree(out_of_time):
+                # Every rank must stop at the same step; the vote is a collective, so only when needed.
+                if cfg.max_time is not None and trainer.agree(time.monotonic() - start >= cfg.max_time):
                     log.info("--max-time reached at step %d", trainer.step)
                     break
                 trainer.train_step(train_batches)
