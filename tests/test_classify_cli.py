@@ -131,3 +131,16 @@ def test_output_that_is_not_a_model_is_refused_before_training(cli, tmp_path):
     (tmp_path / "taken" / "notes.txt").write_text("mine")
     one_error_line(cli(["classify", "train", f, "-o", tmp_path / "taken", "--min-count", "1", "-q"]), "not an nlpkit model")
     assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_avg_on_the_shipped_imdb_sample_beats_80_percent(cli, tmp_path):
+    # Calibration: seed 0 gives 0.85 test accuracy on the 500 test reviews.
+    from tests.conftest import CORPORA
+
+    data = CORPORA / "sentiment"
+    result = cli(["classify", "train", data / "imdb.train.tsv.gz", "-o", tmp_path / "m", "--valid-fraction", "0.1",
+                  "--epochs", "5", "--threads", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(cli(["classify", "eval", "-m", tmp_path / "m", data / "imdb.test.tsv.gz", "-f", "json"]).stdout)
+    assert report["accuracy"] >= 0.80 and report["examples"] == 500
