@@ -3,6 +3,7 @@
     python bench/translate.py split --data ../shared/data/tatoeba_deu_eng/deu.txt.gz --out DIR
     python bench/translate.py train --out DIR --arch rnn-attn --max-time 1200
     python bench/translate.py eval  --out DIR --arch rnn-attn --beams 1,5
+    python bench/translate.py report --out DIR      # markdown tables from the eval files
 
 The split: pairs are grouped by their German sentence and the groups shuffled (seed 2026); 2,000
 German sentences (one reference each) are the test set, the next 1,000 the validation set, and
@@ -23,10 +24,16 @@ import random
 import sys
 from pathlib import Path
 
+# Small models: the quality runs share 2 CPU cores with other jobs (see docs/readme/translate.md).
 SIZES = {
-    "rnn-attn": {"cell": "gru", "d_embed": 256, "d_hidden": 256, "d_attn": 256, "n_layers": 1, "dropout": 0.2},
-    "rnn": {"cell": "gru", "d_embed": 256, "d_hidden": 256, "n_layers": 1, "dropout": 0.2},
-    "transformer": {"d_model": 256, "n_heads": 4, "n_layers": 3, "d_ff": 1024, "dropout": 0.1},
+    "rnn-attn": {"cell": "gru", "d_embed": 128, "d_hidden": 192, "d_attn": 128, "n_layers": 1, "dropout": 0.2},
+    "rnn": {"cell": "gru", "d_embed": 128, "d_hidden": 192, "n_layers": 1, "dropout": 0.2},
+    "transformer": {"d_model": 192, "n_heads": 4, "n_layers": 3, "d_ff": 768, "dropout": 0.1},
+}
+TRAIN = {
+    "rnn-attn": {"lr": 1e-3},
+    "rnn": {"lr": 1e-3},
+    "transformer": {"lr": 1e-3, "warmup": 300, "label_smoothing": 0.1},
 }
 
 
@@ -66,7 +73,9 @@ def train(out: Path, arch: str, max_time: float, epochs: int, resume: bool, extr
     name = extra.pop("name", arch)
     src = ParallelSource([str(out / "train.tsv")], src_col=2, tgt_col=1)
     valid = ParallelSource([str(out / "valid.tsv")], src_col=2, tgt_col=1)
-    config = TrainConfig(epochs=epochs, max_time=max_time, valid_every=100, valid_lines=500, vocab_size=8000, **extra)
+    config = TrainConfig(
+        epochs=epochs, max_time=max_time, max_tokens=2500, valid_every=150, valid_lines=300, vocab_size=4000, **TRAIN[arch], **extra
+    )
     summary = train_translation(src, out / name, arch, SIZES[arch], config, valid=valid, device="cpu", resume=resume, quiet=False)
     print(json.dumps({k: v for k, v in summary.items() if k != "history"}))
 
@@ -87,9 +96,35 @@ def evaluate(out: Path, name: str, beams: list[int]) -> None:
     print(json.dumps(result))
 
 
+def report(out: Path, names: list[str]) -> None:
+    """Markdown tables from DIR/NAME.eval.json: BLEU per beam with training time, BLEU by length."""
+    results = {n: json.loads((out / f"{n}.eval.json").read_text(encoding="utf-8")) for n in names if (out / f"{n}.eval.json").exists()}
+    beams = sorted({r["beam"] for res in results.values() for r in res["rows"]})
+    print("| model | parameters | updates | full epochs | wall s | CPU s | " + " | ".join(f"BLEU beam {b}" for b in beams) + " |")
+    print("|---|---|---|---|---|---|" + "---|" * len(beams))
+    for name, res in results.items():
+        t = res["train"]
+        bleu = {r["beam"]: r["bleu"] for r in res["rows"]}
+        cells = [f"{t['parameters'] / 1e6:.1f}M", str(t["updates"]), str(t["epochs"]),
+                 f"{t['train_seconds']:.0f}", f"{t.get('cpu_seconds', 0):.0f}"]
+        print(f"| {name} | " + " | ".join(cells) + " | " + " | ".join(f"{bleu.get(b, float('nan')):.2f}" for b in beams) + " |")
+    buckets = [r["bucket"] for r in next(iter(results.values()))["by_length"] if r["beam"] == beams[0]] if results else []
+    print()
+    print("| model | beam | " + " | ".join(f"{b} words" for b in buckets) + " |")
+    print("|---|---|" + "---|" * len(buckets))
+    for name, res in results.items():
+        for b in beams:
+            row = {r["bucket"]: r for r in res["by_length"] if r["beam"] == b}
+            print(f"| {name} | {b} | " + " | ".join(f"{row[k]['bleu']:.2f}" if k in row else "" for k in buckets) + " |")
+    if results:
+        counts = {r["bucket"]: r["sentences"] for r in next(iter(results.values()))["by_length"] if r["beam"] == beams[0]}
+        print("\nsentences per bucket: " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+        print("signature: " + next(iter(results.values()))["rows"][0]["signature"])
+
+
 def main(argv: list[str]) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("step", choices=["split", "train", "eval"])
+    p.add_argument("step", choices=["split", "train", "eval", "report"])
     p.add_argument("--data", type=Path, default=Path("../shared/data/tatoeba_deu_eng/deu.txt.gz"))
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--arch", choices=sorted(SIZES), default="rnn-attn")
@@ -105,8 +140,10 @@ def main(argv: list[str]) -> None:
     elif args.step == "train":
         extra = {"scheduled_sampling": args.scheduled_sampling, "name": args.name or args.arch}
         train(args.out, args.arch, args.max_time, args.epochs, args.resume, extra)
-    else:
+    elif args.step == "eval":
         evaluate(args.out, args.name or args.arch, [int(b) for b in args.beams.split(",")])
+    else:
+        report(args.out, (args.name or "rnn,rnn-attn,transformer").split(","))
 
 
 if __name__ == "__main__":
