@@ -137,6 +137,17 @@ def test_exact_resume_matches_uninterrupted_run(tmp_path, monkeypatch):
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+def test_max_time_stop_keeps_a_checkpoint_to_resume(tmp_path, cli):
+    corpus = write_corpus(tmp_path / "c.txt", docs=6)
+    args = ["bert", "pretrain", corpus, "-o", tmp_path / "m", "--steps", "3", "--metrics", tmp_path / "m.jsonl", *tiny(tmp_path)]
+    r = cli([*args, "--max-time", "0.001"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "m" / "config.json").exists() and (tmp_path / "m" / "checkpoint.pt").exists()
+    r = cli([*args, "--resume"])
+    assert r.exit_code == 0, r.output
+    assert records(tmp_path / "m.jsonl")[-1]["step"] == 3 and not (tmp_path / "m" / "checkpoint.pt").exists()
+
+
 def test_resume_with_other_options_is_refused(tmp_path, cli):
     corpus = write_corpus(tmp_path / "c.txt", docs=6)
     import torch
