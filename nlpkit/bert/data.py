@@ -22,6 +22,7 @@ replayed exactly; a resumed job skips the examples it has already trained on.
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from collections import deque
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     import torch
     from tokenizers import Tokenizer
 
+log = logging.getLogger("nlpkit")
 _SENTENCE_END = re.compile(r"(?i:<br\s*/?>)|(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 DOC_GROUP = 64  # documents tokenized per encode_batch call
 
@@ -112,7 +114,9 @@ def make_instances(docs: Iterable[list[list[int]]], spec: PairSpec, rng: random.
     ahead: deque[list[list[int]]] = deque()
     behind: deque[list[list[int]]] = deque(maxlen=spec.doc_window)
     counter = [0]
+    n_docs = 0
     for doc in docs:
+        n_docs += 1
         ahead.append(doc)
         if len(ahead) > spec.doc_window:
             current = ahead.popleft()
@@ -122,6 +126,9 @@ def make_instances(docs: Iterable[list[list[int]]], spec: PairSpec, rng: random.
         current = ahead.popleft()
         yield from _document_instances(current, ahead, behind, spec, rng, counter)
         behind.append(current)
+    if spec.nsp and n_docs == 1:
+        log.warning("warning: the input is one document, so every NSP pair is an actual next; "
+                    "separate documents with blank lines, or use --documents lines or --no-nsp")
 
 
 def _random_other(ahead: deque, behind: deque, rng: random.Random) -> list[list[int]] | None:
