@@ -12,6 +12,13 @@ variance per centre and far fewer row lookups. Small groups keep any one noise w
 update small (a pooled word stands for about POOL_GROUP x pairs x negative / N draws).
 A pooled word equal to a centre's target is not excluded (probability about N/V per pair).
 
+Hot rows. word2vec applies each pair's update at once, so a frequent word's many updates within
+one stretch of text see each other and saturate. A batched step computes them all from the same
+stale vectors and adds them up, which for the most frequent rows ("the", ",") overshoots and, over
+a long run, diverges. So every row's summed update is capped at ``HOT_ROW_CAP`` pair-equivalents
+per step: a row touched by n pair-equivalents has its contributions scaled by min(1, cap / n).
+Rows of ordinary words are touched less than once per step and are unaffected.
+
 Shapes: B centres, P (centre, context) pairs, N pooled negatives, D dimensions, L code length.
 """
 
@@ -19,39 +26,62 @@ from __future__ import annotations
 
 import torch
 
+HOT_ROW_CAP = 32.0
 
-def _neg_pool_update(w_out: torch.Tensor, pool: torch.Tensor, h: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Negative-sampling term for inputs ``h`` (B, D) against per-group pools; returns d(input) (B, D).
 
-    ``pool`` (G, N): centres [g*S, (g+1)*S) share pool row g, S = ceil(B / G).
-    ``weight`` (B,) already includes the learning rate and the negative / N scaling.
-    """
-    n_groups, n = pool.shape
+def hot_row_scale(rows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Per-contribution factor min(1, cap / n_r), n_r the summed ``weights`` of row r in this step."""
+    uniq, inverse = torch.unique(rows, return_inverse=True)
+    total = torch.zeros(len(uniq), dtype=weights.dtype, device=weights.device).index_add_(0, inverse, weights)
+    return torch.clamp(HOT_ROW_CAP / total, max=1.0)[inverse]
+
+
+def _groups(h: torch.Tensor, weight: torch.Tensor, n_groups: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad (B, D) inputs and (B,) weights to whole groups: (G, S, D) and (G, S)."""
     b, d = h.shape
     size = -(-b // n_groups)
     pad = n_groups * size - b
     if pad:  # zero rows with zero weight fill the last group
         h = torch.cat([h, h.new_zeros(pad, d)])
         weight = torch.cat([weight, weight.new_zeros(pad)])
-    hg = h.view(n_groups, size, d)  # (G, S, D)
+    return h.view(n_groups, size, d), weight.view(n_groups, size)
+
+
+def _out_scales(targets: torch.Tensor, pool: torch.Tensor, draws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hot-row factors for the positive targets (weight 1 each) and the pooled words.
+
+    ``draws`` (G, S): noise draws each centre stands for (pairs x negative / N) per pooled word.
+    """
+    n_groups, n = pool.shape
+    entry = draws.sum(1).repeat_interleave(n)  # (G*N,) draws one pooled word stands for
+    scale = hot_row_scale(torch.cat([targets, pool.reshape(-1)]), torch.cat([torch.ones_like(entry[:1]).expand(len(targets)), entry]))
+    return scale[: len(targets)], scale[len(targets) :]
+
+
+def _neg_pool_update(w_out, pool, hg, draws, lr: float, pool_scale) -> torch.Tensor:
+    """Negative sampling of grouped inputs ``hg`` (G, S, D) against ``pool`` (G, N); returns d(input) (G*S, D)."""
+    n_groups, n = pool.shape
+    d = hg.shape[2]
     u = w_out.index_select(0, pool.reshape(-1)).view(n_groups, n, d)  # (G, N, D)
-    g = -torch.sigmoid(torch.bmm(hg, u.transpose(1, 2))) * weight.view(n_groups, size, 1)  # (G, S, N)
-    w_out.index_add_(0, pool.reshape(-1), torch.bmm(g.transpose(1, 2), hg).view(-1, d))  # (G*N, D)
-    return torch.bmm(g, u).view(-1, d)[:b]  # (B, D)
+    g = -torch.sigmoid(torch.bmm(hg, u.transpose(1, 2))) * (draws * lr).unsqueeze(2)  # (G, S, N)
+    grad_u = torch.bmm(g.transpose(1, 2), hg).view(-1, d)  # (G*N, D)
+    w_out.index_add_(0, pool.reshape(-1), grad_u * pool_scale.unsqueeze(1))
+    return torch.bmm(g, u).view(-1, d)  # (G*S, D)
 
 
 def sg_ns_step(w_in, w_out, centres, local, contexts, counts, pool, lr: float, negative: int) -> None:
     """Skip-gram: the centre's input vector predicts each context word's output vector."""
+    b = len(centres)
     v = w_in.index_select(0, centres)  # (B, D)
     vp = v.index_select(0, local)  # (P, D)
     u = w_out.index_select(0, contexts)  # (P, D)
     g = (1.0 - torch.sigmoid(torch.linalg.vecdot(u, vp))) * lr  # (P,)
     grad_v = torch.zeros_like(v).index_add_(0, local, g.unsqueeze(1) * u)  # (B, D)
-    w_out.index_add_(0, contexts, g.unsqueeze(1) * vp)
-    if negative > 0:
-        weight = counts * (lr * negative / pool.shape[1])  # (B,)
-        grad_v += _neg_pool_update(w_out, pool, v, weight)
-    w_in.index_add_(0, centres, grad_v)
+    vg, draws = _groups(v, counts * (negative / pool.shape[1]), pool.shape[0])  # (G, S, D), (G, S)
+    pos_scale, pool_scale = _out_scales(contexts, pool, draws)
+    grad_v += _neg_pool_update(w_out, pool, vg, draws, lr, pool_scale)[:b]
+    w_out.index_add_(0, contexts, (g * pos_scale).unsqueeze(1) * vp)
+    w_in.index_add_(0, centres, grad_v * hot_row_scale(centres, counts).unsqueeze(1))
 
 
 def _cbow_hidden(w_in, centres, local, contexts, counts) -> torch.Tensor:
@@ -62,16 +92,18 @@ def _cbow_hidden(w_in, centres, local, contexts, counts) -> torch.Tensor:
 
 def cbow_ns_step(w_in, w_out, centres, local, contexts, counts, pool, lr: float, negative: int) -> None:
     """CBOW: the mean of the context input vectors predicts the centre's output vector."""
+    b = len(centres)
     h = _cbow_hidden(w_in, centres, local, contexts, counts)  # (B, D)
     u = w_out.index_select(0, centres)  # (B, D)
     g = (1.0 - torch.sigmoid(torch.linalg.vecdot(h, u))) * lr  # (B,)
     grad_h = g.unsqueeze(1) * u  # (B, D)
-    w_out.index_add_(0, centres, g.unsqueeze(1) * h)
-    if negative > 0:
-        weight = torch.full_like(counts, lr * negative / pool.shape[1])  # (B,)
-        grad_h += _neg_pool_update(w_out, pool, h, weight)
+    hg, draws = _groups(h, torch.full_like(counts, negative / pool.shape[1]), pool.shape[0])
+    pos_scale, pool_scale = _out_scales(centres, pool, draws)
+    grad_h += _neg_pool_update(w_out, pool, hg, draws, lr, pool_scale)[:b]
+    w_out.index_add_(0, centres, (g * pos_scale).unsqueeze(1) * h)
     # word2vec and gensim (cbow_mean=1) add the full error to every context word
-    w_in.index_add_(0, contexts, grad_h.index_select(0, local))
+    in_scale = hot_row_scale(contexts, torch.ones_like(contexts, dtype=grad_h.dtype))
+    w_in.index_add_(0, contexts, grad_h.index_select(0, local) * in_scale.unsqueeze(1))
 
 
 def _hs_update(w_hs, h, points, codes, mask, lr: float) -> torch.Tensor:
@@ -83,16 +115,19 @@ def _hs_update(w_hs, h, points, codes, mask, lr: float) -> torch.Tensor:
     f = torch.bmm(u, h.unsqueeze(2)).squeeze(2)  # (R, L)
     g = (1.0 - codes - torch.sigmoid(f)) * mask * lr  # (R, L) word2vec: label = 1 - code
     grad_h = torch.bmm(g.unsqueeze(1), u).squeeze(1)  # (R, D)
-    w_hs.index_add_(0, points.reshape(-1), (g.unsqueeze(2) * h.unsqueeze(1)).reshape(-1, h.shape[1]))
+    flat = points.reshape(-1)
+    scale = hot_row_scale(flat, mask.reshape(-1)).view_as(g)  # nodes near the root are on every path
+    w_hs.index_add_(0, flat, ((g * scale).unsqueeze(2) * h.unsqueeze(1)).reshape(-1, h.shape[1]))
     return grad_h
 
 
 def sg_hs_step(w_in, w_hs, centres, local, contexts, counts, tree, lr: float) -> None:
     """Skip-gram with hierarchical softmax: the centre walks each context word's Huffman path."""
     points, codes, mask = tree
-    v = w_in[centres]  # (B, D)
-    grad = _hs_update(w_hs, v[local], points[contexts], codes[contexts], mask[contexts], lr)  # (P, D)
-    w_in.index_add_(0, centres[local], grad)
+    v = w_in.index_select(0, centres)  # (B, D)
+    rows = centres.index_select(0, local)  # (P,)
+    grad = _hs_update(w_hs, v.index_select(0, local), points[contexts], codes[contexts], mask[contexts], lr)  # (P, D)
+    w_in.index_add_(0, rows, grad * hot_row_scale(rows, torch.ones_like(grad[:, 0])).unsqueeze(1))
 
 
 def cbow_hs_step(w_in, w_hs, centres, local, contexts, counts, tree, lr: float) -> None:
@@ -100,4 +135,5 @@ def cbow_hs_step(w_in, w_hs, centres, local, contexts, counts, tree, lr: float) 
     points, codes, mask = tree
     h = _cbow_hidden(w_in, centres, local, contexts, counts)  # (B, D)
     grad_h = _hs_update(w_hs, h, points[centres], codes[centres], mask[centres], lr)  # (B, D)
-    w_in.index_add_(0, contexts, grad_h.index_select(0, local))
+    in_scale = hot_row_scale(contexts, torch.ones_like(contexts, dtype=grad_h.dtype))
+    w_in.index_add_(0, contexts, grad_h.index_select(0, local) * in_scale.unsqueeze(1))
