@@ -77,9 +77,9 @@ def bench_training(train: Path, order: int, tmp: Path) -> Path:
 def score_ours(model_dir: Path, lines: list[str]) -> tuple[np.ndarray, float]:
     from nlpkit.lm.score import score_lines
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     totals = np.array([r.log10_prob for r in score_lines(model_dir, lines)])
-    return totals, time.perf_counter() - start
+    return totals, time.perf_counter() - start, time.process_time() - cpu
 
 
 def score_kenlm(arpa: Path, lines: list[str]):  # noqa: ANN201
@@ -88,9 +88,9 @@ def score_kenlm(arpa: Path, lines: list[str]):  # noqa: ANN201
     start = time.perf_counter()
     model = kenlm.Model(str(arpa))
     load = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     totals = np.array([model.score(line, bos=True, eos=True) for line in lines])
-    return totals, time.perf_counter() - start, load
+    return totals, time.perf_counter() - start, time.process_time() - cpu, load
 
 
 def main() -> None:
@@ -113,15 +113,17 @@ def main() -> None:
         else:
             model, test = args.model, args.test
         lines = Path(test).read_text(encoding="utf-8", errors="replace").splitlines()[: args.sentences]
-        ours, t_ours = score_ours(model, lines)
-        print(f"score nlpkit: {len(lines):,} lines in {t_ours:.2f} s ({len(lines) / t_ours:,.0f} lines/s)")
+        ours, t_ours, c_ours = score_ours(model, lines)
+        print(f"score nlpkit: {len(lines):,} lines in {t_ours:.2f} s wall, {c_ours:.2f} s CPU "
+              f"({len(lines) / c_ours:,.0f} lines per CPU second; model load included)")
         try:
-            theirs, t_ken, load = score_kenlm(model / "model.arpa", lines)
+            theirs, t_ken, c_ken, load = score_kenlm(model / "model.arpa", lines)
         except ImportError:
             print("score kenlm: the kenlm module is not installed (pip install -r bench/requirements-lm.txt)")
             return
-        print(f"score kenlm:  {len(lines):,} lines in {t_ken:.2f} s ({len(lines) / t_ken:,.0f} lines/s; ARPA load {load:.1f} s)")
-        print(f"speed ratio nlpkit/kenlm: {t_ken / t_ours:.2f} (goal >= 0.5)")
+        print(f"score kenlm:  {len(lines):,} lines in {t_ken:.2f} s wall, {c_ken:.2f} s CPU "
+              f"({len(lines) / c_ken:,.0f} lines per CPU second; ARPA load of {load:.1f} s not included)")
+        print(f"speed ratio nlpkit/kenlm: {c_ken / c_ours:.2f} by CPU time, {t_ken / t_ours:.2f} by wall time (goal >= 0.5)")
         diff = np.abs(ours - theirs)
         print(f"agreement: max |diff| {diff.max():.2e}, mean {diff.mean():.2e} per sentence (goal < 1e-4)")
     finally:

@@ -82,16 +82,16 @@ def build_table(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def probe(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Slot of each key in ``table`` (power-of-two size), or -1 where absent."""
     mask = len(table) - 1
-    slot = (keys & np.uint64(mask)).astype(np.int64)
-    result = np.full(len(keys), -1, np.int64)
-    todo = np.arange(len(keys))
+    slot = (keys & np.uint64(mask)).astype(np.intp)
+    found = table[slot]
+    result = np.where(found == keys, slot, -1)
+    todo = np.flatnonzero((found != keys) & (found != 0))  # collided: probe on (rare at load <= 0.7)
     while len(todo):
-        s = slot[todo]
-        found = table[s]
-        hit = found == keys[todo]
-        result[todo[hit]] = s[hit]
-        todo = todo[~(hit | (found == 0))]
         slot[todo] = (slot[todo] + 1) & mask
+        found = table[slot[todo]]
+        hit = found == keys[todo]
+        result[todo[hit]] = slot[todo[hit]]
+        todo = todo[~hit & (found != 0)]
     return result
 
 
@@ -117,6 +117,10 @@ class NgramModel:
         self.logp = [arrays[f"logp_{k}"] for k in range(1, self.order + 1)]
         self.backoff = [arrays[f"backoff_{k}"] for k in range(1, self.order + 1)]
         self.unk_id, self.bos_id, self.eos_id = unk_id, bos_id, eos_id
+        # Unigrams by word id (every vocabulary word is a unigram): order 1 needs no hashing.
+        slot = probe(self.keys[0], unigram_hash(np.arange(len(words))))
+        self.uni_logp = np.where(slot >= 0, self.logp[0][slot], -100.0)
+        self.uni_backoff = np.where(slot >= 0, self.backoff[0][slot], 0.0)
 
     @classmethod
     def from_tables(cls, tables: NgramTables) -> NgramModel:
@@ -205,21 +209,21 @@ class NgramModel:
         missing n-grams count 0) minus its value before order m was added (``sub[i]``).
         """
         n = len(ids)
-        lp, sub, cum = np.zeros(n), np.zeros(n), np.zeros(n)
-        length = np.zeros(n, np.int64)
-        live = np.arange(n)  # positions whose (k-1)-gram was found
-        h = unigram_hash(ids)  # hash of the k-gram ending at each live position
-        for k in range(1, self.order + 1):
-            if k > 1:
-                ok = pos[live] >= k - 1
-                live, h = live[ok], h[ok]
-                h = extend_left(h, ids[live - (k - 1)])
+        lp, sub = self.uni_logp[ids], np.zeros(n)
+        cum = self.uni_backoff[ids] if self.order > 1 else np.zeros(n)
+        length = np.ones(n, np.int64)
+        live = np.flatnonzero(pos >= 1)  # positions whose (k-1)-gram was found
+        h = unigram_hash(ids[live])  # hash of the k-gram ending at each live position
+        for k in range(2, self.order + 1):
+            ok = pos[live] >= k - 1
+            live, h = live[ok], h[ok]
+            h = extend_left(h, ids[live - (k - 1)])
             slot = probe(self.keys[k - 1], h)
             hit = slot >= 0
             live, h, slot = live[hit], h[hit], slot[hit]
             lp[live] = self.logp[k - 1][slot]
             length[live] = k
-            sub[live] = cum[live - 1]  # before this order's backoffs are added (live - 1 = -1 is a <s>: unused)
+            sub[live] = cum[live - 1]  # before this order's backoffs are added
             if k < self.order:
                 cum[live] += self.backoff[k - 1][slot]
         lp[1:] += np.where(pos[1:] >= 1, cum[:-1] - sub[1:], 0.0)  # a sentence's first token has no history

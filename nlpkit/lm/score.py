@@ -71,20 +71,22 @@ def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary 
     for batch in _batches(lines, NGRAM_BATCH):
         s = model.score_lines(batch)
         n = len(batch)
-        logp = np.bincount(s.line, weights=s.logp, minlength=n)
-        oov = np.bincount(s.line, weights=s.oov, minlength=n).astype(np.int64)
-        oov_logp = np.bincount(s.line, weights=np.where(s.oov, s.logp, 0.0), minlength=n)
-        tokens = np.bincount(s.line, minlength=n)
-        starts = np.concatenate([[0], np.cumsum(tokens)])
+        logp = np.bincount(s.line, weights=s.logp, minlength=n).tolist()
+        oov = np.bincount(s.line, weights=s.oov, minlength=n).astype(np.int64).tolist()
+        tokens = np.bincount(s.line, minlength=n).tolist()
+        if summary is not None:
+            oov_logp = np.bincount(s.line, weights=np.where(s.oov, s.logp, 0.0), minlength=n).tolist()
+        if per_token:
+            starts = np.concatenate([[0], np.cumsum(tokens)]).tolist()
+            token_lp, token_len = s.logp.tolist(), s.length.tolist()
         for i in range(n):
             detail = None
             if per_token:
-                words = batch[i].split() + ["</s>"]
                 a, b = starts[i], starts[i + 1]
-                detail = list(zip(words, s.logp[a:b].tolist(), s.length[a:b].tolist()))
-            record = LineScore(float(logp[i]), int(tokens[i]), int(oov[i]), detail)
+                detail = list(zip(batch[i].split() + ["</s>"], token_lp[a:b], token_len[a:b]))
+            record = LineScore(logp[i], tokens[i], oov[i], detail)
             if summary is not None:
-                summary.add(record, float(oov_logp[i]))
+                summary.add(record, oov_logp[i])
             yield record
 
 
