@@ -101,6 +101,7 @@ def main() -> None:
     ap.add_argument("--order", type=int, default=5)
     ap.add_argument("--words", type=int, default=10_000_000)
     ap.add_argument("--sentences", type=int, default=100_000)
+    ap.add_argument("--train-only", action="store_true", help="only the training benchmark")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-lm-", dir=os.environ.get("TMPDIR")))
     try:
@@ -110,6 +111,8 @@ def main() -> None:
             train, test, n = split_text(args.text, args.words, args.sentences, tmp)
             print(f"text: {args.text}, {n:,} training words, order {args.order}")
             model = bench_training(train, args.order, tmp)
+            if args.train_only:
+                return
         else:
             model, test = args.model, args.test
         lines = Path(test).read_text(encoding="utf-8", errors="replace").splitlines()[: args.sentences]
