@@ -150,7 +150,7 @@ def test_vectors_initialise_and_freeze_the_embeddings(tmp_path):
 
     rng = np.random.default_rng(0)
     words = ["good", "bad", "but", "great", "unused"]
-    table = rng.normal(size=(len(words), 6)).astype(np.float32)
+    table = (0.1 * rng.normal(size=(len(words), 6))).astype(np.float32)  # word2vec-like scale, far below N(0, 1)
     text = tmp_path / "vec.txt"
     text.write_text(f"{len(words)} 6\n" + "".join(w + " " + " ".join(f"{x:.6f}" for x in row) + "\n" for w, row in zip(words, table)))
     import_model(text, tmp_path / "vectors")
@@ -161,5 +161,7 @@ def test_vectors_initialise_and_freeze_the_embeddings(tmp_path):
     embed = load_torch_tensors(tmp_path / "m")["embed.weight"].numpy()
     for w in ("good", "bad", "but", "great"):
         assert np.allclose(embed[tokens.index(w)], table[words.index(w)], atol=1e-5)  # copied and not trained
+    others = [i for i, t in enumerate(tokens) if t not in words and t != "<pad>"]  # e.g. fine, poor, <unk>
+    assert 0 < np.abs(embed[others]).mean() < 3 * np.abs(table).mean() and not embed[0].any()  # vectors' scale; <pad> zero
     with pytest.raises(ConfigError, match="--embed-dim 8 differs"):
         fit(data, tmp_path / "m2", "avg", {"embed_dim": 8}, vectors=str(tmp_path / "vectors"))

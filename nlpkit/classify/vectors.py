@@ -1,8 +1,10 @@
 """``--vectors DIR``: initialise word embeddings from a ``nlpkit embed train`` model.
 
 The classifier keeps its own vocabulary (built from the training text); every word of it that the
-vectors know gets its pre-trained vector (the raw vectors, not the unit-length ones), the rest keep
-their random initialisation, and ``<pad>`` stays zero. Lookup goes through
+vectors know gets its pre-trained vector (the raw vectors, not the unit-length ones). The other
+words (and ``<unk>``) get random vectors with the same per-dimension spread as the pre-trained ones,
+as Kim (2014) does: the default N(0, 1) start is far larger than typical word2vec values, and those
+rows would otherwise dominate every average. ``<pad>`` stays zero. Lookup goes through
 ``WordVectors.lookup``, which also tries the lower-cased word for a lower-cased vector model.
 With ``--freeze-vectors`` the whole embedding table stays fixed during training.
 """
@@ -48,6 +50,9 @@ def init_embeddings(embed: nn.Embedding, vocab: WordVocab, path: str | Path) -> 
     if found:
         table = torch.from_numpy(np.asarray(wv.vectors[np.asarray(found)], dtype=np.float32))  # (n, D)
         with torch.no_grad():
+            spread = table.std(dim=0) if len(found) > 1 else table.abs().mean(dim=0)  # (D,)
+            embed.weight.normal_().mul_(spread.to(embed.weight.device))  # (V, D) rows for unknown words
+            embed.weight[0].zero_()  # <pad>
             embed.weight[torch.as_tensor(rows)] = table.to(embed.weight.device)
     share = len(found) / max(1, len(vocab) - 2)
     log.info("--vectors %s: %d of %d vocabulary words found (%.1f%%)", path, len(found), len(vocab) - 2, 100 * share)
