@@ -136,7 +136,9 @@ def score_cmd(
     totals = Summary() if summary else None
     writer = RecordWriter(line_buffered)
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
-    for record in score_lines(model, lines, per_token=per_token, device=device, batch_size=batch_size, summary=totals):
+    records = score_lines(model, lines, per_token=per_token, device=device, batch_size=batch_size, summary=totals,
+                          interactive=writer.line_buffered)
+    for record in records:
         writer.write(format_record(record, format.value, per_token))
     writer.close()
     if totals is not None:

@@ -103,3 +103,11 @@ def test_bad_input_gives_one_clear_line(cli, corpus, tmp_path):
     assert "model" in _one_error_line(cli(["lm", "score", "-m", tmp_path / "nothing"], )).lower()
     cli(["lm", "train", corpus, "-o", tmp_path / "g", "--order", "2", "--quiet"])
     assert "temperature" in _one_error_line(cli(["lm", "generate", "-m", tmp_path / "g", "--temperature", "0"]))
+
+
+def test_line_buffered_scoring_matches_batched(cli, corpus, tmp_path):
+    cli(["lm", "train", corpus, "-o", tmp_path / "ng", "--order", "3", "--quiet"])
+    text = "the cat sat\n\nthe zebra\na dog\n"
+    batched = cli(["lm", "score", "-m", tmp_path / "ng", "--block-buffered"], input=text).stdout
+    interactive = cli(["lm", "score", "-m", tmp_path / "ng", "--line-buffered"], input=text).stdout
+    assert batched == interactive and len(batched.splitlines()) == 4

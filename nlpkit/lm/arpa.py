@@ -94,7 +94,7 @@ def _header(lines: Iterator[tuple[int, str]], path: Path) -> list[int]:
     raise _bad(path, 0, "the file ends inside the header")
 
 
-def _section(lines: Iterator[tuple[int, str]], path: Path, k: int, size: int, order: int, index: dict[str, int] | None):
+def _section(lines: Iterator[tuple[int, str]], path: Path, k: int, size: int):
     """Read one ``\\k-grams:`` section; returns (rows or words, logp, backoff)."""
     for lineno, line in lines:
         s = line.strip()
@@ -132,14 +132,14 @@ def read_arpa(path: str | Path) -> NgramTables:
         lines = enumerate((line.rstrip("\n") for line in f), start=1)
         sizes = _header(lines, path)
         order = len(sizes)
-        words, logp1, bo1 = _section(lines, path, 1, sizes[0], order, None)
+        words, logp1, bo1 = _section(lines, path, 1, sizes[0])
         vocab = [g[0] for g in words]
         index = {w: i for i, w in enumerate(vocab)}
         if len(index) != len(vocab):
             raise _bad(path, 0, "a unigram appears twice")
         rows, logp, backoff = [np.arange(len(vocab), dtype=np.uint32).reshape(-1, 1)], [logp1], [bo1]
         for k in range(2, order + 1):
-            grams, lp, bo = _section(lines, path, k, sizes[k - 1], order, index)
+            grams, lp, bo = _section(lines, path, k, sizes[k - 1])
             try:
                 r = np.array([[index[w] for w in g] for g in grams], dtype=np.uint32).reshape(-1, k)
             except KeyError as exc:

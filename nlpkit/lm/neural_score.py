@@ -1,6 +1,6 @@
 """Scoring sentences with a neural LM, batched by length.
 
-Lines are read in windows of ``batch_size * 32``, sorted by length, cut into batches of similar
+Lines are read in windows (``batch_size * 32`` lines; one line when interactive), sorted by length, cut into batches of similar
 length and right-padded; results are put back in input order. Right padding cannot change a
 sentence's score: every architecture is causal (an RNN's state, an NPLM's window and masked
 self-attention only look back), so a sentence's score does not depend on its batch (up to float
@@ -40,19 +40,19 @@ def score_batch(model: torch.nn.Module, seqs: list[list[int]], eos_id: int, devi
 
 
 def neural_scores(model_dir: str | Path, lines: Iterable[str], *, per_token: bool = False, device: str = "auto",
-                  batch_size: int = 64, summary: Summary | None = None) -> Iterator[LineScore]:
+                  batch_size: int = 64, summary: Summary | None = None, window: int = 2048) -> Iterator[LineScore]:
     dev = resolve_device(device)
     model, vocab, _ = load_neural(model_dir, dev)
     it = iter(lines)
-    while window := list(islice(it, batch_size * 32)):
-        seqs = [vocab.encode(line) for line in window]
-        order = sorted(range(len(window)), key=lambda i: len(seqs[i]))
-        results: list[torch.Tensor | None] = [None] * len(window)
+    while chunk := list(islice(it, window)):
+        seqs = [vocab.encode(line) for line in chunk]
+        order = sorted(range(len(chunk)), key=lambda i: len(seqs[i]))
+        results: list[torch.Tensor | None] = [None] * len(chunk)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             for i, lp in zip(idx, score_batch(model, [seqs[i] for i in idx], vocab.eos_id, dev)):
                 results[i] = lp
-        for line, seq, lp in zip(window, seqs, results):
+        for line, seq, lp in zip(chunk, seqs, results):
             yield _record(line, seq, lp, vocab, per_token, summary)
 
 

@@ -67,8 +67,9 @@ def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
-def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary | None) -> Iterator[LineScore]:  # noqa: ANN001
-    for batch in _batches(lines, NGRAM_BATCH):
+def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary | None,  # noqa: ANN001
+                 batch_lines: int = NGRAM_BATCH) -> Iterator[LineScore]:
+    for batch in _batches(lines, batch_lines):
         s = model.score_lines(batch)
         n = len(batch)
         logp = np.bincount(s.line, weights=s.logp, minlength=n).tolist()
@@ -91,14 +92,18 @@ def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary 
 
 
 def score_lines(model_dir: str | Path, lines: Iterable[str], *, per_token: bool = False, device: str = "auto",
-                batch_size: int = 64, summary: Summary | None = None) -> Iterator[LineScore]:
-    """Score each line with the model in ``model_dir`` (n-gram or neural)."""
+                batch_size: int = 64, summary: Summary | None = None, interactive: bool = False) -> Iterator[LineScore]:
+    """Score each line with the model in ``model_dir`` (n-gram or neural).
+
+    ``interactive``: answer each line as soon as it is read (no read-ahead batching), for a terminal.
+    """
     config = read_config(model_dir, {"ngram_lm": 1, "neural_lm": 1})
     if config["kind"] == "ngram_lm":
         from nlpkit.lm.ngram_model import NgramModel
 
         model = NgramModel.load(model_dir, config["specials"])
-        return ngram_scores(model, lines, per_token, summary)
+        return ngram_scores(model, lines, per_token, summary, 1 if interactive else NGRAM_BATCH)
     from nlpkit.lm.neural_score import neural_scores
 
-    return neural_scores(model_dir, lines, per_token=per_token, device=device, batch_size=batch_size, summary=summary)
+    return neural_scores(model_dir, lines, per_token=per_token, device=device, batch_size=batch_size, summary=summary,
+                         window=1 if interactive else batch_size * 32)
