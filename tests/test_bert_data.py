@@ -135,3 +135,31 @@ def test_pairs_are_reproducible(seed):
     one = [i.ids for i in make_instances(iter(docs), spec, random.Random(seed))]
     two = [i.ids for i in make_instances(iter(docs), spec, random.Random(seed))]
     assert one == two
+
+
+def _stream_setup(tmp_path, static: bool):
+    from nlpkit.bert.stream import StreamSpec
+    from nlpkit.wordpiece import load_tokenizer
+
+    words = [f"w{i}" for i in range(30)]
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
+    rng = random.Random(0)
+    text = "\n\n".join("\n".join(" ".join(rng.choice(words) for _ in range(6)) for _ in range(4)) for _ in range(12))
+    (tmp_path / "c.txt").write_text(text + "\n")
+    tok = load_tokenizer(tmp_path / "vocab.txt")
+    spec = StreamSpec([str(tmp_path / "c.txt")], static_masking=static, shuffle_buffer=8, seed=3)
+    masking = MaskingSpec(4, tok.get_vocab_size(), frozenset({0, 2, 3}), first_random_id=5)
+    return spec, tok, PairSpec(max_seq_len=24, cls_id=2, sep_id=3), masking
+
+
+@pytest.mark.parametrize("static", [True, False])
+def test_static_masking_repeats_every_epoch_dynamic_does_not(tmp_path, static):
+    from nlpkit.bert.stream import epoch_examples
+
+    spec, tok, pairs, masking = _stream_setup(tmp_path, static)
+    epochs = [sorted((tuple(e.ids), tuple(e.positions)) for e in epoch_examples(spec, tok, pairs, masking, n)) for n in (0, 1)]
+    order = [[tuple(e.ids) for e in epoch_examples(spec, tok, pairs, masking, n)] for n in (0, 1)]
+    assert order[0] != order[1]  # every epoch is reshuffled
+    assert (epochs[0] == epochs[1]) is static
+    again = sorted((tuple(e.ids), tuple(e.positions)) for e in epoch_examples(spec, tok, pairs, masking, 0))
+    assert again == epochs[0]  # an epoch replays exactly (what --resume relies on)
