@@ -203,3 +203,16 @@ def test_parse_analogy_forms():
     assert parse_analogy("man is to woman as king is to ?") == ("man", "woman", "king")
     assert parse_analogy("man woman king") == ("man", "woman", "king")
     assert parse_analogy("just two") is None and parse_analogy("") is None
+
+
+def test_hot_row_scale_caps_summed_rate():
+    import torch
+
+    from nlpkit.embeddings.w2v_steps import HOT_ROW_STEP, hot_row_scale
+
+    rows = torch.tensor([1, 1, 2, 1])
+    weights = torch.tensor([10.0, 30.0, 5.0, 0.0])
+    lr = 0.025
+    scale = hot_row_scale(rows, weights, lr)
+    # row 1 takes 40 pair-equivalents at lr 0.025 = rate 1.0 > 0.4: scaled by 0.4; row 2 (0.125) is not
+    assert scale.tolist() == pytest.approx([HOT_ROW_STEP / 1.0, HOT_ROW_STEP / 1.0, 1.0, HOT_ROW_STEP / 1.0])

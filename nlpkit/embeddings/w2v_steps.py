@@ -15,9 +15,10 @@ A pooled word equal to a centre's target is not excluded (probability about N/V 
 Hot rows. word2vec applies each pair's update at once, so a frequent word's many updates within
 one stretch of text see each other and saturate. A batched step computes them all from the same
 stale vectors and adds them up, which for the most frequent rows ("the", ",") overshoots and, over
-a long run, diverges. So every row's summed update is capped at ``HOT_ROW_CAP`` pair-equivalents
-per step: a row touched by n pair-equivalents has its contributions scaled by min(1, cap / n).
-Rows of ordinary words are touched less than once per step and are unaffected.
+a long run, diverges. So the summed learning rate any one row takes in a step is capped at
+``HOT_ROW_STEP``: a row touched by n pair-equivalents at rate lr has its contributions scaled by
+min(1, HOT_ROW_STEP / (n * lr)). Rows of ordinary words are touched about once per step or less
+and are unaffected; the cap loosens as the learning rate decays.
 
 Shapes: B centres, P (centre, context) pairs, N pooled negatives, D dimensions, L code length.
 """
@@ -26,14 +27,14 @@ from __future__ import annotations
 
 import torch
 
-HOT_ROW_CAP = 32.0
+HOT_ROW_STEP = 0.4  # most summed learning rate one row may take in one step
 
 
-def hot_row_scale(rows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Per-contribution factor min(1, cap / n_r), n_r the summed ``weights`` of row r in this step."""
+def hot_row_scale(rows: torch.Tensor, weights: torch.Tensor, lr: float) -> torch.Tensor:
+    """Per-contribution factor min(1, HOT_ROW_STEP / (n_r * lr)), n_r the summed ``weights`` of row r."""
     uniq, inverse = torch.unique(rows, return_inverse=True)
     total = torch.zeros(len(uniq), dtype=weights.dtype, device=weights.device).index_add_(0, inverse, weights)
-    return torch.clamp(HOT_ROW_CAP / total, max=1.0)[inverse]
+    return torch.clamp(HOT_ROW_STEP / (total * lr), max=1.0)[inverse]
 
 
 def _groups(h: torch.Tensor, weight: torch.Tensor, n_groups: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,14 +48,14 @@ def _groups(h: torch.Tensor, weight: torch.Tensor, n_groups: int) -> tuple[torch
     return h.view(n_groups, size, d), weight.view(n_groups, size)
 
 
-def _out_scales(targets: torch.Tensor, pool: torch.Tensor, draws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _out_scales(targets: torch.Tensor, pool: torch.Tensor, draws: torch.Tensor, lr: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Hot-row factors for the positive targets (weight 1 each) and the pooled words.
 
     ``draws`` (G, S): noise draws each centre stands for (pairs x negative / N) per pooled word.
     """
     n_groups, n = pool.shape
     entry = draws.sum(1).repeat_interleave(n)  # (G*N,) draws one pooled word stands for
-    scale = hot_row_scale(torch.cat([targets, pool.reshape(-1)]), torch.cat([torch.ones_like(entry[:1]).expand(len(targets)), entry]))
+    scale = hot_row_scale(torch.cat([targets, pool.reshape(-1)]), torch.cat([torch.ones_like(entry[:1]).expand(len(targets)), entry]), lr)
     return scale[: len(targets)], scale[len(targets) :]
 
 
@@ -78,10 +79,10 @@ def sg_ns_step(w_in, w_out, centres, local, contexts, counts, pool, lr: float, n
     g = (1.0 - torch.sigmoid(torch.linalg.vecdot(u, vp))) * lr  # (P,)
     grad_v = torch.zeros_like(v).index_add_(0, local, g.unsqueeze(1) * u)  # (B, D)
     vg, draws = _groups(v, counts * (negative / pool.shape[1]), pool.shape[0])  # (G, S, D), (G, S)
-    pos_scale, pool_scale = _out_scales(contexts, pool, draws)
+    pos_scale, pool_scale = _out_scales(contexts, pool, draws, lr)
     grad_v += _neg_pool_update(w_out, pool, vg, draws, lr, pool_scale)[:b]
     w_out.index_add_(0, contexts, (g * pos_scale).unsqueeze(1) * vp)
-    w_in.index_add_(0, centres, grad_v * hot_row_scale(centres, counts).unsqueeze(1))
+    w_in.index_add_(0, centres, grad_v * hot_row_scale(centres, counts, lr).unsqueeze(1))
 
 
 def _cbow_hidden(w_in, centres, local, contexts, counts) -> torch.Tensor:
@@ -98,11 +99,11 @@ def cbow_ns_step(w_in, w_out, centres, local, contexts, counts, pool, lr: float,
     g = (1.0 - torch.sigmoid(torch.linalg.vecdot(h, u))) * lr  # (B,)
     grad_h = g.unsqueeze(1) * u  # (B, D)
     hg, draws = _groups(h, torch.full_like(counts, negative / pool.shape[1]), pool.shape[0])
-    pos_scale, pool_scale = _out_scales(centres, pool, draws)
+    pos_scale, pool_scale = _out_scales(centres, pool, draws, lr)
     grad_h += _neg_pool_update(w_out, pool, hg, draws, lr, pool_scale)[:b]
     w_out.index_add_(0, centres, (g * pos_scale).unsqueeze(1) * h)
     # word2vec and gensim (cbow_mean=1) add the full error to every context word
-    in_scale = hot_row_scale(contexts, torch.ones_like(contexts, dtype=grad_h.dtype))
+    in_scale = hot_row_scale(contexts, torch.ones_like(contexts, dtype=grad_h.dtype), lr)
     w_in.index_add_(0, contexts, grad_h.index_select(0, local) * in_scale.unsqueeze(1))
 
 
@@ -116,7 +117,7 @@ def _hs_update(w_hs, h, points, codes, mask, lr: float) -> torch.Tensor:
     g = (1.0 - codes - torch.sigmoid(f)) * mask * lr  # (R, L) word2vec: label = 1 - code
     grad_h = torch.bmm(g.unsqueeze(1), u).squeeze(1)  # (R, D)
     flat = points.reshape(-1)
-    scale = hot_row_scale(flat, mask.reshape(-1)).view_as(g)  # nodes near the root are on every path
+    scale = hot_row_scale(flat, mask.reshape(-1), lr).view_as(g)  # nodes near the root are on every path
     w_hs.index_add_(0, flat, ((g * scale).unsqueeze(2) * h.unsqueeze(1)).reshape(-1, h.shape[1]))
     return grad_h
 
@@ -127,7 +128,7 @@ def sg_hs_step(w_in, w_hs, centres, local, contexts, counts, tree, lr: float) ->
     v = w_in.index_select(0, centres)  # (B, D)
     rows = centres.index_select(0, local)  # (P,)
     grad = _hs_update(w_hs, v.index_select(0, local), points[contexts], codes[contexts], mask[contexts], lr)  # (P, D)
-    w_in.index_add_(0, rows, grad * hot_row_scale(rows, torch.ones_like(grad[:, 0])).unsqueeze(1))
+    w_in.index_add_(0, rows, grad * hot_row_scale(rows, torch.ones_like(grad[:, 0]), lr).unsqueeze(1))
 
 
 def cbow_hs_step(w_in, w_hs, centres, local, contexts, counts, tree, lr: float) -> None:
@@ -135,5 +136,5 @@ def cbow_hs_step(w_in, w_hs, centres, local, contexts, counts, tree, lr: float) 
     points, codes, mask = tree
     h = _cbow_hidden(w_in, centres, local, contexts, counts)  # (B, D)
     grad_h = _hs_update(w_hs, h, points[centres], codes[centres], mask[centres], lr)  # (B, D)
-    in_scale = hot_row_scale(contexts, torch.ones_like(contexts, dtype=grad_h.dtype))
+    in_scale = hot_row_scale(contexts, torch.ones_like(contexts, dtype=grad_h.dtype), lr)
     w_in.index_add_(0, contexts, grad_h.index_select(0, local) * in_scale.unsqueeze(1))
