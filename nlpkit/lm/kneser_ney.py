@@ -123,6 +123,19 @@ def _groups(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inverse, first
 
 
+def _backoffs(rows: list[np.ndarray], gammas: list[np.ndarray], group_ids: list[np.ndarray]) -> list[np.ndarray]:
+    """log10 backoff of each n-gram: gamma of it as a context one order up; 0 where it is none."""
+    out = []
+    for k in range(len(rows)):
+        bo = np.zeros(len(rows[k]))
+        if k + 1 < len(rows):
+            ctx_rows = rows[k + 1][group_ids[k + 1], :-1]  # (contexts of order k+2, k+1)
+            where = lookup_rows(rows[k], ctx_rows)
+            bo[where] = np.log10(np.maximum(gammas[k + 1], 1e-99))
+        out.append(bo)
+    return out
+
+
 def estimate(counts: NgramCounts, prune: list[int] | None = None) -> NgramTables:
     """Interpolated modified Kneser-Ney tables from raw counts (see the module docstring)."""
     n = counts.order
@@ -134,7 +147,7 @@ def estimate(counts: NgramCounts, prune: list[int] | None = None) -> NgramTables
     adjusted = _adjusted_counts(NgramCounts(n, counts.words, rows, [unigram_raw, *counts.counts[1:]]), unigram_raw)
     adjusted[0][1] = 0  # <s> is never predicted: out of the unigram distribution
     keep = _prune_masks(rows, adjusted, thresholds)
-    logp, backoff, discounts, gammas, group_ids = [], [], [], [], []
+    logp, discounts, gammas, group_ids = [], [], [], []
     prob_lower = None
     for k in range(n):
         a = adjusted[k]
@@ -160,13 +173,7 @@ def estimate(counts: NgramCounts, prune: list[int] | None = None) -> NgramTables
         gammas.append(gamma)
         group_ids.append(first)
         prob_lower = prob
-    for k in range(n):
-        bo = np.zeros(len(rows[k]))
-        if k + 1 < n:
-            ctx_rows = rows[k + 1][group_ids[k + 1], :-1]  # (contexts of order k+2, k+1)
-            where = lookup_rows(rows[k], ctx_rows)
-            bo[where] = np.log10(np.maximum(gammas[k + 1], 1e-99))
-        backoff.append(bo)
+    backoff = _backoffs(rows, gammas, group_ids)
     return NgramTables(
         words=list(counts.words),
         rows=[r[m] for r, m in zip(rows, keep)],
