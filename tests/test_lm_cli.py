@@ -111,3 +111,19 @@ def test_line_buffered_scoring_matches_batched(cli, corpus, tmp_path):
     batched = cli(["lm", "score", "-m", tmp_path / "ng", "--block-buffered"], input=text).stdout
     interactive = cli(["lm", "score", "-m", tmp_path / "ng", "--line-buffered"], input=text).stdout
     assert batched == interactive and len(batched.splitlines()) == 4
+
+
+def test_neural_model_on_wordpiece_pieces(cli, corpus, tmp_path):
+    import torch
+
+    torch.set_num_threads(1)
+    vocab = Path(__file__).resolve().parent.parent / "corpora" / "bert_vocab" / "vocab.txt"
+    out = tmp_path / "gru"
+    r = cli(["lm", "train", corpus, "-o", out, "--arch", "gru", "--tokenizer", vocab, "--d-model", "8", "--d-hidden", "8",
+             "--n-layers", "1", "--epochs", "1", "--batch-size", "2", "--quiet", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert (out / "tokenizer.json").exists() and json.loads((out / "config.json").read_text())["vocab"] == "wordpiece"
+    r = cli(["lm", "score", "-m", out, "-f", "jsonl", "--per-token", "--device", "cpu"], input="the tokenization cat\n")
+    rec = json.loads(r.stdout)
+    assert rec["tokens"] == 4  # words + </s>, whatever the number of pieces
+    assert len(rec["per_token"]) > 4 and rec["per_token"][-1]["token"] == "</s>"
