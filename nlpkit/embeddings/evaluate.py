@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from nlpkit.embeddings.vectors import WordVectors, analogy_scores
+from nlpkit.embeddings.vectors import MUL_EPSILON, WordVectors
 from nlpkit.errors import CorpusError
 
 EVAL_BATCH = 512
@@ -96,11 +96,16 @@ def _restricted_index(wv: WordVectors, restrict: int | None, case_insensitive: b
 def evaluate_analogies(
     wv: WordVectors, path: str | Path, *, restrict_vocab: int | None = 300_000, case_insensitive: bool = False, method: str = "add"
 ) -> AnalogyReport:
-    """Accuracy on a questions-words file; see the module docstring for the rules."""
+    """Accuracy on a questions-words file; see the module docstring for the rules.
+
+    The test sets use few distinct words (905 in the Google set), so the cosines of those words
+    with every candidate are computed once, (W, n), and each question's scores are sums or
+    products of three of its rows: far fewer operations than one product per question.
+    """
     index = _restricted_index(wv, restrict_vocab, case_insensitive)
     n = min(len(wv), restrict_vocab) if restrict_vocab else len(wv)
-    unit = np.asarray(wv.unit[:n])
     report = AnalogyReport()
+    sections = []
     for name, questions in read_analogies(path):
         section = Section(name)
         rows = []
@@ -110,12 +115,24 @@ def evaluate_analogies(
                 section.oov += 1
             else:
                 rows.append(ids)
+        section.total = len(rows)
+        sections.append((section, np.asarray(rows, dtype=np.int64).reshape(-1, 4)))
+    asked = np.unique(np.concatenate([r[:, :3].ravel() for _, r in sections]))  # (W,) distinct question words
+    cos = np.asarray(wv.unit[asked]) @ np.asarray(wv.unit[:n]).T  # (W, n)
+    if method == "mul":
+        cos = (1.0 + cos) / 2.0
+    elif method != "add":
+        raise ValueError(f"unknown analogy method {method!r}")
+    for section, rows in sections:
         for start in range(0, len(rows), EVAL_BATCH):
-            batch = np.asarray(rows[start : start + EVAL_BATCH], dtype=np.int64)  # (Q, 4)
-            scores = analogy_scores(unit, batch[:, :3], method)  # (Q, n)
+            batch = rows[start : start + EVAL_BATCH]  # (Q, 4)
+            a, b, c = (np.searchsorted(asked, batch[:, j]) for j in range(3))
+            if method == "add":  # argmax of cos(x, b - a + c) = argmax of x.b - x.a + x.c
+                scores = cos[b] - cos[a] + cos[c]  # (Q, n)
+            else:
+                scores = cos[b] * cos[c] / (cos[a] + MUL_EPSILON)
             np.put_along_axis(scores, batch[:, :3], -np.inf, axis=1)
             section.correct += int((scores.argmax(1) == batch[:, 3]).sum())
-        section.total = len(rows)
         report.sections.append(section)
     return report
 
