@@ -118,11 +118,17 @@ def test_closed_pipe_ends_quietly(tmp_path):
 
 
 def test_ctrl_c_exits_130_without_traceback():
-    proc = _nlpkit("tokenize", "-m", BERT_VOCAB, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.5)  # let it start and block on stdin
+    proc = _nlpkit("tokenize", "-m", BERT_VOCAB, "--line-buffered", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(b"hello world\n")
+    proc.stdin.flush()
+    # Once the first line comes back the process is in its main loop, blocked on stdin.
+    assert proc.stdout.readline() == b"hello world\n"
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130 and b"Traceback" not in err
+    try:
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and b"Traceback" not in proc.stderr.read()
 
 
 def test_quick_commands_do_not_import_torch_or_datasets(tmp_path):
