@@ -16,9 +16,6 @@ from pathlib import Path
 from nlpkit.corpus import ReadStats, read_lines
 from nlpkit.errors import ConfigError, CorpusError
 
-INPUT_FORMATS = ("auto", "text", "tsv")
-
-
 @dataclass(frozen=True)
 class Example:
     label: str
@@ -89,11 +86,6 @@ def prediction_text(line: str, input_format: str, text_col: int) -> str:
 def check_text_col(text_col: int) -> None:
     if text_col < 1:
         raise ConfigError("--text-col counts from 1", "use --text-col 2 for label<TAB>text")
-
-
-def check_input_format(input_format: str) -> None:
-    if input_format not in INPUT_FORMATS:
-        raise ConfigError(f"unknown --input-format {input_format!r}", "use auto, text or tsv")
 
 
 def split_off(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
