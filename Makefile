@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup demo test test-all bench-tokenize bench corpora-full corpora clean
+.PHONY: setup demo test bench-tokenize bench-embed bench-lm bench-translate bench-bert corpora-full corpora clean
 
 setup: $(VENV)/.installed
 
@@ -30,8 +30,28 @@ corpora-full:
 corpora: corpora-full
 	$(PYTHON) scripts/make_corpora.py ../shared/data data/full
 
+# Benchmarks print ratios against the peer tool named in each issue; run by hand (not in CI).
 bench-tokenize: setup
 	$(BIN)/python bench/tokenize_speed.py
+
+bench-embed: setup corpora-full
+	$(BIN)/python -m pip install -q -r bench/requirements-embed.txt
+	$(BIN)/python bench/embed.py --corpus data/full/debian_prose/corpus.txt --epochs 5 --threads 2
+
+bench-lm: setup corpora-full
+	$(BIN)/python -m pip install -q -r bench/requirements-lm.txt
+	$(BIN)/python bench/lm.py
+
+bench-translate: setup
+	$(BIN)/python bench/translate.py split --data ../shared/data/tatoeba_deu_eng/deu.txt.gz --out bench/out/translate
+	for arch in rnn rnn-attn transformer; do \
+	  $(BIN)/python bench/translate.py train --out bench/out/translate --arch $$arch --max-time 1200 && \
+	  $(BIN)/python bench/translate.py eval --out bench/out/translate --arch $$arch --beams 1,5; done
+	$(BIN)/python bench/translate.py report --out bench/out/translate
+
+bench-bert: setup
+	$(BIN)/python -m pip install -q -r bench/requirements-bert.txt
+	$(BIN)/python bench/bert.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache
