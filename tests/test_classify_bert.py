@@ -9,6 +9,16 @@ import pytest
 from tests.test_classify_train import word_order_rows, write_tsv
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _keep_torch_threads():
+    """Training here passes --threads 1, which is process-wide: give other test modules their setting back."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
     import torch

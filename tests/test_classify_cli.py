@@ -18,6 +18,16 @@ ROWS = [
 ]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _keep_torch_threads():
+    """Training here passes --threads 1, which is process-wide: give other test modules their setting back."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     """A small avg classifier with string labels (one has a space and an accent)."""

@@ -13,6 +13,16 @@ from nlpkit.errors import ConfigError
 POS, NEG = ["good", "great", "fine"], ["bad", "awful", "poor"]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _keep_torch_threads():
+    """Training here passes --threads 1, which is process-wide: give other test modules their setting back."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 def word_order_rows() -> list[tuple[str, str]]:
     """'X but Y' takes the polarity of Y. Every bag of words {X, but, Y} occurs with both labels,
     so any model that sees only the bag (avg) is right on exactly half of them."""
