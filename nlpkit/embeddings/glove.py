@@ -145,11 +145,13 @@ class GloVeTrainer:
         diff = (wi * wj).sum(1) + self.b[0][i] + self.b[1][j] - torch.log(x)  # (B,)
         fdiff = torch.clamp((x / self.cfg.x_max) ** self.cfg.alpha, max=1.0) * diff  # (B,)
         grad_i, grad_j = fdiff.unsqueeze(1) * wj, fdiff.unsqueeze(1) * wi  # (B, D)
-        for side, rows, grad in ((0, i, grad_i), (1, j, grad_j)):
-            self.w[side].index_add_(0, rows, -lr * grad / torch.sqrt(self.gw[side][rows]))
+        # as the reference glove.c: the AdaGrad sums accumulate the *scaled* steps (lr * g)^2
+        step_b = lr * fdiff  # (B,)
+        for side, rows, grad in ((0, i, lr * grad_i), (1, j, lr * grad_j)):
+            self.w[side].index_add_(0, rows, -grad / torch.sqrt(self.gw[side][rows]))
             self.gw[side].index_add_(0, rows, grad * grad)
-            self.b[side].index_add_(0, rows, -lr * fdiff / torch.sqrt(self.gb[side][rows]))
-            self.gb[side].index_add_(0, rows, fdiff * fdiff)
+            self.b[side].index_add_(0, rows, -step_b / torch.sqrt(self.gb[side][rows]))
+            self.gb[side].index_add_(0, rows, step_b * step_b)
         return float(0.5 * (fdiff * diff).sum())
 
     def _epoch_order(self) -> np.ndarray:
