@@ -16,4 +16,5 @@ printf '%s\n' "The acting was good but the plot was awful." "The plot was awful 
   "completely lacking in good taste, good service, and good ambience" > "$out/classify-order.txt"
 run nlpkit classify -m "$out/classify-avg" -f jsonl "$out/classify-order.txt"
 run nlpkit classify -m "$out/classify-bilstm" -f jsonl "$out/classify-order.txt"
-zcat "$data/imdb.test.tsv.gz" | head -3 | run nlpkit classify -m "$out/classify-avg" -f tsv
+# The first three test reviews (TSV lines: the text column is used); awk reads to the end, so no SIGPIPE under pipefail.
+gzip -dc "$data/imdb.test.tsv.gz" | awk 'NR <= 3' | run nlpkit classify -m "$out/classify-avg" -f tsv
