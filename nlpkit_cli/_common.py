@@ -191,3 +191,13 @@ class RecordWriter:
 
     def close(self) -> None:
         self.stream.flush()
+
+
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Replace an existing model of the same kind and discard a resume checkpoint in --output."),
+]
+EchoOpt = Annotated[bool, typer.Option("--echo", help="Append the input line as the last TSV column.")]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Stop with an error at the first bad input line instead of writing an error record.")
+]
