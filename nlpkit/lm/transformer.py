@@ -27,7 +27,7 @@ class TransformerConfig:
     n_heads: int = 4
     d_ff: int = 1024
     dropout: float = 0.2
-    max_len: int = 128  # longest context (training segments are --bptt <= max_len tokens)
+    max_len: int = 128  # longest context (a longer sentence is read in windows of history)
     activation: str = "gelu"
     tie_weights: bool = True
 
