@@ -29,10 +29,11 @@ class ToyTask:
 
     metric, higher_is_better = "valid_loss", False
 
-    def __init__(self, seed: int = 0, batch_size: int = 4) -> None:
+    def __init__(self, seed: int = 0, batch_size: int = 4, device: str = "cpu") -> None:
         g = torch.Generator().manual_seed(1)
-        self.x = torch.randn(24, 3, generator=g)  # (N, 3)
-        self.y = self.x @ torch.tensor([1.0, -2.0, 0.5]) + 0.1 * torch.randn(24, generator=g)  # (N,)
+        x = torch.randn(24, 3, generator=g)  # (N, 3)
+        y = x @ torch.tensor([1.0, -2.0, 0.5]) + 0.1 * torch.randn(24, generator=g)  # (N,)
+        self.x, self.y = x.to(device), y.to(device)
         self.seed, self.batch_size = seed, batch_size
 
     def batches(self, epoch: int) -> list[list[int]]:
