@@ -104,8 +104,9 @@ def train_cmd(
     max_len: Annotated[Optional[int], _opt("--max-len", "transformer: longest context (default 128).", show_default=False)] = None,
     dropout: DropoutOpt = None,
     direct: Annotated[Optional[bool], _opt("--direct/--no-direct", "nplm: direct input-output connections (default off).", show_default=False)] = None,
-    tie_weights: Annotated[Optional[bool], _opt("--tie-weights/--no-tie-weights", "Neural: tie input and output embeddings (default on).", show_default=False)] = None,
-    batch_size: Annotated[Optional[int], _opt("--batch-size", "Neural: sentences per batch (default 20).", min=1, show_default=False)] = None,
+    tie_weights: Annotated[Optional[bool], _opt("--tie-weights/--no-tie-weights", "Neural: tie input and output embeddings (default: on with a full softmax).", show_default=False)] = None,
+    adaptive_softmax: Annotated[Optional[bool], _opt("--adaptive-softmax/--no-adaptive-softmax", "rnn/gru/lstm: adaptive softmax (default: on from 2,000 words of vocabulary, without --tie-weights).", show_default=False)] = None,
+    batch_size: Annotated[Optional[int], _opt("--batch-size", "Neural: sentences per batch (default 32).", min=1, show_default=False)] = None,
     epochs: EpochsOpt = None,
     max_time: MaxTimeOpt = None,
     checkpoint_every: CheckpointEveryOpt = None,
@@ -152,7 +153,8 @@ def train_cmd(
         tokenizer=str(tokenizer) if tokenizer else None,
     ))
     options = dict(context=context, d_model=d_model, d_hidden=d_hidden, n_layers=n_layers, n_heads=n_heads, d_ff=d_ff,
-                   max_len=max_len, dropout=dropout, direct=direct, tie_weights=tie_weights)
+                   max_len=max_len, dropout=dropout, direct=direct, tie_weights=tie_weights,
+                   adaptive_softmax=adaptive_softmax)
     result = train_neural(inputs, output, arch.value, options, tcfg, valid=valid, run=run_options(resume, force, metrics, quiet),
                           strict_utf8=strict_utf8, text_field=text_field)
     if result:

@@ -91,7 +91,10 @@ def load_weights(model: nn.Module, path: Path) -> None:
 def load_neural(model_dir: str | Path, device: torch.device) -> tuple[nn.Module, WordVocab | PieceVocab, dict]:
     config = read_config(model_dir, {KIND: FORMAT_VERSION})
     arch = config["arch"]
-    model = build_model(arch, config_class(arch)(**config["model"]))
+    options = dict(config["model"])
+    if arch in ("rnn", "gru", "lstm"):  # artefacts from before the adaptive softmax have a full one
+        options.setdefault("adaptive_softmax", False)
+    model = build_model(arch, config_class(arch)(**options))
     load_weights(model, Path(model_dir) / "model.safetensors")
     model.to(device).eval()
     return model, load_vocab(Path(model_dir), config.get("vocab", "words")), config
