@@ -62,9 +62,11 @@ TrainInputsArg = Annotated[
         show_default=False,
     ),
 ]
-ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory written by nlpkit.", show_default=False)]
+ModelOpt = Annotated[
+    Path, typer.Option("--model", "-m", help="Model directory written by nlpkit.", show_default=False, metavar="DIR")
+]
 OutputDirOpt = Annotated[
-    Path, typer.Option("--output", "-o", help="Output directory (written atomically).", show_default=False)
+    Path, typer.Option("--output", "-o", help="Output directory (written atomically).", show_default=False, metavar="DIR")
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed repeats a run.")]
@@ -98,7 +100,17 @@ def report(message: str) -> None:
 
 
 class NlpkitGroup(TyperGroup):
-    """The root group: turns exceptions into one line on stderr and a conventional exit code."""
+    """The root group: turns exceptions into one line on stderr and a conventional exit code.
+
+    It also gives itself and every command below it the plain help of ``_help`` (no Rich markup,
+    readable metavars, option panels, an example), so new commands get it without doing anything.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from nlpkit_cli._help import install
+
+        install(self)
 
     def invoke(self, ctx: Context) -> Any:
         try:

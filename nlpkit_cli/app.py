@@ -23,6 +23,7 @@ app = typer.Typer(
     cls=NlpkitGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Classic sequence models as command-line tools: tokenize, embed, score, translate.",
@@ -61,7 +62,7 @@ def main() -> None:
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
-        app()
+        app(prog_name="nlpkit")
     except SystemExit as exc:
         if exc.code == EXIT_INTERRUPT:
             # Reader threads may be blocked on stdin; a normal shutdown would wait on their lock.
