@@ -213,3 +213,11 @@ EchoOpt = Annotated[bool, typer.Option("--echo", help="Append the input line as 
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Stop with an error at the first bad input line instead of writing an error record.")
 ]
+TopKAliasOpt = Annotated[
+    Optional[int], typer.Option("--topk", hidden=True, min=1, help="Old name of --top-k.", show_default=False)
+]
+
+
+def pick_alias(value: Any, alias: Any) -> Any:
+    """The value of an option or of its hidden old name (``--topk`` for ``--top-k``), whichever was given."""
+    return alias if alias is not None else value

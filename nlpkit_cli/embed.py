@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from nlpkit_cli._records import dumps, rounded
 from nlpkit_cli._common import DeviceOpt, ModelOpt, OutputDirOpt, QuietOpt, SeedOpt, StrictUtf8Opt, TextFieldOpt, TrainInputsArg
 
 log = logging.getLogger("nlpkit")
@@ -123,7 +124,7 @@ def eval_cmd(
         result["analogies"] = {"file": str(analogies), "method": method.value, "restrict_vocab": restrict_vocab, **report.as_dict()}
     if pairs:
         result["pairs"] = [{"file": str(p), **evaluate_pairs(wv, p, case_insensitive=case_insensitive)} for p in pairs]
-    typer.echo(json.dumps(result, indent=2) if format == ReportFormat.json else _eval_text(result))
+    typer.echo(dumps(rounded(result)) if format == ReportFormat.json else _eval_text(result))
 
 
 def _eval_text(result: dict) -> str:
@@ -177,4 +178,4 @@ def debias_cmd(
     from nlpkit.embeddings.debias import debias_model, report_text
 
     report = debias_model(model, output, analogies=analogies, restrict_vocab=restrict_vocab)
-    typer.echo(json.dumps(report, indent=2) if format == ReportFormat.json else report_text(report))
+    typer.echo(dumps(rounded(report)) if format == ReportFormat.json else report_text(report))

@@ -35,13 +35,13 @@ def one_error_line(result):
 def test_analogy_formats_and_oov(cli, model):
     r = cli(["analogy", "-m", model, "man:woman::king"])
     assert r.exit_code == 0 and r.stdout.startswith("man:woman::king -> queen (")
-    r = cli(["analogy", "-m", model, "-f", "jsonl", "--topk", "2"], input="man is to woman as king is to ?\nman:nope::king\n\n")
+    r = cli(["analogy", "-m", model, "-f", "jsonl", "--top-k", "2"], input="man is to woman as king is to ?\nman:nope::king\n\n")
     assert r.exit_code == 0
     recs = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(recs) == 3  # one record per input line, in order
     assert recs[0]["a"] == "man" and recs[0]["c"] == "king" and recs[0]["answers"][0]["word"] == "queen"
     assert len(recs[0]["answers"]) == 2 and set(recs[0]["answers"][0]) == {"word", "score"}
-    assert recs[1]["oov"] == ["nope"] and recs[1]["answers"] == []
+    assert recs[1]["oov_words"] == ["nope"] and recs[1]["text"] == "man:nope::king" and recs[1]["answers"] == []
     assert "nope" in r.stderr
     r = cli(["analogy", "-m", model, "-f", "tsv", "--method", "mul", "man:woman::king"])
     assert r.stdout.split("\t")[:4] == ["man", "woman", "king", "queen"]
@@ -60,7 +60,7 @@ def test_similar(cli, model):
     r = cli(["similar", "-m", model, "-f", "jsonl"], input="queen\nzebra\n")
     recs = [json.loads(line) for line in r.stdout.splitlines()]
     assert recs[0]["word"] == "queen" and recs[0]["answers"][0]["word"] in ("king", "woman")
-    assert recs[1]["oov"] == ["zebra"]
+    assert recs[1]["oov_words"] == ["zebra"] and recs[1]["text"] == "zebra"
 
 
 def test_eval_json(cli, model, tmp_path):
