@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from nlpkit_cli._common import (
+    EchoOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
@@ -18,6 +19,7 @@ from nlpkit_cli._common import (
     QuietOpt,
     RecordWriter,
     SeedOpt,
+    StrictOpt,
     StrictUtf8Opt,
     TextFieldOpt,
     TrainInputsArg,
@@ -71,28 +73,37 @@ def encode_cmd(
     strip_accents: StripAccentsOpt = None,
     max_word_chars: MaxWordCharsOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Lines per encode batch.", min=1)] = 4096,
+    echo: EchoOpt = False,
+    strict: StrictOpt = False,
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
     line_buffered: LineBufferedOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Encode text into WordPiece tokens or ids, one output line per input line."""
+    """Encode text into WordPiece tokens or ids, one output line per input line.
+
+    With --decode, a line that is not a list of valid ids gives an empty line and a warning.
+    """
     from nlpkit.corpus import read_lines
     from nlpkit.tokenize_stream import EncodeOptions, decode_lines, encode_lines
     from nlpkit.wordpiece import load_tokenizer
+    from nlpkit_cli._records import BadLines
 
     tok = load_tokenizer(model, lowercase=lowercase, strip_accents=strip_accents, max_word_chars=max_word_chars)
     writer = RecordWriter(line_buffered)
     batch = 1 if writer.line_buffered else batch_size
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
+    bad = BadLines(strict)
     if decode:
-        blocks = decode_lines(tok, lines, batch_lines=batch)
+        blocks = decode_lines(tok, lines, batch_lines=batch, echo=echo, on_bad=bad)
     else:
-        options = EncodeOptions(format=format.value, add_special_tokens=special_tokens, max_length=max_length, batch_lines=batch)
+        echo_lines = echo and format is not TokenFormat.jsonl
+        options = EncodeOptions(format=format.value, add_special_tokens=special_tokens, max_length=max_length, batch_lines=batch, echo=echo_lines)
         blocks = encode_lines(tok, lines, options)
     for block in blocks:
         writer.write_block(block)
     writer.close()
+    bad.summary()
 
 
 @app.command("train")
