@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from enum import Enum
@@ -14,6 +13,7 @@ import typer
 from nlpkit.errors import ConfigError
 from nlpkit_cli._common import (
     DeviceOpt,
+    EchoOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
@@ -21,9 +21,12 @@ from nlpkit_cli._common import (
     QuietOpt,
     RecordWriter,
     SeedOpt,
+    StrictOpt,
     StrictUtf8Opt,
     TextFieldOpt,
+    TopKAliasOpt,
     TrainInputsArg,
+    pick_alias,
 )
 
 log = logging.getLogger("nlpkit")
@@ -146,33 +149,49 @@ def _texts(texts: list[str] | None):  # noqa: ANN202
     return iter(texts) if texts else read_lines(None)
 
 
-def _fill_text(record: dict) -> str:
-    preds = record["predictions"]
+def _fill_text(record: dict, echo: bool) -> str:
+    from nlpkit_cli._records import ftext, tsv_row
+
+    preds = record.get("predictions", [])
     groups = preds if preds and isinstance(preds[0], list) else [preds]
-    return "\t".join(" ".join(f"{p['token']} {p['score']:.4f}" for p in group) for group in groups)
+    cells = ["" if "error" in record else " ".join(f"{p['token']} {ftext(p['score'], 4)}" for p in group) for group in groups]
+    return tsv_row(cells, record["text"] if echo else None)
 
 
 @app.command("fill-mask")
 def fill_mask_cmd(
     model: ModelOpt,
     texts: Annotated[Optional[list[str]], typer.Argument(help="Texts with [MASK]; none: one text per stdin line.", show_default=False)] = None,
-    topk: Annotated[int, typer.Option("--topk", help="Predictions per [MASK].", min=1)] = 5,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Predictions per [MASK] (score: probability).", min=1)] = 5,
+    topk: TopKAliasOpt = None,
     format: Annotated[FillFormat, typer.Option("--format", "-f", help="text (token score pairs; a tab between [MASK]s) or jsonl.")] = FillFormat.text,
+    echo: EchoOpt = False,
+    strict: StrictOpt = False,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Texts per forward pass.", min=1)] = 32,
     device: DeviceOpt = "auto",
     line_buffered: LineBufferedOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Predict the tokens behind [MASK]: one output line per input text."""
+    """Predict the tokens behind [MASK]: one output line per input text.
+
+    A text without [MASK] gets an error record (jsonl) or an empty row and a warning; --strict
+    stops there instead.
+    """
     from nlpkit.bert.artifact import load_bert
     from nlpkit.bert.use import fill_mask
     from nlpkit.device import resolve_device
+    from nlpkit_cli._records import BadLines, dumps, rounded
 
     net, tok, _ = load_bert(model, resolve_device(device))
     writer = RecordWriter(line_buffered)
-    for record in fill_mask(net, tok, _texts(texts), topk=topk, batch_size=1 if writer.line_buffered else batch_size):
-        writer.write(json.dumps(record, ensure_ascii=False) if format is FillFormat.jsonl else _fill_text(record))
+    bad = BadLines(strict)
+    records = fill_mask(net, tok, _texts(texts), topk=pick_alias(top_k, topk), batch_size=1 if writer.line_buffered else batch_size)
+    for lineno, record in enumerate(records, 1):
+        if "error" in record:
+            bad(lineno, record["text"], record["error"])
+        writer.write(dumps(rounded(record)) if format is FillFormat.jsonl else _fill_text(record, echo))
     writer.close()
+    bad.summary()
 
 
 @app.command("embed")
@@ -204,9 +223,11 @@ def embed_cmd(
         n = save_npy(records, output)
         log.info("wrote %d vectors to %s", n, output)
         return
+    from nlpkit_cli._records import dumps, rounded
+
     writer = RecordWriter(line_buffered)
     for record in records:
-        writer.write(json.dumps(record, ensure_ascii=False))
+        writer.write(dumps(rounded(record)))
     writer.close()
 
 

@@ -83,10 +83,17 @@ def test_fill_mask_jsonl_and_text(trained, cli):
     assert r.exit_code == 0 and len(lines) == 2 and len(lines[1].split("\t")) == 2  # a tab between the two [MASK]s
 
 
-def test_fill_mask_without_mask_is_one_line_error(trained, cli):
-    r = cli(["bert", "fill-mask", "-m", trained / "m"], input="a [MASK] dog\nno mask here\n")
+def test_fill_mask_without_mask_is_a_bad_line_not_an_abort(trained, cli):
+    r = cli(["bert", "fill-mask", "-m", trained / "m", "-f", "jsonl"], input="a [MASK] dog\nno mask here\nthe [MASK] .\n")
+    recs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert r.exit_code == 0 and len(recs) == 3 and "predictions" in recs[0] and "predictions" in recs[2]
+    assert recs[1] == {"text": "no mask here", "error": "no [MASK] in the line"}
+    assert "warning: line 2: no [MASK]" in r.stderr
+    r = cli(["bert", "fill-mask", "-m", trained / "m", "--echo"], input="no mask here\n")
+    assert r.stdout == "\tno mask here\n"
+    r = cli(["bert", "fill-mask", "-m", trained / "m", "--strict"], input="a [MASK] dog\nno mask here\n")
     assert r.exit_code == 1
-    assert r.stderr.strip().splitlines()[-1].startswith("error: input line 2 has no [MASK]")
+    assert r.stderr.strip().splitlines()[-1].startswith("error: line 2: no [MASK]")
 
 
 def test_embed_pools_and_context(trained, cli, tmp_path):
