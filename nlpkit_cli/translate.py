@@ -12,6 +12,7 @@ import typer
 
 from nlpkit_cli._common import (
     DeviceOpt,
+    EchoOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
@@ -96,6 +97,7 @@ def decode_cmd(
     min_len: MinLenOpt = 1,
     no_repeat_ngram: NoRepeatOpt = 0,
     format: Annotated[OutFormat, typer.Option("--format", "-f", help="text, or jsonl with scores, pieces and length terms.")] = OutFormat.text,
+    echo: EchoOpt = False,
     attention: Annotated[bool, typer.Option("--attention", help="Add the attention matrix to each JSONL hypothesis.")] = False,
     attention_plot: Annotated[Optional[Path], typer.Option("--attention-plot", help="Draw the attention of one line as a heatmap (PNG; needs matplotlib).")] = None,
     plot_line: Annotated[int, typer.Option("--plot-line", help="Input line (from 1) that --attention-plot draws.", min=1)] = 1,
@@ -128,7 +130,7 @@ def decode_cmd(
     if attention_plot is not None:
         results = with_plot(results, translator.vocabs.tgt, attention_plot, plot_line)
     for t in results:
-        writer.write(jsonl_record(t, translator.vocabs.tgt, attention) if format is OutFormat.jsonl else text_record(t))
+        writer.write(jsonl_record(t, translator.vocabs.tgt, attention) if format is OutFormat.jsonl else text_record(t, echo))
     writer.close()
 
 
