@@ -50,7 +50,7 @@ EXAMPLES: dict[str, str] = {
     "tokenize": "echo 'The quick brown fox.' | nlpkit tokenize -m corpora/bert_vocab/vocab.txt",
     "tokenize encode": "echo 'A fox.' | nlpkit tokenize encode -m corpora/bert_vocab/vocab.txt -f ids",
     "tokenize train": "nlpkit tokenize train corpora/en_prose -o wp --vocab-size 8000",
-    "tokenize stats": "nlpkit tokenize stats -m corpora/bert_vocab/vocab.txt corpora/eval/simlex999.txt",
+    "tokenize stats": "nlpkit tokenize stats -m corpora/bert_vocab/vocab.txt corpora/eval",
     "embed": "nlpkit embed train corpora/ptb/ptb.train.txt.gz -o vec --dim 50 --epochs 1",
     "embed train": "nlpkit embed train corpora/ptb/ptb.train.txt.gz -o vec --dim 50 --epochs 1",
     "embed eval": "nlpkit embed eval -m vec",
