@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from enum import Enum
 from pathlib import Path
@@ -202,7 +201,9 @@ def eval_cmd(
     set_threads(threads)
     report = evaluate(model, inputs, label_col=label_col, text_col=text_col, device=device, batch_size=batch_size, strict_utf8=strict_utf8)
     if format is EvalFormat.json:
-        typer.echo(json.dumps(report))
+        from nlpkit_cli._records import dumps, rounded
+
+        typer.echo(dumps(rounded(report)))
         return
     typer.echo("\n".join(_report_lines(report)))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from enum import Enum
 from pathlib import Path
@@ -160,7 +159,9 @@ def stats_cmd(
     tok = load_tokenizer(model, lowercase=lowercase, strip_accents=strip_accents, max_word_chars=max_word_chars)
     stats = tokenize_stats(tok, read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field))
     if format is StatsFormat.json:
-        typer.echo(json.dumps(stats))
+        from nlpkit_cli._records import dumps, rounded
+
+        typer.echo(dumps(rounded(stats)))
         return
     for key, value in stats.items():
         typer.echo(f"{key}\t{value:.4f}" if isinstance(value, float) else f"{key}\t{value}")

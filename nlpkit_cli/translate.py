@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from enum import Enum
 from pathlib import Path
@@ -240,7 +239,9 @@ def eval_cmd(
     sources, references = read_test_set(src, ref, strict_utf8)
     result = evaluate(load_translator(model, device), sources, references, beams, base, max_tokens=max_tokens)
     if format is EvalFormat.json:
-        typer.echo(json.dumps(result))
+        from nlpkit_cli._records import dumps, rounded
+
+        typer.echo(dumps(rounded(result)))
         return
     typer.echo("beam\tbleu\tbp\tsys_len\tref_len\tseconds\tsignature")
     for r in result["rows"]:
