@@ -24,6 +24,7 @@ from nlpkit_cli._common import (
     StrictUtf8Opt,
     TextFieldOpt,
     TrainInputsArg,
+    pick_alias,
 )
 from nlpkit_cli.lm_format import format_record, parse_prune, summary_lines
 
@@ -62,9 +63,9 @@ def train_cmd(
     arch: Annotated[Arch, _opt("--arch", "ngram, nplm, rnn, gru, lstm or transformer.")] = Arch.ngram,
     order: Annotated[int, _opt("--order", "n-gram: the longest n-gram.")] = 5,
     prune: Annotated[str, _opt("--prune", "n-gram: per-order count thresholds, e.g. 0,0,1 (last repeats).")] = "",
-    vocab_limit: Annotated[Optional[int], _opt("--vocab-limit", "n-gram: keep the N most frequent words.")] = None,
+    vocab_limit: Annotated[Optional[int], _opt("--vocab-limit", "Old name of --max-vocab (n-gram).", hidden=True)] = None,
     min_count: Annotated[int, _opt("--min-count", "Rarer words become <unk>.")] = 1,
-    max_vocab: Annotated[Optional[int], _opt("--max-vocab", "Neural: vocabulary size, specials included.")] = None,
+    max_vocab: Annotated[Optional[int], _opt("--max-vocab", "Vocabulary size limit: n-gram: the N most frequent words; neural: specials included.")] = None,
     tokenizer: Annotated[Optional[Path], _opt("--tokenizer", "Neural: a WordPiece tokenizer dir instead of words.")] = None,
     valid: Annotated[Optional[Path], _opt("--valid", "Neural: validation text (model selection, lr decay).")] = None,
     context: Annotated[int, _opt("--context", "nplm: words of history.")] = 4,
@@ -98,7 +99,7 @@ def train_cmd(
     if arch is Arch.ngram:
         from nlpkit.lm.ngram_train import NgramConfig, train_ngram
 
-        cfg = NgramConfig(order=order, prune=parse_prune(prune), min_count=min_count, vocab_limit=vocab_limit)
+        cfg = NgramConfig(order=order, prune=parse_prune(prune), min_count=min_count, vocab_limit=pick_alias(max_vocab, vocab_limit))
         result = train_ngram(inputs, output, cfg, strict_utf8=strict_utf8, text_field=text_field)
         log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
         return

@@ -140,3 +140,13 @@ def test_top_k_and_its_old_name(runner, models):
     new = _invoke(runner, ["similar", "-m", str(models / "vec"), "-f", "jsonl", "--top-k", "2"], [b"king"])
     old = _invoke(runner, ["similar", "-m", str(models / "vec"), "-f", "jsonl", "--topk", "2"], [b"king"])
     assert new.stdout == old.stdout and len(json.loads(new.stdout)["answers"]) == 2
+
+
+def test_max_vocab_is_the_one_name_for_a_vocabulary_limit(cli, tmp_path):
+    (tmp_path / "t.txt").write_text("a a a b b c\na b\n", encoding="utf-8")
+    for flag in ("--max-vocab", "--vocab-limit"):  # the old name still works, hidden from help
+        r = cli(["lm", "train", tmp_path / "t.txt", "-o", tmp_path / flag, "--order", "2", flag, "1", "-q"])
+        assert r.exit_code == 0, r.output
+        config = json.loads((tmp_path / flag / "config.json").read_text())
+        assert config["model"]["vocab_limit"] == 1
+    assert "--vocab-limit" not in cli(["lm", "train", "--help"]).stdout
