@@ -81,6 +81,10 @@ EXAMPLES: dict[str, str] = {
     "classify train": "nlpkit classify train corpora/sentiment/imdb.train.tsv.gz -o imdb \\\n"
     "    --label-col 1 --text-col 4 --epochs 2",
     "classify eval": "nlpkit classify eval -m imdb corpora/sentiment/imdb.test.tsv.gz",
+    "tag": "echo 'He reckons the deficit will narrow .' | nlpkit tag -m chunker -f jsonl",
+    "tag predict": "echo 'He reckons the deficit will narrow .' | nlpkit tag predict -m chunker",
+    "tag train": "nlpkit tag train corpora/conll2000/conll2000.train.txt.gz -o chunker --epochs 2",
+    "tag eval": "nlpkit tag eval -m chunker corpora/conll2000/conll2000.test.txt.gz",
 }
 
 
