@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
 from enum import Enum
 from typing import Annotated, Any, Optional
@@ -33,8 +32,10 @@ FormatOpt = Annotated[
 
 
 def _stdin_lines() -> Iterator[str]:
-    for line in sys.stdin:
-        yield line.rstrip("\r\n")
+    """Stdin lines; invalid UTF-8 is replaced (and counted in one warning) as for every input."""
+    from nlpkit.corpus import read_lines
+
+    return read_lines(None)
 
 
 def _format(fmt: QueryFormat, rec: dict[str, Any], echo: bool) -> str:
