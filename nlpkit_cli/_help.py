@@ -94,6 +94,9 @@ def install(root: Any) -> None:
     while stack:
         cmd = stack.pop()
         cmd.format_help = types.MethodType(format_help, cmd)
+        for param in cmd.params:  # usage lines in error messages show these too
+            if param.param_type_name == "argument" and param.metavar is None:
+                param.metavar = _argument_metavar(param)
         stack.extend(getattr(cmd, "commands", {}).values())
 
 
