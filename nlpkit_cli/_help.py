@@ -161,7 +161,7 @@ def metavar_for(param: Any, ctx: Any) -> str | None:
     if "|" in label:
         return label
     if name in _DURATIONS and not label.startswith(("int", "float")):
-        return "DURATION"
+        return "DURATION" if name == "max_time" else "N|DURATION"  # steps, or a time such as 15m
     if label.startswith("int"):
         return "N"
     if label.startswith("float"):
