@@ -81,22 +81,15 @@ def pipelined(items: Iterable[Any], work: Callable[[Any], Any], depth: int = 2) 
         stop.set()
 
 
-def _echoed(rows: Iterable[str], lines: list[str] | None) -> str:
-    """Rows as output lines; with ``lines`` (``--echo``) each input line is appended as the last column."""
-    if lines is None:
-        return "".join(row + "\n" for row in rows)
-    return "".join(f"{row}\t{line.replace(chr(9), ' ')}\n" for row, line in zip(rows, lines))
-
-
-def _format_tokens(encodings: list[Encoding], pieces: list[str], lines: list[str] | None = None) -> str:
+def _format_tokens(encodings: list[Encoding], pieces: list[str]) -> str:
     # Looking pieces up by id reuses the vocabulary's strings instead of building new ones.
     lookup = pieces.__getitem__
-    return _echoed((" ".join(map(lookup, e.ids)) for e in encodings), lines)
+    return "".join(" ".join(map(lookup, e.ids)) + "\n" for e in encodings)
 
 
-def _format_ids(encodings: list[Encoding], pieces: list[str], lines: list[str] | None = None) -> str:
+def _format_ids(encodings: list[Encoding], pieces: list[str]) -> str:
     lookup = _id_strings(len(pieces)).__getitem__
-    return _echoed((" ".join(map(lookup, e.ids)) for e in encodings), lines)
+    return "".join(" ".join(map(lookup, e.ids)) + "\n" for e in encodings)
 
 
 _ID_STRINGS: list[str] = []
@@ -109,15 +102,15 @@ def _id_strings(n: int) -> list[str]:
     return _ID_STRINGS
 
 
-def _format_jsonl(encodings: list[Encoding], pieces: list[str], lines: list[str]) -> str:
+def _format_jsonl(encodings: list[Encoding], pieces: list[str]) -> str:
     out = []
-    for text, e in zip(lines, encodings):
-        record = {"text": text, "tokens": e.tokens, "ids": e.ids, "offsets": e.offsets, "word_ids": e.word_ids}
+    for e in encodings:
+        record = {"tokens": e.tokens, "ids": e.ids, "offsets": e.offsets, "word_ids": e.word_ids}
         out.append(json.dumps(record, ensure_ascii=False) + "\n")
     return "".join(out)
 
 
-FORMATTERS: dict[str, Callable[..., str]] = {
+FORMATTERS: dict[str, Callable[[list[Encoding], list[str]], str]] = {
     "tokens": _format_tokens,
     "ids": _format_ids,
     "jsonl": _format_jsonl,
@@ -131,7 +124,6 @@ class EncodeOptions:
     max_length: int | None = None
     batch_lines: int = 4096  # lines per encode_batch call
     batch_chars: int = 1 << 20  # or this many characters, whichever comes first
-    echo: bool = False  # tokens/ids: append the input line as the last column
 
 
 def encode_lines(tok: Tokenizer, lines: Iterable[str], options: EncodeOptions) -> Iterator[str]:
@@ -150,60 +142,29 @@ def encode_lines(tok: Tokenizer, lines: Iterable[str], options: EncodeOptions) -
     fast = options.format != "jsonl" and hasattr(tok, "encode_batch_fast")
     encode = tok.encode_batch_fast if fast else tok.encode_batch
     batches = _batches(lines, options.batch_lines, options.batch_chars)
-    keep = options.echo or options.format == "jsonl"  # the JSONL record carries its input as "text"
-    for batch, encodings in pipelined(batches, lambda batch: (batch, encode(batch, add_special_tokens=special))):
-        yield fmt(encodings, pieces, batch if keep else None)
-
-
-def _ids_or_problem(line: str, vocab_size: int) -> tuple[list[int], str | None]:
-    try:
-        ids = [int(x) for x in line.split()]
-    except ValueError:
-        return [], "not a list of token ids"
-    for i in ids:
-        if not 0 <= i < vocab_size:
-            return [], f"id {i} is outside the vocabulary (size {vocab_size})"
-    return ids, None
+    for encodings in pipelined(batches, lambda batch: encode(batch, add_special_tokens=special)):
+        yield fmt(encodings, pieces)
 
 
 def parse_ids(line: str, lineno: int, vocab_size: int) -> list[int]:
-    ids, problem = _ids_or_problem(line, vocab_size)
-    if problem is not None:
-        raise CorpusError(f"line {lineno}: {problem}", "--decode reads space-separated integers")
+    try:
+        ids = [int(x) for x in line.split()]
+    except ValueError:
+        raise CorpusError(f"line {lineno} is not a list of token ids", "--decode reads space-separated integers") from None
+    for i in ids:
+        if not 0 <= i < vocab_size:
+            raise CorpusError(f"line {lineno}: id {i} is outside the vocabulary (size {vocab_size})")
     return ids
 
 
-def decode_lines(
-    tok: Tokenizer,
-    lines: Iterable[str],
-    *,
-    skip_special_tokens: bool = True,
-    batch_lines: int = 4096,
-    echo: bool = False,
-    on_bad: Callable[[int, str, str], Any] | None = None,
-) -> Iterator[str]:
-    """Turn lines of ids back into text; yields blocks of whole lines.
-
-    A line that is not a list of valid ids raises CorpusError, or, with ``on_bad(lineno, line,
-    message)``, is reported there and gives an empty output line (the stream goes on).
-    """
+def decode_lines(tok: Tokenizer, lines: Iterable[str], *, skip_special_tokens: bool = True, batch_lines: int = 4096) -> Iterator[str]:
+    """Turn lines of ids back into text; yields blocks of whole lines."""
     vocab_size = tok.get_vocab_size(with_added_tokens=True)
     numbered = enumerate(lines, 1)
     for batch in _batches(numbered, batch_lines, 1 << 30):
-        ids, good = [], []
-        for n, line in batch:
-            if on_bad is None:
-                ids.append(parse_ids(line, n, vocab_size))
-                good.append(True)
-                continue
-            line_ids, problem = _ids_or_problem(line, vocab_size)
-            if problem is not None:
-                on_bad(n, line, problem)
-            ids.append(line_ids)
-            good.append(problem is None)
+        ids = [parse_ids(line, n, vocab_size) for n, line in batch]
         texts = tok.decode_batch(ids, skip_special_tokens=skip_special_tokens)
-        rows = (t.replace("\n", " ") if ok else "" for t, ok in zip(texts, good))
-        yield _echoed(rows, [line for _, line in batch] if echo else None)
+        yield "".join(t.replace("\n", " ") + "\n" for t in texts)
 
 
 def tokenize_stats(tok: Tokenizer, lines: Iterable[str], batch_lines: int = 4096) -> dict[str, float | int]:

@@ -62,13 +62,11 @@ TrainInputsArg = Annotated[
         show_default=False,
     ),
 ]
-ModelOpt = Annotated[
-    Path, typer.Option("--model", "-m", help="Model directory written by nlpkit.", show_default=False, metavar="DIR")
-]
+ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory written by nlpkit.", show_default=False)]
 OutputDirOpt = Annotated[
-    Path, typer.Option("--output", "-o", help="Output directory (written atomically).", show_default=False, metavar="DIR")
+    Path, typer.Option("--output", "-o", help="Output directory (written atomically).", show_default=False)
 ]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.", metavar="DEVICE")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed repeats a run.")]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bars or log lines on stderr.", callback=_set_quiet)
@@ -76,9 +74,7 @@ QuietOpt = Annotated[
 StrictUtf8Opt = Annotated[
     bool, typer.Option("--strict-utf8", help="Fail on invalid UTF-8 instead of replacing it with U+FFFD.")
 ]
-TextFieldOpt = Annotated[
-    str, typer.Option("--text-field", help="Field holding the text in hf:/parquet/jsonl inputs.", metavar="FIELD")
-]
+TextFieldOpt = Annotated[str, typer.Option("--text-field", help="Field holding the text in hf:/parquet/jsonl inputs.")]
 LineBufferedOpt = Annotated[
     Optional[bool],
     typer.Option(

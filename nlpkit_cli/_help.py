@@ -43,6 +43,7 @@ _TRAINING = {
 }
 _DEVICE = {"device", "threads", "precision", "amp", "max_sentences"}
 _DURATIONS = {"max_time", "checkpoint_every", "eval_every", "log_every", "every", "valid_every"}
+_BY_NAME = {"model": "DIR", "output": None, "device": "DEVICE", "text_field": "FIELD"}  # None: by type and help
 
 # Examples run from the repository root on the shipped corpora; a command's own `epilog` wins.
 EXAMPLES: dict[str, str] = {
@@ -160,6 +161,8 @@ def metavar_for(param: Any, ctx: Any) -> str | None:
     name, help_text = param.name or "", param.help or ""
     if "|" in label:
         return label
+    if _BY_NAME.get(name) and label in ("str", "path", "file", "directory"):
+        return _BY_NAME[name]
     if name in _DURATIONS and not label.startswith(("int", "float")):
         return "DURATION" if name == "max_time" else "N|DURATION"  # steps, or a time such as 15m
     if label.startswith("int"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from enum import Enum
@@ -13,7 +14,6 @@ import typer
 from nlpkit.errors import ConfigError
 from nlpkit_cli._common import (
     DeviceOpt,
-    EchoOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
@@ -21,13 +21,12 @@ from nlpkit_cli._common import (
     QuietOpt,
     RecordWriter,
     SeedOpt,
-    StrictOpt,
     StrictUtf8Opt,
     TextFieldOpt,
-    TopKAliasOpt,
     TrainInputsArg,
-    pick_alias,
 )
+from nlpkit_cli._common import EchoOpt, StrictOpt, TopKAliasOpt, pick_alias
+from nlpkit_cli._records import dumps, rounded
 
 log = logging.getLogger("nlpkit")
 
@@ -180,7 +179,7 @@ def fill_mask_cmd(
     from nlpkit.bert.artifact import load_bert
     from nlpkit.bert.use import fill_mask
     from nlpkit.device import resolve_device
-    from nlpkit_cli._records import BadLines, dumps, rounded
+    from nlpkit_cli._records import BadLines
 
     net, tok, _ = load_bert(model, resolve_device(device))
     writer = RecordWriter(line_buffered)
@@ -223,8 +222,6 @@ def embed_cmd(
         n = save_npy(records, output)
         log.info("wrote %d vectors to %s", n, output)
         return
-    from nlpkit_cli._records import dumps, rounded
-
     writer = RecordWriter(line_buffered)
     for record in records:
         writer.write(dumps(rounded(record)))

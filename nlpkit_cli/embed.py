@@ -10,7 +10,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from nlpkit_cli._records import dumps, rounded
 from nlpkit_cli._common import DeviceOpt, ModelOpt, OutputDirOpt, QuietOpt, SeedOpt, StrictUtf8Opt, TextFieldOpt, TrainInputsArg
 
 log = logging.getLogger("nlpkit")
@@ -124,7 +123,7 @@ def eval_cmd(
         result["analogies"] = {"file": str(analogies), "method": method.value, "restrict_vocab": restrict_vocab, **report.as_dict()}
     if pairs:
         result["pairs"] = [{"file": str(p), **evaluate_pairs(wv, p, case_insensitive=case_insensitive)} for p in pairs]
-    typer.echo(dumps(rounded(result)) if format == ReportFormat.json else _eval_text(result))
+    typer.echo(_json(result) if format == ReportFormat.json else _eval_text(result))
 
 
 def _eval_text(result: dict) -> str:
@@ -178,4 +177,11 @@ def debias_cmd(
     from nlpkit.embeddings.debias import debias_model, report_text
 
     report = debias_model(model, output, analogies=analogies, restrict_vocab=restrict_vocab)
-    typer.echo(dumps(rounded(report)) if format == ReportFormat.json else report_text(report))
+    typer.echo(_json(report) if format == ReportFormat.json else report_text(report))
+
+
+def _json(report: dict) -> str:
+    """A report as one line of JSON, floats at 6 significant digits (README, Conventions)."""
+    from nlpkit_cli._records import dumps, rounded
+
+    return dumps(rounded(report))

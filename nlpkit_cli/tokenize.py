@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from enum import Enum
 from pathlib import Path
+from collections import deque
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Optional
 
 import typer
 
 from nlpkit_cli._common import (
-    EchoOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
@@ -18,12 +20,13 @@ from nlpkit_cli._common import (
     QuietOpt,
     RecordWriter,
     SeedOpt,
-    StrictOpt,
     StrictUtf8Opt,
     TextFieldOpt,
     TrainInputsArg,
     default_group,
 )
+from nlpkit_cli._common import EchoOpt, StrictOpt
+from nlpkit_cli._records import BadLines
 
 log = logging.getLogger("nlpkit")
 
@@ -67,7 +70,7 @@ def encode_cmd(
     format: Annotated[TokenFormat, typer.Option("--format", "-f", help="tokens, ids or jsonl (tokens, ids, offsets, word_ids).")] = TokenFormat.tokens,
     special_tokens: Annotated[bool, typer.Option("--special-tokens", help="Add [CLS] ... [SEP].")] = False,
     max_length: Annotated[Optional[int], typer.Option("--max-length", help="Truncate to this many pieces.", min=1)] = None,
-    decode: Annotated[bool, typer.Option("--decode", help="Input lines are space-separated ids; print text.")] = False,
+    decode: Annotated[bool, typer.Option("--decode", help="Input lines are space-separated ids; print text (a line that is not ids: an empty line and a warning).")] = False,
     lowercase: LowercaseOpt = None,
     strip_accents: StripAccentsOpt = None,
     max_word_chars: MaxWordCharsOpt = None,
@@ -79,26 +82,26 @@ def encode_cmd(
     line_buffered: LineBufferedOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Encode text into WordPiece tokens or ids, one output line per input line.
-
-    With --decode, a line that is not a list of valid ids gives an empty line and a warning.
-    """
+    """Encode text into WordPiece tokens or ids, one output line per input line."""
     from nlpkit.corpus import read_lines
     from nlpkit.tokenize_stream import EncodeOptions, decode_lines, encode_lines
     from nlpkit.wordpiece import load_tokenizer
-    from nlpkit_cli._records import BadLines
 
     tok = load_tokenizer(model, lowercase=lowercase, strip_accents=strip_accents, max_word_chars=max_word_chars)
     writer = RecordWriter(line_buffered)
     batch = 1 if writer.line_buffered else batch_size
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
+    jsonl = format is TokenFormat.jsonl and not decode
+    tee = InputTee(lines) if echo or jsonl else None
+    lines = tee if tee is not None else lines
     bad = BadLines(strict)
     if decode:
-        blocks = decode_lines(tok, lines, batch_lines=batch, echo=echo, on_bad=bad)
+        blocks = decode_lines(tok, checked_ids(lines, tok.get_vocab_size(with_added_tokens=True), bad), batch_lines=batch)
     else:
-        echo_lines = echo and format is not TokenFormat.jsonl
-        options = EncodeOptions(format=format.value, add_special_tokens=special_tokens, max_length=max_length, batch_lines=batch, echo=echo_lines)
+        options = EncodeOptions(format=format.value, add_special_tokens=special_tokens, max_length=max_length, batch_lines=batch)
         blocks = encode_lines(tok, lines, options)
+    if tee is not None:
+        blocks = with_input(blocks, tee, jsonl)
     for block in blocks:
         writer.write_block(block)
     writer.close()
@@ -165,3 +168,42 @@ def stats_cmd(
         return
     for key, value in stats.items():
         typer.echo(f"{key}\t{value:.4f}" if isinstance(value, float) else f"{key}\t{value}")
+
+
+class InputTee:
+    """Passes input lines through and keeps them until the output line of each is written."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines, self.seen = lines, deque()
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.lines:
+            self.seen.append(line)  # deque appends and pops are thread-safe (a reader thread runs this)
+            yield line
+
+
+def with_input(blocks: Iterable[str], tee: InputTee, jsonl: bool) -> Iterator[str]:
+    """Output blocks (one line per input line) with the input added: JSONL records gain ``text``
+    first, other rows get the input line as their last column (``--echo``)."""
+    for block in blocks:
+        rows = []
+        for row in block.split("\n")[:-1]:
+            line = tee.seen.popleft()
+            if jsonl:
+                rows.append('{"text": ' + json.dumps(line, ensure_ascii=False) + ", " + row[1:])
+            else:
+                rows.append(row + "\t" + line.replace("\t", " "))
+        yield "".join(row + "\n" for row in rows)
+
+
+def checked_ids(lines: Iterable[str], vocab_size: int, bad: BadLines) -> Iterator[str]:
+    """``--decode`` input: a line that is not a list of valid ids goes to ``bad`` and decodes as empty."""
+    for lineno, line in enumerate(lines, 1):
+        try:
+            ids = [int(x) for x in line.split()]
+            problem = next((f"id {i} is outside the vocabulary (size {vocab_size})" for i in ids if not 0 <= i < vocab_size), None)
+        except ValueError:
+            problem = "not a list of token ids"
+        if problem is not None:
+            bad(lineno, line, problem)
+        yield "" if problem is not None else line

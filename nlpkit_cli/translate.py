@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from enum import Enum
 from pathlib import Path
@@ -11,7 +12,6 @@ import typer
 
 from nlpkit_cli._common import (
     DeviceOpt,
-    EchoOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
@@ -23,6 +23,7 @@ from nlpkit_cli._common import (
     TextFieldOpt,
     default_group,
 )
+from nlpkit_cli._common import EchoOpt
 
 log = logging.getLogger("nlpkit")
 
