@@ -79,6 +79,23 @@ JSONL = {"tokenize": "jsonl", "analogy": "jsonl", "similar": "jsonl", "lm score"
 ECHO = {"tokenize", "tokenize --decode", "analogy", "similar", "translate", "classify", "classify --text-col 4", "bert fill-mask"}
 
 
+RECORD_COMMANDS = {  # every record-per-line command, by the command it reaches
+    "tokenize encode": "tokenize", "analogy": "analogy", "similar": "similar", "lm score": "lm score",
+    "translate decode": "translate", "classify predict": "classify", "bert fill-mask": "bert fill-mask",
+    "bert embed": "bert embed", "tag predict": "tag",
+}
+
+
+def test_every_record_per_line_command_is_walked():
+    """A record-per-line command (tag once it is registered) needs a case in CASES."""
+    from tests.test_cli_app import _command_paths
+
+    present = {" ".join(p) for p in _command_paths()}
+    walked = {c[0] for c in CASES}
+    missing = [path for path, case in RECORD_COMMANDS.items() if path in present and case not in walked]
+    assert not missing, f"add a CASES entry (a bad line in the middle) for: {missing}"
+
+
 def _args(args, d):
     return [a.replace("{d}", str(d)) for a in args]
 
