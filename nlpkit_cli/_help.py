@@ -84,7 +84,7 @@ EXAMPLES: dict[str, str] = {
     "classify eval": "nlpkit classify eval -m imdb corpora/sentiment/imdb.test.tsv.gz",
     "tag": "echo 'He reckons the deficit will narrow .' | nlpkit tag -m chunker -f jsonl",
     "tag predict": "echo 'He reckons the deficit will narrow .' | nlpkit tag predict -m chunker",
-    "tag train": "nlpkit tag train corpora/conll2000/conll2000.train.txt.gz -o chunker --epochs 2",
+    "tag train": "nlpkit tag train corpora/conll2000/conll2000.train.txt.gz -o chunker",
     "tag eval": "nlpkit tag eval -m chunker corpora/conll2000/conll2000.test.txt.gz",
 }
 
