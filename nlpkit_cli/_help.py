@@ -43,7 +43,10 @@ _TRAINING = {
 }
 _DEVICE = {"device", "threads", "precision", "amp", "max_sentences"}
 _DURATIONS = {"max_time", "checkpoint_every", "eval_every", "log_every", "every", "valid_every"}
-_BY_NAME = {"model": "DIR", "output": None, "device": "DEVICE", "text_field": "FIELD", "valid": "FILE", "metrics": "FILE"}  # None: by type and help
+# Metavars by option name where type and help do not tell (None: by type and help).
+_BY_NAME = {
+    "model": "DIR", "output": None, "device": "DEVICE", "text_field": "FIELD", "valid": "FILE", "metrics": "FILE",
+}
 
 # Examples run from the repository root on the shipped corpora; a command's own `epilog` wins.
 EXAMPLES: dict[str, str] = {
