@@ -126,6 +126,13 @@ def eval_cmd(
     typer.echo(_json(result) if format == ReportFormat.json else _eval_text(result))
 
 
+def _json(report: dict) -> str:
+    """A report as one line of JSON, floats at 6 significant digits (README, Conventions)."""
+    from nlpkit_cli._records import dumps, rounded
+
+    return dumps(rounded(report))
+
+
 def _eval_text(result: dict) -> str:
     lines = []
     if "analogies" in result:
@@ -178,10 +185,3 @@ def debias_cmd(
 
     report = debias_model(model, output, analogies=analogies, restrict_vocab=restrict_vocab)
     typer.echo(_json(report) if format == ReportFormat.json else report_text(report))
-
-
-def _json(report: dict) -> str:
-    """A report as one line of JSON, floats at 6 significant digits (README, Conventions)."""
-    from nlpkit_cli._records import dumps, rounded
-
-    return dumps(rounded(report))
