@@ -89,10 +89,11 @@ def load_tagger(model_dir: str | Path, device: str = "auto") -> Tagger:
     encoder, encoder_cfg = _load_encoder(Path(model_dir), cfg, tags, encoder_values)
     model = build_model(cfg, tags, scheme, encoder, encoder_cfg)
     state = load_torch_tensors(model_dir, "model.safetensors", "cpu")
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # a missing, unexpected or differently shaped weight
         raise ArtifactError(f"{model_dir}/model.safetensors does not match its config.json "
-                            f"({len(missing)} missing, {len(unexpected)} unexpected weights)", "retrain the model")
+                            f"({str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else exc})", "retrain the model") from None
     return Tagger(model.to(dev).eval(), encoder, tags, scheme, input_scheme, config, dev)
 
 
