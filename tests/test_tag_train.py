@@ -172,3 +172,11 @@ def test_config_errors_name_the_flag():
         TagConfig(freeze_vectors=True)
     with pytest.raises(ConfigError, match="--scheme"):
         TagConfig(scheme="bio")
+
+
+def test_validation_tags_unseen_in_training_are_kept(tmp_path, caplog):
+    data = write_conll(tmp_path / "train.txt", sentences())
+    valid = write_conll(tmp_path / "valid.txt", [[("Lima", "B-GPE"), ("is", "O")]])
+    config = fit(data, tmp_path / "m", valid=valid, epochs=1)
+    assert "B-GPE" in config["tags"] and "never seen in training: B-GPE" in caplog.text
+    assert config["train"]["best_valid_f1"] == 0.0

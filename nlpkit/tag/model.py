@@ -78,20 +78,23 @@ class CharEncoder(nn.Module):
         else:
             self.conv = nn.Conv1d(char_dim, 2 * char_dim, kernel_size=3, padding=1)
 
-    def forward(self, chars: torch.Tensor) -> torch.Tensor:
+    def forward(self, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Only real tokens (``mask`` (B, T)) are encoded; padding tokens get zeros."""
         B, T, L = chars.shape
-        flat = chars.reshape(B * T, L)  # (N, L)
-        lengths = (flat != 0).sum(1).clamp(min=1)  # (N,) padding tokens read one <pad>
-        x = self.embed(flat)  # (N, L, c)
+        words = chars[mask]  # (N, L) the real tokens
+        lengths = (words != 0).sum(1).clamp(min=1)  # (N,)
+        x = self.embed(words)  # (N, L, c)
         if self.kind == "lstm":
             packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
             _, (h, _) = self.rnn(packed)  # h: (2, N, c) final forward and backward states
-            out = torch.cat([h[0], h[1]], dim=1)  # (N, 2c)
+            enc = torch.cat([h[0], h[1]], dim=1)  # (N, 2c)
         else:
             y = self.conv(x.transpose(1, 2))  # (N, 2c, L)
-            pad = (torch.arange(L, device=flat.device) >= lengths.unsqueeze(1)).unsqueeze(1)  # (N, 1, L)
-            out = y.masked_fill(pad, float("-inf")).max(dim=2).values  # (N, 2c)
-        return out.reshape(B, T, -1)
+            pad = (torch.arange(L, device=words.device) >= lengths.unsqueeze(1)).unsqueeze(1)  # (N, 1, L)
+            enc = y.masked_fill(pad, float("-inf")).max(dim=2).values  # (N, 2c)
+        out = enc.new_zeros(B, T, enc.shape[1])  # (B, T, 2c)
+        out[mask] = enc
+        return out
 
 
 class WordTagger(TaggerBase):
@@ -118,7 +121,7 @@ class WordTagger(TaggerBase):
         if self.case_embed is not None:
             parts.append(self.case_embed(batch["cases"]))  # (B, T, case_dim)
         if self.chars is not None:
-            parts.append(self.chars(batch["chars"]))  # (B, T, 2 * char_dim)
+            parts.append(self.chars(batch["chars"], batch["mask"]))  # (B, T, 2 * char_dim)
         return torch.cat(parts, dim=-1)
 
     def emissions(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
