@@ -67,7 +67,7 @@ def test_marginals_and_gold_score_equal_enumeration():
                 expect[t, y] += torch.exp(torch.tensor(s, dtype=torch.float64) - z)
         assert torch.allclose(marg[b, :n].double(), expect, atol=1e-5)
         gold = torch.tensor([[2, 0, 1, 1]])[:, :n]
-        seq = crf.sequence_score(emit[b : b + 1, :n], gold, mask[b : b + 1, :n])
+        seq = crf.sequence_score(emit[b : b + 1, :n], gold, mask[b : b + 1, :n]).detach()
         assert float(seq) == pytest.approx(scores[tuple(gold[0].tolist())], abs=1e-4)
 
 

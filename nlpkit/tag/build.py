@@ -19,7 +19,8 @@ from nlpkit.tag.data import TagData
 from nlpkit.tag.encode import PieceEncoder, TagVocab
 
 log = logging.getLogger("nlpkit")
-VECTOR_WORDS = 200_000  # most vector words added to the vocabulary (vector files list frequent words first)
+VECTOR_WORDS = 50_000  # most vector words added to the vocabulary (vector files list frequent words first); every
+# row of a fine-tuned embedding is updated at each step, so the table is kept to a size that costs little
 
 
 def build_for_training(cfg: TagConfig, data: TagData, vocab_json: dict[str, Any] | None = None) -> tuple[Any, TagVocab | PieceEncoder, TagConfig]:
