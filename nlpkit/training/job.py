@@ -4,7 +4,8 @@
 when there is one), sets the threads and seeds, takes the output lock (rank 0), and decides what
 to do with a checkpoint left in the output directory:
 
-- none: a fresh start (``--resume`` without a checkpoint starts fresh too, with a log line);
+- none: a fresh start (``--resume`` without a checkpoint starts fresh too, with a log line), but
+  a finished model there is only replaced with ``--force``;
 - one, without ``--resume``: refused with a hint (``--resume`` or ``--force``);
 - one, with ``--force``: discarded, a fresh start;
 - one, with ``--resume``: loaded, after checking that every fixed value (``fixed_values(cfg)``
@@ -70,6 +71,8 @@ def open_job(out_dir: str | Path, cfg: TrainConfig, run: RunOptions, model_optio
     world, device = init_world(resolve_device(cfg.device))
     with ExitStack() as stack:
         stack.callback(close_world, world)
+        if cfg.precision is None:
+            cfg.precision = "bf16" if device.type == "cuda" else "fp32"
         if cfg.precision == "fp16" and device.type != "cuda":
             raise ConfigError(f"{flag('precision')} fp16 needs a CUDA device", "use fp32, or bf16 (also on CPU)")
         set_threads(cfg.threads, world)
@@ -79,7 +82,6 @@ def open_job(out_dir: str | Path, cfg: TrainConfig, run: RunOptions, model_optio
         job = Job(out, cfg, run, device, world, fixed)
         job.ckpt = _checkpoint_for(job)
         seed_everything(cfg.seed)
-        log.info("device %s, %d process(es), %d thread(s) each", device, world.world_size, torch.get_num_threads())
         yield job
 
 
@@ -107,6 +109,10 @@ def _checkpoint_for(job: Job) -> dict[str, Any] | None:
         return None
     if present and not run.resume:
         raise ConfigError(f"{out} holds the checkpoint of an unfinished job", "add --resume to continue it, or --force to start over")
+    finished = (out / CONFIG).exists() and not present
+    if finished and not run.force:
+        what = "nothing to resume" if run.resume else "a new job would replace it"
+        raise ConfigError(f"{out} holds a finished model ({what})", "add --force to train it again, or choose another output")
     if not run.resume:
         return None
     ckpt = load_checkpoint(out)
