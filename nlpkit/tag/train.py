@@ -47,6 +47,7 @@ class TagTask:
         self.train, self.valid, self.cfg, self.device = train, valid, cfg, device
         self.tags, self.scheme, self.singletons = list(tags), scheme, singletons
         self.metric = "valid_accuracy" if scheme == NONE else "valid_f1"
+        self.find_unused_parameters = cfg.arch == "bert"  # under DDP: BERT's pre-training heads get no gradient
         self.lengths = [len(x["tags"]) for x in train]
 
     def batches(self, epoch: int) -> list[tuple[int, list[int]]]:
