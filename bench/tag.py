@@ -107,7 +107,7 @@ def vectors(out: Path, bible: Path, epochs: int = 10, limit: int = 0) -> None:
                    check=True)
 
 
-def run(out: Path, shared: Path, names: list[str], max_time: str, epochs: int) -> None:
+def run(out: Path, shared: Path, names: list[str], max_time: str, epochs: int, threads: int = 0) -> None:
     for name in names:
         task, flags = RUNS[name]
         flags = [str(out / "vectors-es") if f == VECTORS else f for f in flags]
@@ -119,7 +119,7 @@ def run(out: Path, shared: Path, names: list[str], max_time: str, epochs: int) -
             data = [str(train), "--valid-fraction", "0.05"]
         model = out / name
         cmd = [*NLPKIT, "tag", "train", *data, "-o", str(model), *SIZES, *flags, "--max-time", max_time,
-               "--epochs", str(epochs), "--patience", "5", "--threads", "0", "--force", "--quiet"]
+               "--epochs", str(epochs), "--patience", "5", "--threads", str(threads), "--force", "--quiet"]
         print("$ " + " ".join(cmd), file=sys.stderr)
         with open(out / f"{name}.log", "w") as log:
             subprocess.run(cmd, check=True, stderr=log)
@@ -153,6 +153,7 @@ def main() -> None:
     p.add_argument("--bible", type=Path, default=Path("data/full/bible_parallel/kjv_sparv.tsv"))
     p.add_argument("--max-time", default="20m", help="training budget per model (nlpkit duration)")
     p.add_argument("--epochs", type=int, default=100, help="the most epochs per model (--max-time usually ends sooner)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads per run (0: all cores)")
     p.add_argument("--only", nargs="*", choices=list(RUNS), help="these runs only (default: all)")
     a = p.parse_args()
     names = a.only or list(RUNS)
@@ -161,13 +162,13 @@ def main() -> None:
     elif a.step == "vectors":
         vectors(a.out, a.bible)
     elif a.step == "run":
-        run(a.out, a.shared, names, a.max_time, a.epochs)
+        run(a.out, a.shared, names, a.max_time, a.epochs, a.threads)
     elif a.step == "report":
         report(a.out)
     else:  # every step on tiny sizes: checks the script, measures nothing
         split(a.out, a.shared, limit=200)
         vectors(a.out, a.bible, epochs=1, limit=2000)
-        run(a.out, a.shared, names, "3s", 1)
+        run(a.out, a.shared, names, "3s", 1, 1)
         report(a.out)
 
 
