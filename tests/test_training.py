@@ -197,12 +197,13 @@ def test_plateau_schedule_decays_after_an_evaluation_without_progress(tmp_path):
 def test_threads_zero_means_every_core(tmp_path):
     import os
 
-    from nlpkit.training.distributed import World
-    from nlpkit.training.job import set_threads
+    from nlpkit.device import set_threads
 
-    set_threads(0, World())
+    set_threads(0)
     assert torch.get_num_threads() == len(os.sched_getaffinity(0))
-    set_threads(1, World())
+    set_threads(0, processes=len(os.sched_getaffinity(0)))  # one core each when every core runs a rank
+    assert torch.get_num_threads() == 1
+    set_threads(1)
     assert torch.get_num_threads() == 1
 
 
@@ -219,3 +220,20 @@ def test_resume_needs_the_same_world_size_and_fixed_values(tmp_path, monkeypatch
     save_checkpoint(tmp_path / "job", {**ckpt, "world_size": 2})
     with pytest.raises(ConfigError, match="written by 2 process"):
         run_toy(tmp_path / "job", run=RunOptions(resume=True), epochs=2, checkpoint_every="2")
+
+
+def test_one_torchrun_process_trains_through_ddp_on_gloo(tmp_path, monkeypatch):
+    """The path `torchrun --nproc-per-node 1` takes (the GPU test does the same with NCCL)."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    for key, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1",
+                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(29600 + __import__("os").getpid() % 300)}.items():
+        monkeypatch.setenv(key, value)
+    ddp, engine = run_toy(tmp_path / "ddp", epochs=2, checkpoint_every="3")
+    assert engine.world.distributed and isinstance(engine.net, DistributedDataParallel)
+    assert engine.state.step == 12 and not dist.is_initialized()  # the job left the process group
+    for key in ("RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(key)
+    plain, _ = run_toy(tmp_path / "plain", epochs=2, checkpoint_every="3")
+    assert all(torch.equal(a, b) for a, b in zip(ddp.state_dict().values(), plain.state_dict().values()))

@@ -16,7 +16,6 @@ to do with a checkpoint left in the output directory:
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -53,29 +52,23 @@ class Job:
             save_checkpoint(self.out_dir, {**state, "fixed": self.fixed, "world_size": self.world.world_size})
 
 
-def set_threads(threads: int, world: World) -> None:
-    """``--threads 0``: every core this process may use, shared among the job's processes on this machine."""
-    if threads == 0:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        threads = max(1, cores // world.local_world_size)
-    torch.set_num_threads(threads)
-
-
 @contextmanager
 def open_job(out_dir: str | Path, cfg: TrainConfig, run: RunOptions, model_options: dict[str, Any] | None = None) -> Iterator[Job]:
     """Set up the job (see the module docstring); ``model_options`` must also not change on resume."""
-    from nlpkit.device import resolve_device, seed_everything
+    from nlpkit.device import resolve_device, seed_everything, set_threads
     from nlpkit.locking import output_lock
 
     out = Path(out_dir)
     world, device = init_world(resolve_device(cfg.device))
+    if not world.is_main:  # one copy of the logs: rank 0's (warnings and errors still show from every rank)
+        logging.getLogger("nlpkit").setLevel(logging.WARNING)
     with ExitStack() as stack:
         stack.callback(close_world, world)
         if cfg.precision is None:
             cfg.precision = "bf16" if device.type == "cuda" else "fp32"
         if cfg.precision == "fp16" and device.type != "cuda":
             raise ConfigError(f"{flag('precision')} fp16 needs a CUDA device", "use fp32, or bf16 (also on CPU)")
-        set_threads(cfg.threads, world)
+        set_threads(cfg.threads, world.local_world_size)  # 0: the machine's cores, shared by its ranks
         if world.is_main:
             stack.enter_context(output_lock(out))
         fixed = {**fixed_values(cfg), **{k: _plain(v) for k, v in (model_options or {}).items()}}
