@@ -84,17 +84,6 @@ def test_bad_training_data_gives_one_clear_line(cli, tmp_path, content, message)
     assert "Traceback" not in result.output
 
 
-def test_train_help_lists_every_shared_training_flag(cli, monkeypatch):
-    import re
-
-    from tests.test_training_flags import SHARED
-
-    monkeypatch.setenv("COLUMNS", "250")  # a narrow help table cuts long flag names
-    result = cli(["tag", "train", "--help"])
-    shown = set(re.findall(r"--[a-z][a-z0-9-]*", re.sub(r"\x1b\[[0-9;]*m", "", result.output)))
-    assert result.exit_code == 0 and not set(SHARED) - shown
-
-
 def test_tag_help_imports_no_torch():
     code = "import sys\nfrom nlpkit_cli.app import app\ntry:\n    app(['tag', '--help'])\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
