@@ -101,6 +101,22 @@ def lm_transformer(b: Bench) -> None:
     _lm(b, "transformer", {"d_model": b.dim(256), "n_layers": 4, "n_heads": 4, "d_ff": b.dim(1024)})
 
 
+@family("tag", "tokens")
+def tag_bilstm_crf(b: Bench) -> None:
+    from nlpkit.tag.config import TagConfig
+    from nlpkit.tag.train import train_tagger
+    from nlpkit.training import RunOptions
+
+    tags = ["O", "B-X", "I-X", "B-Y", "I-Y"]
+    rng = random.Random(0)
+    data = b.work / "train.txt"
+    data.write_text("".join("".join(f"{w} {rng.choice(tags)}\n" for w in line.split()) + "\n"
+                            for line in synthetic_lines(int(10000 * b.scale), 25)))
+    cfg = TagConfig(batch_size=32, d_model=b.dim(100), d_hidden=b.dim(200), char_dim=b.dim(25), valid_fraction=0.0,
+                    **engine_options(b))
+    train_tagger([str(data)], b.work / "m", cfg, run=RunOptions(quiet=True, metrics=str(b.metrics)))
+
+
 def throughput(metrics: Path, unit: str) -> float | None:
     key = f"{unit}_per_s"
     rates = [r[key] for r in map(json.loads, metrics.read_text().splitlines()) if r.get("event") == "log" and key in r]

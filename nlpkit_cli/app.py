@@ -17,6 +17,7 @@ from nlpkit_cli import bert
 from nlpkit_cli import lm
 from nlpkit_cli import translate
 from nlpkit_cli import classify
+from nlpkit_cli import tag
 from nlpkit_cli._common import EXIT_INTERRUPT, NlpkitGroup
 
 app = typer.Typer(
@@ -55,6 +56,7 @@ app.add_typer(bert.app, name="bert")
 app.add_typer(lm.app, name="lm")
 app.add_typer(translate.app, name="translate")
 app.add_typer(classify.app, name="classify")
+app.add_typer(tag.app, name="tag")
 
 
 def main() -> None:

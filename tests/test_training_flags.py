@@ -9,7 +9,7 @@ import pytest
 SHARED = ["--epochs", "--max-time", "--checkpoint-every", "--resume", "--force", "--metrics", "--valid", "--eval-every",
           "--patience", "--lr", "--warmup", "--schedule", "--clip", "--grad-accum", "--precision", "--device",
           "--threads", "--seed", "--quiet", "--d-model", "--dropout"]
-TRAINERS = [["lm", "train"], ["classify", "train"]]  # translate, bert, embed and tag join as they move onto the engine
+TRAINERS = [["lm", "train"], ["classify", "train"], ["tag", "train"]]  # translate, bert and embed join as they move onto the engine
 
 
 @pytest.mark.parametrize("command", TRAINERS, ids=" ".join)
