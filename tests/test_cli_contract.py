@@ -57,6 +57,10 @@ def models(tmp_path_factory):
     (d / "lm.txt").write_text("the cat sat\nthe dog sat\na cat ran\n" * 5, encoding="utf-8")
     r = run(app, ["lm", "train", str(d / "lm.txt"), "-o", str(d / "lm"), "--order", "2", "-q"])
     assert r.exit_code == 0, r.output
+    conll = "He NN B-NP\nsaw VB O\nMary NN B-NP\n\nMary NN B-NP\nran VB O\n\n" * 4
+    (d / "tag.txt").write_text(conll, encoding="utf-8")
+    r = run(app, ["tag", "train", str(d / "tag.txt"), "-o", str(d / "tag"), "--epochs", "1", "--threads", "1", "-q"])
+    assert r.exit_code == 0, r.output
     torch.set_num_threads(threads)
     return d
 
@@ -73,9 +77,10 @@ CASES = [
     ("classify --text-col 4", ["classify", "-m", "{d}/cls", "--text-col", "4"], [b"a\tb\tc\tgreat", b"a\tb\tc", b"a\tb\tc\tawful"], True),
     ("bert fill-mask", ["bert", "fill-mask", "-m", "{d}/bert", "--device", "cpu"], [b"a [MASK] dog", b"no mask here", b"the [MASK] ."], True),
     ("bert embed", ["bert", "embed", "-m", "{d}/bert", "--device", "cpu"], [b"a dog", BAD_UTF8, b"the cat"], False),
+    ("tag", ["tag", "-m", "{d}/tag", "--device", "cpu"], [b"He saw Mary", BAD_UTF8, b"Mary ran"], False),
 ]
 JSONL = {"tokenize": "jsonl", "analogy": "jsonl", "similar": "jsonl", "lm score": "jsonl", "translate": "jsonl",
-         "classify": "jsonl", "classify --text-col 4": "jsonl", "bert fill-mask": "jsonl"}
+         "classify": "jsonl", "classify --text-col 4": "jsonl", "bert fill-mask": "jsonl", "tag": "jsonl"}
 ECHO = {"tokenize", "tokenize --decode", "analogy", "similar", "translate", "classify", "classify --text-col 4", "bert fill-mask"}
 
 
