@@ -123,7 +123,7 @@ def decode_cmd(
     check_plot(translator, want_attn)
     writer = RecordWriter(line_buffered)
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
-    chunk = 1 if writer.line_buffered else 2000
+    chunk = 1 if writer.line_buffered else 256
     results = translate_lines(translator, lines, config, max_tokens=max_tokens, max_sentences=max_sentences, chunk_lines=chunk)
     if attention_plot is not None:
         results = with_plot(results, translator.vocabs.tgt, attention_plot, plot_line)

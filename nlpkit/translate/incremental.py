@@ -1,0 +1,127 @@
+"""Incremental Transformer decoding: each step runs the decoder on the newest token only.
+
+Masked self-attention means the layer outputs at positions < t never change once computed, so
+the keys and values of every earlier position are kept (the self-attention cache) and only the
+newest position's are computed and appended. Cross-attention keys and values depend only on the
+encoder output, so they are computed once per sentence. The result is the same as running the
+decoder over the whole prefix (up to float rounding), at O(t) instead of O(t^2) work per step.
+
+The functions drive the blocks of ``nlpkit.layers`` through their own submodules and
+``_sublayer`` (so pre-LN and post-LN both work) and never change parameters: models saved before
+this module existed decode with it unchanged.
+
+Beam-search state (a dict, every tensor with one row per hypothesis):
+
+- ``self``: per layer (k, v), each (N, H, t, D): keys/values of the t tokens fed so far;
+- ``cross``: per layer (k, v), each (N, H, S, D); ``keep`` (N, 1, 1, S) True on real source tokens;
+- ``row`` (N,): the batch sentence each hypothesis translates. Cross-attention entries depend on
+  it only, so ``reorder`` copies them only when the hypotheses change sentence (a sentence was
+  dropped or the beam was expanded), not when they are shuffled inside a sentence's beam.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nlpkit.layers import MultiHeadAttention, TransformerBlock
+
+
+def start_cache(decoder: nn.ModuleList, memory: torch.Tensor, src_mask: torch.Tensor) -> dict[str, Any]:
+    """The empty cache for decoding against ``memory`` (B, S, C), ``src_mask`` (B, S) True on tokens."""
+    cross = []
+    for block in decoder:
+        mha = block.cross_attn
+        cross.append((mha._heads(mha.k_proj(memory)), mha._heads(mha.v_proj(memory))))  # (B, H, S, D) each
+    return {
+        "self": [None] * len(decoder),
+        "cross": cross,
+        "keep": src_mask[:, None, None, :],  # (B, 1, 1, S)
+        "row": torch.arange(memory.size(0), device=memory.device),
+    }
+
+
+def reorder_cache(cache: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
+    """Keep/duplicate/reorder hypotheses: row i of the result is row ``index[i]`` of ``cache``."""
+    rows = cache["row"].index_select(0, index)
+    out = {"row": rows, "self": [None if kv is None else _select(kv, index) for kv in cache["self"]]}
+    if rows.shape == cache["row"].shape and torch.equal(rows, cache["row"]):
+        out["cross"], out["keep"] = cache["cross"], cache["keep"]  # same sentence on every row: nothing moves
+    else:
+        out["cross"] = [_select(kv, index) for kv in cache["cross"]]
+        out["keep"] = cache["keep"].index_select(0, index)
+    return out
+
+
+def _select(kv: tuple[torch.Tensor, torch.Tensor], index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return kv[0].index_select(0, index), kv[1].index_select(0, index)
+
+
+def decoder_step(
+    decoder: nn.ModuleList, x: torch.Tensor, cache: dict[str, Any], want_attention: bool = False
+) -> tuple[torch.Tensor, dict[str, Any], torch.Tensor | None]:
+    """Run the decoder blocks on the newest position ``x`` (N, 1, C).
+
+    Returns the last block's output (N, 1, C), the cache with this position appended, and the last
+    block's cross-attention weights averaged over heads (N, S) when ``want_attention``.
+    """
+    new_self, weights = [], None
+    last = len(decoder) - 1
+    for i, block in enumerate(decoder):
+        x, kv, w = block_step(block, x, cache["self"][i], cache["cross"][i], cache["keep"], want_attention and i == last)
+        new_self.append(kv)
+        weights = w if w is not None else weights
+    return x, {**cache, "self": new_self}, weights
+
+
+def block_step(
+    block: TransformerBlock,
+    x: torch.Tensor,
+    past: tuple[torch.Tensor, torch.Tensor] | None,
+    cross: tuple[torch.Tensor, torch.Tensor],
+    keep: torch.Tensor,
+    want_weights: bool = False,
+):
+    """One block, newest position only: x (N, 1, C) -> (N, 1, C), the grown (k, v), weights or None."""
+    saved: dict[str, Any] = {}
+
+    def self_attention(h: torch.Tensor) -> torch.Tensor:
+        mha = block.self_attn
+        k, v = mha._heads(mha.k_proj(h)), mha._heads(mha.v_proj(h))  # (N, H, 1, D)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)  # (N, H, t+1, D)
+        saved["kv"] = (k, v)
+        return attend(mha, h, k, v, None)[0]  # the newest position may see every cached one
+
+    def cross_attention(h: torch.Tensor) -> torch.Tensor:
+        out, saved["weights"] = attend(block.cross_attn, h, cross[0], cross[1], keep, want_weights)
+        return out
+
+    x = block._sublayer(x, block.norm1, self_attention)
+    x = block._sublayer(x, block.norm_cross, cross_attention)
+    x = block._sublayer(x, block.norm2, block.ff)
+    return x, saved["kv"], saved.get("weights")
+
+
+def attend(
+    mha: MultiHeadAttention, h: torch.Tensor, k: torch.Tensor, v: torch.Tensor, keep: torch.Tensor | None,
+    want_weights: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Queries from ``h`` (N, 1, C) against cached k, v (N, H, S, D); ``keep`` (N, 1, 1, S) or None.
+
+    Returns the attention output (N, 1, C) and, with ``want_weights``, the weights averaged over
+    heads (N, S)."""
+    n = h.size(0)
+    q = mha._heads(mha.q_proj(h))  # (N, H, 1, D)
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)  # (N, H, 1, D)
+    weights = None
+    if want_weights:
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.size(-1))  # (N, H, 1, S)
+        if keep is not None:
+            scores = scores.masked_fill(~keep, float("-inf"))
+        weights = scores.softmax(-1).mean(1).squeeze(1)  # (N, S)
+    return mha.out_proj(y.transpose(1, 2).reshape(n, 1, mha.d_model)), weights
