@@ -14,8 +14,11 @@ fairseq), and the best K that do not end the sentence go on. Each sentence keeps
 finished hypotheses. It is done when no active hypothesis can still beat the worst of them (an
 exact bound, see ``_done``; unlike fairseq, which stops at the first K, early junk endings cannot
 crowd out a better, longer hypothesis), or at its maximum length (``max_len_a * src_len +
-max_len_b`` tokens, after which only EOS is allowed). Greedy search (K = 1) stops at its first EOS. Finished sentences are dropped from the batch, so long sentences do
-not make short ones pay.
+max_len_b`` tokens, after which only EOS is allowed). Greedy search (K = 1) stops at its first
+EOS. Finished sentences are dropped from the batch, so long sentences do not make short ones pay,
+and the first step is scored once per sentence, before the state is copied into K rows.
+Models decode incrementally: ``step`` gets the whole prefix but may read only its last token
+(the RNN's hidden state and the Transformer's key/value cache hold the rest).
 
 ``lenpen`` 0 ranks by raw log-probability, which favours short outputs; 1 divides by length.
 Not implemented: diverse beam search, sampling, prefix constraints.
@@ -119,8 +122,10 @@ class _Search:
         self.limits = max_lengths(src_mask.sum(1), config, max_len_cap).tolist()
         self.alive = list(range(n))  # sentence id of each block of K rows
         self.finished: list[list[Hypothesis]] = [[] for _ in range(n)]
-        rows = torch.arange(n, device=src.device).repeat_interleave(k)
-        self.state = model.reorder(model.start(src, src_mask), rows)
+        # The K copies of a sentence are identical until the first step has been scored, so that
+        # step runs on one row per sentence and the state is expanded after it.
+        self.expand = torch.arange(n, device=src.device).repeat_interleave(k) if k > 1 else None
+        self.state = model.start(src, src_mask)
         self.tokens = torch.full((n * k, 1), bos_id, dtype=torch.long, device=src.device)  # (N, t)
         # Only the first copy of each sentence is live at step 0, so the K copies do not fill the beam.
         self.scores = torch.full((n, k), -math.inf, device=src.device)
@@ -131,11 +136,23 @@ class _Search:
     def run(self) -> list[list[Hypothesis]]:
         step = 0
         while self.alive:
-            lprobs, attn, self.state = self.model.step(self.state, self.tokens)  # (N, V), (N, S)
+            lprobs, attn = self._step()  # (N, V), (N, S) or None
             lprobs = self._constrain(lprobs.float(), step)
             self._advance(lprobs, attn, step)
             step += 1
         return [sorted(h, key=lambda h: -h.score)[: self.cfg.nbest] for h in self.finished]
+
+    def _step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.expand is None:
+            lprobs, attn, self.state = self.model.step(self.state, self.tokens)
+            return lprobs, attn
+        first = self.tokens[:: self.cfg.beam]  # (n, 1): one row per sentence
+        lprobs, attn, state = self.model.step(self.state, first)  # (n, V)
+        self.state = self.model.reorder(state, self.expand)
+        lprobs = lprobs.index_select(0, self.expand)  # (N, V)
+        attn = attn.index_select(0, self.expand) if attn is not None else None
+        self.expand = None
+        return lprobs, attn
 
     def _constrain(self, lprobs: torch.Tensor, step: int) -> torch.Tensor:
         lprobs[:, self.pad] = -math.inf
