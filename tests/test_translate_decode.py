@@ -103,19 +103,38 @@ def test_cached_attention_equals_uncached_attention():
         assert torch.allclose(torch.tensor(ha[0].attention), torch.tensor(hb[0].attention), atol=1e-5)
 
 
-def test_reorder_moves_cross_attention_only_when_rows_change_sentence():
+def test_reorder_keeps_one_cross_attention_entry_per_sentence():
     model = transformer()
-    src = torch.tensor([[5, 6, 7], [8, 9, 0]])
+    src = torch.tensor([[5, 6, 7], [8, 9, 0], [10, 11, 12]])
     with torch.no_grad():
         cache = start_cache(model.decoder, model.encode(src, src.ne(0)), src.ne(0))
-    beams = reorder_cache(cache, torch.tensor([0, 0, 1, 1]))  # two hypotheses per sentence
-    assert torch.equal(beams["cross"][0][0][1], beams["cross"][0][0][0])
-    shuffled = reorder_cache(beams, torch.tensor([1, 0, 3, 3]))  # inside each sentence's beam
-    assert shuffled["cross"] is beams["cross"]
-    dropped = reorder_cache(shuffled, torch.tensor([2, 3]))  # sentence 0 finished
-    assert dropped["row"].tolist() == [1, 1]
-    assert torch.equal(dropped["cross"][1][1][0], cache["cross"][1][1][1])
-    assert torch.equal(dropped["keep"][:, 0, 0], src.ne(0)[[1, 1]])
+    assert reorder_cache(cache, torch.arange(3)) is cache  # nothing moved
+    beams = reorder_cache(cache, torch.tensor([0, 0, 1, 1, 2, 2]))  # two hypotheses per sentence
+    assert beams["group"] == 2 and beams["cross"] is cache["cross"]
+    shuffled = reorder_cache(beams, torch.tensor([1, 0, 3, 3, 4, 5]))  # inside each sentence's beam
+    assert shuffled["group"] == 2 and shuffled["cross"] is cache["cross"]
+    dropped = reorder_cache(shuffled, torch.tensor([0, 1, 4, 4]))  # sentence 1 finished
+    assert dropped["group"] == 2
+    assert torch.equal(dropped["cross"][1][1], cache["cross"][1][1][[0, 2]])
+    assert torch.equal(dropped["keep"][:, 0, 0], src.ne(0)[[0, 2]])
+    uneven = reorder_cache(dropped, torch.tensor([3, 0, 1]))  # rows no longer grouped: one entry each
+    assert uneven["group"] == 1
+    assert torch.equal(uneven["cross"][0][0], cache["cross"][0][0][[2, 0, 0]])
+
+
+def test_ungrouped_rows_decode_like_grouped_rows():
+    model = transformer()
+    src = torch.tensor([[5, 6, 7], [8, 9, 0]])
+    tokens = torch.tensor([[2, 11], [2, 12], [2, 13], [2, 14]])
+    with torch.no_grad():
+        state = model.start(src, src.ne(0))
+        grouped = model.reorder(state, torch.tensor([0, 0, 1, 1]))
+        ungrouped = model.reorder(state, torch.tensor([0, 1, 0, 1]))
+        for t in range(2):
+            a, _, grouped = model.step(grouped, tokens[:, : t + 1])
+            b, _, ungrouped = model.step(ungrouped, tokens[[0, 2, 1, 3], : t + 1])
+            assert torch.allclose(a, b[[0, 2, 1, 3]], atol=1e-5)
+    assert grouped["group"] == 2 and ungrouped["group"] == 1
 
 
 MODELS = [

@@ -234,25 +234,37 @@ class _Search:
         return bound <= min(h.score for h in finished)
 
     def _finalise(self, ends, top_scores, top_rows, lprobs, attn, step: int) -> None:
+        hits = ends.nonzero()  # (E, 2): (sentence slot, candidate) of each EOS that ends a hypothesis
+        if hits.numel() == 0:
+            return
+        import torch
+
         length = step + 1  # generated tokens, EOS included
         length_term = length**self.cfg.lenpen
-        for i, j in ends.nonzero().tolist():
+        slot, cand = hits[:, 0], hits[:, 1]
+        rows = top_rows[slot, cand]  # (E,) rows of the hypotheses that end
+        logprobs = top_scores[slot, cand].tolist()
+        tokens = self.tokens[rows, 1:].tolist()
+        positional = torch.cat([self.pos_scores[rows], lprobs[rows, self.eos].unsqueeze(1)], dim=1).tolist()
+        attention = None
+        if self.cfg.attention and attn is not None:
+            last = attn[rows].float().unsqueeze(1)  # (E, 1, S)
+            attention = (last if self.attn is None else torch.cat([self.attn[rows], last], dim=1)).tolist()
+        for e, i in enumerate(slot.tolist()):
             sent = self.alive[i]
             if self.cfg.beam == 1 and self.finished[sent]:
                 continue
-            row = int(top_rows[i, j])
-            logprob = float(top_scores[i, j])
-            positional = self.pos_scores[row].tolist() + [float(lprobs[row, self.eos])]
-            hyp = Hypothesis(
-                tokens=self.tokens[row, 1:].tolist(),
-                score=logprob / length_term,
-                logprob=logprob,
-                length_term=length_term,
-                positional_scores=positional,
-            )
-            if self.cfg.attention and attn is not None:
-                past = self.attn[row].tolist() if self.attn is not None else []
-                hyp.attention = past + [attn[row].float().tolist()]
-            # Keep the best K finished hypotheses: a later, longer one may score better.
-            kept = sorted([*self.finished[sent], hyp], key=lambda h: -h.score)
-            self.finished[sent] = kept[: self.cfg.beam]
+            hyp = Hypothesis(tokens[e], logprobs[e] / length_term, logprobs[e], length_term, positional[e])
+            if attention is not None:
+                hyp.attention = attention[e]
+            self._keep(self.finished[sent], hyp)
+
+    def _keep(self, kept: list[Hypothesis], hyp: Hypothesis) -> None:
+        """Keep the best K finished hypotheses, best first (a later, longer one may score better).
+
+        As a stable sort of ``kept + [hyp]`` cut to K: a tie goes after the hypotheses already kept."""
+        if len(kept) >= self.cfg.beam and hyp.score <= kept[-1].score:
+            return
+        at = next((n for n, h in enumerate(kept) if h.score < hyp.score), len(kept))
+        kept.insert(at, hyp)
+        del kept[self.cfg.beam :]

@@ -10,13 +10,15 @@ The functions drive the blocks of ``nlpkit.layers`` through their own submodules
 ``_sublayer`` (so pre-LN and post-LN both work) and never change parameters: models saved before
 this module existed decode with it unchanged.
 
-Beam-search state (a dict, every tensor with one row per hypothesis):
+Beam-search state (a dict; N hypotheses, M sentences):
 
 - ``self``: per layer (k, v), each (N, H, t, D): keys/values of the t tokens fed so far;
-- ``cross``: per layer (k, v), each (N, H, S, D); ``keep`` (N, 1, 1, S) True on real source tokens;
-- ``row`` (N,): the batch sentence each hypothesis translates. Cross-attention entries depend on
-  it only, so ``reorder`` copies them only when the hypotheses change sentence (a sentence was
-  dropped or the beam was expanded), not when they are shuffled inside a sentence's beam.
+- ``cross``: per layer (k, v), each (M, H, S, D), one entry per *sentence*, and ``keep``
+  (M, 1, 1, S) True on real source tokens;
+- ``group`` g: hypothesis i translates sentence i // g (N = M * g). Beam search keeps a sentence's
+  hypotheses in g = K consecutive rows, so cross-attention runs the K queries of a sentence
+  against one copy of its keys/values, and ``reorder`` copies them only when sentences leave.
+  Any other order falls back to one copy per row (g = 1).
 """
 
 from __future__ import annotations
@@ -37,23 +39,27 @@ def start_cache(decoder: nn.ModuleList, memory: torch.Tensor, src_mask: torch.Te
     for block in decoder:
         mha = block.cross_attn
         cross.append((mha._heads(mha.k_proj(memory)), mha._heads(mha.v_proj(memory))))  # (B, H, S, D) each
-    return {
-        "self": [None] * len(decoder),
-        "cross": cross,
-        "keep": src_mask[:, None, None, :],  # (B, 1, 1, S)
-        "row": torch.arange(memory.size(0), device=memory.device),
-    }
+    return {"self": [None] * len(decoder), "cross": cross, "keep": src_mask[:, None, None, :], "group": 1}
 
 
 def reorder_cache(cache: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
     """Keep/duplicate/reorder hypotheses: row i of the result is row ``index[i]`` of ``cache``."""
-    rows = cache["row"].index_select(0, index)
-    out = {"row": rows, "self": [None if kv is None else _select(kv, index) for kv in cache["self"]]}
-    if rows.shape == cache["row"].shape and torch.equal(rows, cache["row"]):
-        out["cross"], out["keep"] = cache["cross"], cache["keep"]  # same sentence on every row: nothing moves
+    n = cache["keep"].size(0) * cache["group"]
+    if index.numel() == n and torch.equal(index, torch.arange(n, device=index.device)):
+        return cache  # nothing moved (greedy search while no sentence has finished)
+    out = {"self": [None if kv is None else _select(kv, index) for kv in cache["self"]]}
+    sentence = torch.div(index, cache["group"], rounding_mode="floor")  # (N',) entry of each new row
+    kept, counts = torch.unique_consecutive(sentence, return_counts=True)
+    if bool((counts == counts[0]).all()):
+        group, index_m = int(counts[0]), kept  # still g consecutive rows per entry
     else:
-        out["cross"] = [_select(kv, index) for kv in cache["cross"]]
-        out["keep"] = cache["keep"].index_select(0, index)
+        group, index_m = 1, sentence
+    out["group"] = group
+    if index_m.numel() == cache["keep"].size(0) and torch.equal(index_m, torch.arange(index_m.numel(), device=index.device)):
+        out["cross"], out["keep"] = cache["cross"], cache["keep"]  # the same sentences: nothing to copy
+    else:
+        out["cross"] = [_select(kv, index_m) for kv in cache["cross"]]
+        out["keep"] = cache["keep"].index_select(0, index_m)
     return out
 
 
@@ -72,7 +78,9 @@ def decoder_step(
     new_self, weights = [], None
     last = len(decoder) - 1
     for i, block in enumerate(decoder):
-        x, kv, w = block_step(block, x, cache["self"][i], cache["cross"][i], cache["keep"], want_attention and i == last)
+        x, kv, w = block_step(
+            block, x, cache["self"][i], cache["cross"][i], cache["keep"], cache["group"], want_attention and i == last
+        )
         new_self.append(kv)
         weights = w if w is not None else weights
     return x, {**cache, "self": new_self}, weights
@@ -84,9 +92,12 @@ def block_step(
     past: tuple[torch.Tensor, torch.Tensor] | None,
     cross: tuple[torch.Tensor, torch.Tensor],
     keep: torch.Tensor,
+    group: int,
     want_weights: bool = False,
 ):
-    """One block, newest position only: x (N, 1, C) -> (N, 1, C), the grown (k, v), weights or None."""
+    """One block, newest position only: x (N, 1, C) -> (N, 1, C), the grown (k, v), weights or None.
+
+    ``cross`` (M, H, S, D) and ``keep`` (M, 1, 1, S) hold one entry per ``group`` rows."""
     saved: dict[str, Any] = {}
 
     def self_attention(h: torch.Tensor) -> torch.Tensor:
@@ -95,10 +106,10 @@ def block_step(
         if past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)  # (N, H, t+1, D)
         saved["kv"] = (k, v)
-        return attend(mha, h, k, v, None)[0]  # the newest position may see every cached one
+        return attend(mha, h, k, v, None, 1)[0]  # the newest position may see every cached one
 
     def cross_attention(h: torch.Tensor) -> torch.Tensor:
-        out, saved["weights"] = attend(block.cross_attn, h, cross[0], cross[1], keep, want_weights)
+        out, saved["weights"] = attend(block.cross_attn, h, cross[0], cross[1], keep, group, want_weights)
         return out
 
     x = block._sublayer(x, block.norm1, self_attention)
@@ -109,19 +120,20 @@ def block_step(
 
 def attend(
     mha: MultiHeadAttention, h: torch.Tensor, k: torch.Tensor, v: torch.Tensor, keep: torch.Tensor | None,
-    want_weights: bool = False,
+    group: int, want_weights: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Queries from ``h`` (N, 1, C) against cached k, v (N, H, S, D); ``keep`` (N, 1, 1, S) or None.
+    """Queries from ``h`` (N, 1, C) against cached k, v (M, H, S, D), N = M * group: the ``group``
+    consecutive rows of an entry are its queries. ``keep`` (M, 1, 1, S) or None.
 
     Returns the attention output (N, 1, C) and, with ``want_weights``, the weights averaged over
     heads (N, S)."""
-    n = h.size(0)
-    q = mha._heads(mha.q_proj(h))  # (N, H, 1, D)
-    y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)  # (N, H, 1, D)
+    n, m = h.size(0), k.size(0)
+    q = mha.q_proj(h).view(m, group, mha.n_heads, -1).transpose(1, 2)  # (M, H, g, D)
+    y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)  # (M, H, g, D)
     weights = None
     if want_weights:
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.size(-1))  # (N, H, 1, S)
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.size(-1))  # (M, H, g, S)
         if keep is not None:
             scores = scores.masked_fill(~keep, float("-inf"))
-        weights = scores.softmax(-1).mean(1).squeeze(1)  # (N, S)
+        weights = scores.softmax(-1).mean(1).reshape(n, -1)  # (N, S)
     return mha.out_proj(y.transpose(1, 2).reshape(n, 1, mha.d_model)), weights
