@@ -12,7 +12,8 @@ markdown table: seconds, sentences/s, decoder steps and hypothesis-steps (rows f
 decoder, summed over steps: the work, independent of the machine), and BLEU against DIR/test.en.
 For a Transformer it also decodes the first ``--uncached-lines`` sentences with the key/value cache
 off (the decoder recomputes the whole prefix at every step, as before the cache) and checks that
-both give the same translations. Times are wall-clock on ``--threads`` torch threads; run on an
+both give the same translations; ``--early-stop`` adds a run of each beam with fairseq's
+early stopping. Times are wall-clock on ``--threads`` torch threads; run on an
 otherwise idle machine.
 """
 
@@ -51,7 +52,7 @@ def count_steps(model) -> dict[str, int]:  # noqa: ANN001 - a translation model
     return counts
 
 
-def run(translator, lines: list[str], refs: list[str], beam: int, cache: bool) -> dict:  # noqa: ANN001
+def run(translator, lines: list[str], refs: list[str], beam: int, cache: bool, early_stop: bool = False) -> dict:  # noqa: ANN001
     from nlpkit.translate.beam import BeamConfig
     from nlpkit.translate.bleu import corpus_bleu
     from nlpkit.translate.decode import translate_lines
@@ -61,18 +62,19 @@ def run(translator, lines: list[str], refs: list[str], beam: int, cache: bool) -
     counts = count_steps(model)
     try:
         start = time.perf_counter()
-        texts = [t.text for t in translate_lines(translator, lines, BeamConfig(beam=beam))]
+        texts = [t.text for t in translate_lines(translator, lines, BeamConfig(beam=beam, early_stop=early_stop))]
         seconds = time.perf_counter() - start
     finally:
         del model.step  # back to the class's method
     return {
-        "beam": beam, "cache": cache, "sentences": len(lines), "seconds": round(seconds, 3),
+        "beam": beam, "cache": cache, "early_stop": early_stop, "sentences": len(lines), "seconds": round(seconds, 3),
         "sentences_per_s": round(len(lines) / seconds, 2), "steps": counts["steps"], "hyp_steps": counts["rows"],
         "bleu": round(corpus_bleu(texts, refs).score, 2), "texts": texts,
     }
 
 
-def speed(out: Path, model_dir: Path, n_lines: int, uncached_lines: int, beams: list[int], threads: int) -> None:
+def speed(out: Path, model_dir: Path, n_lines: int, uncached_lines: int, beams: list[int], threads: int,
+          early_stop: bool = False) -> None:
     from nlpkit.device import set_threads
     from nlpkit.translate.model import load_translator
 
@@ -89,6 +91,8 @@ def speed(out: Path, model_dir: Path, n_lines: int, uncached_lines: int, beams: 
             slow = run(translator, lines[:k], refs[:k], beam, cache=False)
             slow["same_as_cached"] = slow["texts"] == results[-1]["texts"][:k]
             results.append(slow)
+        if early_stop and beam > 1:
+            results.append(run(translator, lines, refs, beam, cache=True, early_stop=True))
     for r in results:
         print(json.dumps({k: v for k, v in r.items() if k != "texts"}))
     print(table(results, translator.config["model"]["arch"], threads))
@@ -99,10 +103,11 @@ def table(results: list[dict], arch: str, threads: int) -> str:
             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         cache = "yes" if r["cache"] else "no (recompute prefix)"
-        rows.append(f"| | {r['beam']} | {cache} | {r['sentences']} | {r['seconds']:.1f} | {r['sentences_per_s']:.1f} | "
+        beam = f"{r['beam']} early-stop" if r["early_stop"] else str(r["beam"])
+        rows.append(f"| | {beam} | {cache} | {r['sentences']} | {r['seconds']:.1f} | {r['sentences_per_s']:.1f} | "
                     f"{r['steps']} | {r['hyp_steps']} | {r['bleu']:.2f} |")
     greedy = next((r for r in results if r["beam"] == 1 and r["cache"]), None)
-    beam5 = next((r for r in results if r["beam"] == 5 and r["cache"]), None)
+    beam5 = next((r for r in results if r["beam"] == 5 and r["cache"] and not r["early_stop"]), None)
     if greedy and beam5 and greedy["sentences"] == beam5["sentences"]:
         rows.append(f"\nbeam 5 / greedy time: {beam5['seconds'] / greedy['seconds']:.2f}x")
     return "\n".join(rows)
@@ -119,13 +124,15 @@ def main(argv: list[str]) -> None:
     p.add_argument("--uncached-lines", type=int, default=200, help="sentences decoded without the cache (0: skip)")
     p.add_argument("--beams", default="1,5")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--early-stop", action="store_true", help="also decode each beam > 1 with --early-stop")
     args = p.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     if args.step == "train":
         train(args.out, args.arch, args.max_time, args.threads)
     else:
         model = args.model or args.out / f"decode-{args.arch}"
-        speed(args.out, model, args.lines, args.uncached_lines, [int(b) for b in args.beams.split(",")], args.threads)
+        beams = [int(b) for b in args.beams.split(",")]
+        speed(args.out, model, args.lines, args.uncached_lines, beams, args.threads, args.early_stop)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,10 @@ and the first step is scored once per sentence, before the state is copied into 
 Models decode incrementally: ``step`` gets the whole prefix but may read only its last token
 (the RNN's hidden state and the Transformer's key/value cache hold the rest).
 
+``early_stop`` trades that exactness for speed: a sentence stops at its K-th finished hypothesis,
+as in fairseq, instead of running on until no active hypothesis can win (which, with a length
+penalty, can take several steps past the natural end).
+
 ``lenpen`` 0 ranks by raw log-probability, which favours short outputs; 1 divides by length.
 Not implemented: diverse beam search, sampling, prefix constraints.
 """
@@ -46,6 +50,7 @@ class BeamConfig:
     min_len: int = 1  # EOS is forbidden before this many tokens
     no_repeat_ngram: int = 0  # forbid repeating any n-gram of this size (0: off)
     attention: bool = False  # keep the attention of each output token
+    early_stop: bool = False  # stop a sentence at its K-th finished hypothesis (fairseq): faster, may miss a better one
 
     def __post_init__(self) -> None:
         if self.beam < 1:
@@ -226,7 +231,7 @@ class _Search:
         finished = self.finished[sent]
         if len(finished) < self.cfg.beam:
             return False
-        if self.cfg.beam == 1 or best_active == -math.inf:
+        if self.cfg.beam == 1 or self.cfg.early_stop or best_active == -math.inf:
             return True
         lenpen = self.cfg.lenpen
         best_length = self.limits[sent] + 1 if lenpen > 0 else step + 2
