@@ -117,24 +117,26 @@ def test_reorder_keeps_one_cross_attention_entry_per_sentence():
     assert dropped["group"] == 2
     assert torch.equal(dropped["cross"][1][1], cache["cross"][1][1][[0, 2]])
     assert torch.equal(dropped["keep"][:, 0, 0], src.ne(0)[[0, 2]])
-    uneven = reorder_cache(dropped, torch.tensor([3, 0, 1]))  # rows no longer grouped: one entry each
-    assert uneven["group"] == 1
-    assert torch.equal(uneven["cross"][0][0], cache["cross"][0][0][[2, 0, 0]])
+    uneven = reorder_cache(dropped, torch.tensor([3, 0, 1]))  # rows out of sentence order
+    assert uneven["group"] == 0 and uneven["cross"] is dropped["cross"]
+    assert uneven["entry"].tolist() == [1, 0, 0]
 
 
-def test_ungrouped_rows_decode_like_grouped_rows():
+@pytest.mark.parametrize("index", [[0, 0, 1, 1], [0, 1, 0, 0], [1, 0, 1, 0], [1, 1, 1]])
+def test_any_row_layout_decodes_like_recomputing_the_prefix(index):
     model = transformer()
     src = torch.tensor([[5, 6, 7], [8, 9, 0]])
-    tokens = torch.tensor([[2, 11], [2, 12], [2, 13], [2, 14]])
+    tokens = torch.tensor([[2, 11, 12], [2, 12, 13], [2, 13, 14], [2, 14, 15]])[: len(index)]
     with torch.no_grad():
-        state = model.start(src, src.ne(0))
-        grouped = model.reorder(state, torch.tensor([0, 0, 1, 1]))
-        ungrouped = model.reorder(state, torch.tensor([0, 1, 0, 1]))
-        for t in range(2):
-            a, _, grouped = model.step(grouped, tokens[:, : t + 1])
-            b, _, ungrouped = model.step(ungrouped, tokens[[0, 2, 1, 3], : t + 1])
-            assert torch.allclose(a, b[[0, 2, 1, 3]], atol=1e-5)
-    assert grouped["group"] == 2 and ungrouped["group"] == 1
+        cached = model.reorder(model.start(src, src.ne(0)), torch.tensor(index))
+        model.kv_cache = False
+        full = model.reorder(model.start(src, src.ne(0)), torch.tensor(index))
+        for t in range(3):
+            b, _, full = model.step(full, tokens[:, : t + 1])
+            model.kv_cache = True
+            a, _, cached = model.step(cached, tokens[:, : t + 1])
+            model.kv_cache = False
+            assert torch.allclose(a, b, atol=1e-5)
 
 
 MODELS = [

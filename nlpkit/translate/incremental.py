@@ -15,10 +15,11 @@ Beam-search state (a dict; N hypotheses, M sentences):
 - ``self``: per layer (k, v), each (N, H, t, D): keys/values of the t tokens fed so far;
 - ``cross``: per layer (k, v), each (M, H, S, D), one entry per *sentence*, and ``keep``
   (M, 1, 1, S) True on real source tokens;
-- ``group`` g: hypothesis i translates sentence i // g (N = M * g). Beam search keeps a sentence's
-  hypotheses in g = K consecutive rows, so cross-attention runs the K queries of a sentence
-  against one copy of its keys/values, and ``reorder`` copies them only when sentences leave.
-  Any other order falls back to one copy per row (g = 1).
+- ``entry`` (N,): the sentence entry of each hypothesis, and ``group`` g > 0 when it is
+  ``arange(M).repeat_interleave(g)``. Beam search keeps a sentence's hypotheses in K
+  consecutive rows, so cross-attention runs the K queries of a sentence against one copy of its
+  keys/values, and ``reorder`` copies them only when sentences leave. Any other layout
+  (``group`` 0) gathers the keys/values of each row at each step instead.
 """
 
 from __future__ import annotations
@@ -39,28 +40,27 @@ def start_cache(decoder: nn.ModuleList, memory: torch.Tensor, src_mask: torch.Te
     for block in decoder:
         mha = block.cross_attn
         cross.append((mha._heads(mha.k_proj(memory)), mha._heads(mha.v_proj(memory))))  # (B, H, S, D) each
-    return {"self": [None] * len(decoder), "cross": cross, "keep": src_mask[:, None, None, :], "group": 1}
+    entry = torch.arange(memory.size(0), device=memory.device)
+    return {"self": [None] * len(decoder), "cross": cross, "keep": src_mask[:, None, None, :], "entry": entry, "group": 1}
 
 
 def reorder_cache(cache: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
     """Keep/duplicate/reorder hypotheses: row i of the result is row ``index[i]`` of ``cache``."""
-    n = cache["keep"].size(0) * cache["group"]
+    n = cache["entry"].numel()
     if index.numel() == n and torch.equal(index, torch.arange(n, device=index.device)):
         return cache  # nothing moved (greedy search while no sentence has finished)
+    entry = cache["entry"].index_select(0, index)  # (N',)
     out = {"self": [None if kv is None else _select(kv, index) for kv in cache["self"]]}
-    sentence = torch.div(index, cache["group"], rounding_mode="floor")  # (N',) entry of each new row
-    kept, counts = torch.unique_consecutive(sentence, return_counts=True)
-    if bool((counts == counts[0]).all()):
-        group, index_m = int(counts[0]), kept  # still g consecutive rows per entry
-    else:
-        group, index_m = 1, sentence
-    out["group"] = group
-    if index_m.numel() == cache["keep"].size(0) and torch.equal(index_m, torch.arange(index_m.numel(), device=index.device)):
-        out["cross"], out["keep"] = cache["cross"], cache["keep"]  # the same sentences: nothing to copy
-    else:
-        out["cross"] = [_select(kv, index_m) for kv in cache["cross"]]
-        out["keep"] = cache["keep"].index_select(0, index_m)
-    return out
+    out["cross"], out["keep"] = cache["cross"], cache["keep"]
+    kept, counts = torch.unique_consecutive(entry, return_counts=True)
+    if not bool((counts == counts[0]).all()):
+        return {**out, "entry": entry, "group": 0}
+    group = int(counts[0])  # g consecutive rows per entry: keep one copy per entry
+    if not (kept.numel() == cache["keep"].size(0) and torch.equal(kept, torch.arange(kept.numel(), device=kept.device))):
+        out["cross"] = [_select(kv, kept) for kv in cache["cross"]]
+        out["keep"] = cache["keep"].index_select(0, kept)
+    out["entry"] = torch.arange(kept.numel(), device=kept.device).repeat_interleave(group)
+    return {**out, "group": group}
 
 
 def _select(kv: tuple[torch.Tensor, torch.Tensor], index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -76,11 +76,13 @@ def decoder_step(
     block's cross-attention weights averaged over heads (N, S) when ``want_attention``.
     """
     new_self, weights = [], None
+    cross, keep, group = cache["cross"], cache["keep"], cache["group"]
+    if not group:  # rows out of sentence order: one copy of the cross keys/values per row
+        cross = [_select(kv, cache["entry"]) for kv in cross]
+        keep, group = keep.index_select(0, cache["entry"]), 1
     last = len(decoder) - 1
     for i, block in enumerate(decoder):
-        x, kv, w = block_step(
-            block, x, cache["self"][i], cache["cross"][i], cache["keep"], cache["group"], want_attention and i == last
-        )
+        x, kv, w = block_step(block, x, cache["self"][i], cross[i], keep, group, want_attention and i == last)
         new_self.append(kv)
         weights = w if w is not None else weights
     return x, {**cache, "self": new_self}, weights
