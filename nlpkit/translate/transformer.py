@@ -10,7 +10,7 @@ Decoding is incremental (``nlpkit.translate.incremental``): each step feeds only
 and reuses the cached keys/values of the earlier ones, and the cross-attention keys/values are
 computed once per sentence. ``kv_cache = False`` recomputes the decoder over the whole prefix at
 every step instead (the old path, kept for tests and benchmarks; same results). Scheduled sampling
-uses the two-pass scheme of Mihaylova & Liu (2019), since a Transformer decoder sees all
+uses the two-pass scheme of Mihaylova & Martins (2019), since a Transformer decoder sees all
 positions at once.
 """
 
