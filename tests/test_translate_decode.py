@@ -178,3 +178,36 @@ def test_lines_come_back_in_input_order(tmp_path):
     ]
     assert batched[4].text == "" and not batched[4].hypotheses
     assert len({len(t.hypotheses[0].tokens) for t in batched if t.hypotheses}) > 1
+
+
+def _artefact(tmp_path):
+    """A translation model directory (random tiny Transformer) as `translate train` writes one."""
+    from dataclasses import asdict
+
+    from nlpkit.artifacts import artifact_writer, write_config
+    from nlpkit.translate.model import FORMAT_VERSION, KIND, save_weights
+    from nlpkit.translate.vocab import save_vocabs, train_vocabs
+
+    lines = ["a b c", "d e f g", "b c d", "h a"] * 3
+    vocabs = train_vocabs(lines, lines, vocab_size=V, joint=True, lowercase=False, min_frequency=1)
+    model = transformer()
+    with artifact_writer(tmp_path / "model") as d:
+        save_weights(model, d)
+        save_vocabs(vocabs, d)
+        write_config(d, KIND, format_version=FORMAT_VERSION, model=asdict(model.config), train={"joint_vocab": True})
+    return tmp_path / "model"
+
+
+def test_cli_decodes_in_input_order_with_and_without_early_stop(cli, tmp_path):
+    from nlpkit.translate.decode import translate_lines
+    from nlpkit.translate.model import load_translator
+
+    model = _artefact(tmp_path)
+    lines = ["a b c d e", "h", "", "b c d a b c", "d"]
+    exact = cli(["translate", "-m", model, "--beam", "3", "--device", "cpu"], input="\n".join(lines) + "\n")
+    early = cli(["translate", "-m", model, "--beam", "3", "--early-stop", "--device", "cpu"], input="\n".join(lines) + "\n")
+    assert exact.exit_code == 0 and early.exit_code == 0, exact.output + early.output
+    translator = load_translator(model, "cpu")
+    expected = [t.text for line in lines for t in translate_lines(translator, [line], BeamConfig(beam=3))]
+    assert exact.stdout.split("\n")[:-1] == expected and all(expected[i] for i in (0, 1, 3, 4))
+    assert len(early.stdout.split("\n")) == len(lines) + 1 and early.stdout.split("\n")[2] == ""
