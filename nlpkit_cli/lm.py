@@ -168,6 +168,8 @@ def score_cmd(
     per_token: Annotated[bool, _opt("--per-token", "Add each token's log10 p (and n-gram length).")] = False,
     summary: Annotated[bool, _opt("--summary", "Print corpus perplexity (with and without OOVs) to stderr.")] = False,
     batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = 64,
+    context: Annotated[bool, _opt("--context", "Document mode: the lines are running text; each is scored after "
+                                  "the previous ones (neural: state carried; n-gram: the last n-1 words).")] = False,
     device: DeviceOpt = "auto",
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
@@ -182,7 +184,7 @@ def score_cmd(
     writer = RecordWriter(line_buffered)
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
     records = score_lines(model, lines, per_token=per_token, device=device, batch_size=batch_size, summary=totals,
-                          interactive=writer.line_buffered)
+                          interactive=writer.line_buffered, context=context)
     for record in records:
         writer.write(format_record(record, format.value, per_token))
     writer.close()

@@ -81,6 +81,7 @@ MaxLenAOpt = Annotated[float, typer.Option("--max-len-a", help="Output limit: A 
 MaxLenBOpt = Annotated[int, typer.Option("--max-len-b", help="Output limit: A * source pieces + B.")]
 MinLenOpt = Annotated[int, typer.Option("--min-len", help="No EOS before this many pieces.")]
 NoRepeatOpt = Annotated[int, typer.Option("--no-repeat-ngram", help="Never repeat an n-gram of this size (0 = off).")]
+EarlyStopOpt = Annotated[bool, typer.Option("--early-stop", help="Stop a sentence at its K-th finished hypothesis (fairseq; faster, may miss a better, longer one).")]
 MaxTokensOpt = Annotated[int, typer.Option("--max-tokens", help="Source pieces per decoding batch.", min=1)]
 ThreadsOpt = Annotated[int, typer.Option("--threads", help="CPU threads for torch (0 = torch's default).", min=0)]
 
@@ -96,6 +97,7 @@ def decode_cmd(
     max_len_b: MaxLenBOpt = 10,
     min_len: MinLenOpt = 1,
     no_repeat_ngram: NoRepeatOpt = 0,
+    early_stop: EarlyStopOpt = False,
     format: Annotated[OutFormat, typer.Option("--format", "-f", help="text, or jsonl with scores, pieces and length terms.")] = OutFormat.text,
     echo: EchoOpt = False,
     attention: Annotated[bool, typer.Option("--attention", help="Add the attention matrix to each JSONL hypothesis.")] = False,
@@ -120,12 +122,12 @@ def decode_cmd(
 
     set_threads(threads)
     want_attn = attention or attention_plot is not None
-    config = BeamConfig(beam, nbest, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram, attention=want_attn)
+    config = BeamConfig(beam, nbest, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram, attention=want_attn, early_stop=early_stop)
     translator = load_translator(model, device)
     check_plot(translator, want_attn)
     writer = RecordWriter(line_buffered)
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
-    chunk = 1 if writer.line_buffered else 2000
+    chunk = 1 if writer.line_buffered else 256
     results = translate_lines(translator, lines, config, max_tokens=max_tokens, max_sentences=max_sentences, chunk_lines=chunk)
     if attention_plot is not None:
         results = with_plot(results, translator.vocabs.tgt, attention_plot, plot_line)
@@ -221,6 +223,7 @@ def eval_cmd(
     max_len_b: MaxLenBOpt = 10,
     min_len: MinLenOpt = 1,
     no_repeat_ngram: NoRepeatOpt = 0,
+    early_stop: EarlyStopOpt = False,
     format: Annotated[EvalFormat, typer.Option("--format", "-f", help="text (two TSV tables) or json.")] = EvalFormat.text,
     max_tokens: MaxTokensOpt = 4000,
     device: DeviceOpt = "auto",
@@ -236,7 +239,7 @@ def eval_cmd(
 
     set_threads(threads)
     beams = _beam_list(beam)
-    base = BeamConfig(beams[0], 1, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram)
+    base = BeamConfig(beams[0], 1, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram, early_stop=early_stop)
     sources, references = read_test_set(src, ref, strict_utf8)
     result = evaluate(load_translator(model, device), sources, references, beams, base, max_tokens=max_tokens)
     if format is EvalFormat.json:
