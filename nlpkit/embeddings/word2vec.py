@@ -27,11 +27,13 @@ from nlpkit.corpus import read_lines
 from nlpkit.embeddings.batches import context_matrix, encode_chunks, make_batches, subsample
 from nlpkit.embeddings.training import (
     CheckpointClock,
+    MetricsLog,
     RunOptions,
     Stopped,
     config_dict,
     corpus_source,
     lr_at,
+    out_of_time,
     publish_vectors,
     resume_state,
     scan_vocab,
@@ -189,14 +191,14 @@ class Word2VecTrainer:
 
         cfg = self.cfg
         total = cfg.epochs * self.vocab.total
-        clock = CheckpointClock(run.checkpoint_every)
-        clock.reset(self.words_done)
-        start = time.monotonic() - self.seconds
+        clock = CheckpointClock(run.checkpoint_every, self.words_done)
+        metrics = MetricsLog(run.metrics, run.resume)
+        start, stopped = time.monotonic() - self.seconds, "epochs"
         with worker_threads(self.device, cfg.threads) as threads, ThreadPoolExecutor(threads) as pool, Progress(
             "train", total=total, unit="words", quiet=run.quiet
         ) as bar:
             bar.advance(self.words_done)
-            while self.epoch < cfg.epochs:
+            while self.epoch < cfg.epochs and stopped == "epochs":
                 lines = islice(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field), self.lines_done, None)
                 chunks = enumerate(encode_chunks(lines, self.vocab.index, lowercase=cfg.lowercase, chunk_words=CHUNK_WORDS), self.chunk)
                 for batches, words, n_lines in pipelined(chunks, self._prepare):
@@ -205,14 +207,27 @@ class Word2VecTrainer:
                     bar.advance(words, lr=lr_at(cfg.lr, cfg.min_lr, self.words_done, total))
                     self.seconds = time.monotonic() - start
                     if run.stop_after and self.words_done >= run.stop_after:
-                        self.save(out)
-                        raise Stopped(f"stopped after {self.words_done} words")
+                        raise Stopped(f"stopped after {self.words_done} words")  # as kill -9: no checkpoint
+                    if out_of_time(run, self.seconds):
+                        stopped = "max-time"
+                        break
                     if clock.due(self.words_done):
                         self.save(out)
+                        self._record(metrics, total)
                         clock.reset(self.words_done)
-                self.epoch, self.chunk, self.lines_done = self.epoch + 1, 0, 0
+                if stopped == "epochs":
+                    self.epoch, self.chunk, self.lines_done = self.epoch + 1, 0, 0
+                    self._record(metrics, total)
         self.seconds = time.monotonic() - start
-        return {"words": self.words_done, "seconds": round(self.seconds, 2), "words_per_second": round(self.words_done / max(self.seconds, 1e-9))}
+        return {
+            "words": self.words_done, "seconds": round(self.seconds, 2),
+            "words_per_second": round(self.words_done / max(self.seconds, 1e-9)), "stopped_by": stopped,
+        }
+
+    def _record(self, metrics: MetricsLog, total: int) -> None:
+        # the kernels compute no loss (as word2vec.c); progress is in words and the decayed rate
+        lr = lr_at(self.cfg.lr, self.cfg.min_lr, self.words_done, total)
+        metrics.write(step=self.words_done, epoch=self.epoch, words=self.words_done, seconds=round(self.seconds, 3), loss=None, lr=lr)
 
     def _train_chunk(self, batches: list[tuple[Any, ...]], words: int, pool: ThreadPoolExecutor, threads: int, total: int) -> None:
         cfg = self.cfg
