@@ -60,9 +60,20 @@ def load_bert(model_dir: str | Path, device: str | torch.device = "cpu") -> tupl
     config = read_config(model_dir, {KIND: FORMAT_VERSION})
     cfg = config_from_dict(config["model"])
     model = Bert(cfg)
-    state = load_torch_tensors(model_dir, "model.safetensors", "cpu")
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ArtifactError(f"{model_dir}/model.safetensors does not match its config ({len(missing)} missing, {len(unexpected)} unexpected weights)", "retrain or re-import the model")
+    load_strict(model, load_torch_tensors(model_dir, "model.safetensors", "cpu"), f"{model_dir}/model.safetensors")
     tok = load_tokenizer(model_dir)
     return model.to(device).eval(), tok, config
+
+
+def load_strict(model: torch.nn.Module, state: dict[str, Any], where: str, may_lack: tuple[str, ...] = ()) -> None:
+    """Load ``state`` into ``model``; a missing (beyond ``may_lack``) or unexpected key, or a wrong shape, is an error."""
+    expected = set(model.state_dict())
+    missing = sorted(expected - set(state) - set(may_lack))
+    unexpected = sorted(set(state) - expected)
+    if missing or unexpected:
+        parts = [f"missing {', '.join(missing[:3])}" if missing else "", f"unexpected {', '.join(unexpected[:3])}" if unexpected else ""]
+        raise ArtifactError(f"{where} does not match its config ({'; '.join(p for p in parts if p)})", "retrain or re-import the model")
+    try:
+        model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a shape mismatch
+        raise ArtifactError(f"{where} does not match its config: {exc}".splitlines()[0], "retrain or re-import the model") from None
