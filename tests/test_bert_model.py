@@ -62,7 +62,7 @@ def test_config_errors():
 
 
 def bert_vocab_model():
-    from nlpkit.wordpiece import load_tokenizer
+    from nlpkit.tokenize.wordpiece import load_tokenizer
 
     tok = load_tokenizer(BERT_VOCAB)
     return tiny(vocab_size=tok.get_vocab_size(), pad_id=0), tok

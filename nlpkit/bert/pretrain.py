@@ -28,12 +28,13 @@ from nlpkit.bert.data import PairSpec
 from nlpkit.bert.distributed import World, close_world, init_world
 from nlpkit.bert.masking import MaskingSpec
 from nlpkit.bert.model import Bert, BertConfig, count_parameters
-from nlpkit.bert.stream import StreamSpec, batches, example_stream, prefetch
+from nlpkit.bert.stream import StreamSpec, batches, example_stream
 from nlpkit.bert.trainer import Trainer
 from nlpkit.device import resolve_device, seed_everything, set_threads
 from nlpkit.errors import ConfigError, CorpusError
 from nlpkit.locking import output_lock
 from nlpkit.progress import Progress
+from nlpkit.pumps import prefetch
 
 log = logging.getLogger("nlpkit")
 
@@ -151,7 +152,7 @@ def _tokenizer(inputs, cfg: PretrainConfig, ckpt, strict_utf8: bool, text_field:
     from tokenizers import Tokenizer
 
     from nlpkit.corpus import read_lines, require_lines
-    from nlpkit.wordpiece import WordPieceConfig, load_tokenizer, train_wordpiece
+    from nlpkit.tokenize.wordpiece import WordPieceConfig, load_tokenizer, train_wordpiece
 
     if ckpt is not None and ckpt.get("tokenizer"):
         return Tokenizer.from_str(ckpt["tokenizer"])  # the exact vocabulary the job started with

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import threading
-import queue
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,44 +83,3 @@ def batches(examples: Iterator[Example], batch_size: int, pad_id: int) -> Iterat
         if not chunk:
             return
         yield collate(chunk, pad_id)
-
-
-def prefetch(items: Iterator[Any], depth: int = 4) -> Iterator[Any]:
-    """Produce items on a background thread (tokenizing and masking overlap the training step).
-
-    Exceptions in the producer are re-raised in the consumer, in order.
-    """
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False  # the consumer has gone: stop producing
-
-    def work() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-            put(done)
-        except BaseException as exc:  # handed over to the consumer
-            put(exc)
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()

@@ -187,7 +187,7 @@ class Word2VecTrainer:
             fn(self.w_in, self.w_out, *batch[:4], self.tree, lr)
 
     def train(self, sources: list[str], out: Path, run: RunOptions) -> dict[str, Any]:
-        from nlpkit.tokenize_stream import pipelined
+        from nlpkit.pumps import pipelined
 
         cfg = self.cfg
         total = cfg.epochs * self.vocab.total
