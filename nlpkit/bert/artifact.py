@@ -10,7 +10,7 @@ from nlpkit.artifacts import artifact_writer, load_torch_tensors, read_config, w
 from nlpkit.bert.config import FORMAT_VERSION, KIND
 from nlpkit.bert.model import Bert, BertConfig
 from nlpkit.errors import ArtifactError
-from nlpkit.wordpiece import load_tokenizer, save_tokenizer
+from nlpkit.tokenize.wordpiece import load_tokenizer, save_tokenizer
 
 if TYPE_CHECKING:
     import torch

@@ -145,7 +145,7 @@ def export_hf(model_dir: str | Path, output: str | Path) -> None:
 
 
 def _write_tokenizer(tok, directory: Path, max_len: int) -> None:  # noqa: ANN001
-    from nlpkit.wordpiece import save_tokenizer
+    from nlpkit.tokenize.wordpiece import save_tokenizer
 
     save_tokenizer(tok, directory)  # tokenizer.json + vocab.txt
     norm = tok.normalizer
@@ -227,7 +227,7 @@ def _check_decoder(src: Path, raw: dict[str, torch.Tensor], state: dict[str, tor
 
 
 def _read_hf_tokenizer(src: Path):  # noqa: ANN202
-    from nlpkit.wordpiece import load_tokenizer
+    from nlpkit.tokenize.wordpiece import load_tokenizer
 
     tc: dict[str, Any] = {}
     if (src / "tokenizer_config.json").exists():
