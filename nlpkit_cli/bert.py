@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -67,17 +66,6 @@ class ExportFormat(str, Enum):
     hf = "hf"
 
 
-def parse_duration(text: str | None) -> float | None:
-    """'90' or '90s', '15m', '2h', '1h30m' -> seconds."""
-    if text is None:
-        return None
-    parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
-    if not text.strip() or parts is None or not any(parts.groups()):
-        raise ConfigError(f"--max-time {text!r} is not a duration", "write e.g. 900, 15m, 2h or 1h30m")
-    h, m, s = (float(g) if g else 0.0 for g in parts.groups())
-    return h * 3600 + m * 60 + s
-
-
 @app.command("pretrain")
 def pretrain_cmd(
     inputs: TrainInputsArg,
@@ -126,6 +114,7 @@ def pretrain_cmd(
     from nlpkit.bert.config import PretrainConfig
     from nlpkit.bert.model import BertConfig
     from nlpkit.bert.pretrain import pretrain
+    from nlpkit.durations import parse_duration
 
     model_cfg = BertConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate, dropout=dropout, max_position=max_position)
     cfg = PretrainConfig(
