@@ -167,7 +167,7 @@ def train_cmd(
     warmup: Annotated[Optional[int], typer.Option("--warmup", help="Warm-up updates, then 1/sqrt decay (default 0 rnn, 1000 transformer).")] = None,
     label_smoothing: Annotated[Optional[float], typer.Option("--label-smoothing", help="Default 0 rnn, 0.1 transformer.")] = None,
     clip_norm: Annotated[float, typer.Option("--clip-norm", help="Clip gradients to this total norm (0 = off).")] = 1.0,
-    teacher_forcing: Annotated[float, typer.Option("--teacher-forcing", help="Probability of feeding the reference token (the floor of --scheduled-sampling).")] = 1.0,
+    teacher_forcing: Annotated[Optional[float], typer.Option("--teacher-forcing", help="Probability of feeding the reference token; the floor of --scheduled-sampling (default 1 without a schedule, 0 with one).", show_default=False)] = None,
     scheduled_sampling: Annotated[Sampling, typer.Option("--scheduled-sampling", help="Curriculum from reference to model inputs: linear, exp or sigmoid.")] = Sampling.none,
     ss_k: Annotated[Optional[float], typer.Option("--ss-k", help="The schedule's k (linear: updates to the floor; exp: k<1; sigmoid: k>=1).")] = None,
     valid_every: Annotated[int, typer.Option("--valid-every", help="Validate every N updates (0 = after each epoch).", min=0)] = 0,

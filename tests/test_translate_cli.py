@@ -203,3 +203,26 @@ def test_two_file_input_and_transformer(cli, tmp_path):
     (tmp_path / "short.txt").write_text("x\n", encoding="utf-8")
     bad = cli(["translate", "train", "--src", src, "--tgt", tmp_path / "short.txt", "-o", tmp_path / "z", "--quiet"])
     assert bad.exit_code == 1 and "line-aligned" in bad.output
+
+
+@pytest.mark.parametrize("arch", ["rnn-attn", "transformer"])
+def test_scheduled_sampling_alone_feeds_model_predictions(cli, trained, tmp_path, monkeypatch, arch):
+    """A spy on the input mixer: with only --scheduled-sampling, later updates must sample model tokens."""
+    from nlpkit.translate import rnn, transformer
+
+    probs = []
+    real = rnn.mix_inputs
+
+    def spy(gold, logits, gold_prob):
+        probs.append(gold_prob)
+        return real(gold, logits, gold_prob)
+
+    monkeypatch.setattr(rnn, "mix_inputs", spy)
+    monkeypatch.setattr(transformer, "mix_inputs", spy)
+    extra = ["--d-model", "8", "--n-heads", "2", "--d-ff", "8", "--n-layers", "1"] if arch == "transformer" else []
+    args = ["translate", "train", trained / "train.tsv", "-o", tmp_path / "m", "--src-col", "2", "--tgt-col", "1",
+            "--arch", arch, "--epochs", "2", "--max-tokens", "40", "--scheduled-sampling", "linear", "--ss-k", "4", *TINY, *extra]
+    result = cli(args)
+    assert result.exit_code == 0, result.output
+    # linear with k=4: 1 - i/4 at update i, down to the floor 0 (not --teacher-forcing's old default 1)
+    assert probs and sorted(set(probs), reverse=True) == pytest.approx([0.75, 0.5, 0.25, 0.0])

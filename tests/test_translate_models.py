@@ -108,6 +108,18 @@ def test_scheduled_sampling_curves():
     assert gold_probability(1000, "sigmoid", 10, 0.1) == 0.1
 
 
+def test_a_schedule_alone_ends_on_model_predictions():
+    from nlpkit.translate.train import TrainConfig
+
+    plain = TrainConfig().resolved("rnn-attn")
+    assert plain.teacher_forcing == 1.0
+    scheduled = TrainConfig(scheduled_sampling="linear", ss_k=100).resolved("rnn-attn")
+    assert scheduled.teacher_forcing == 0.0  # was 1.0: the schedule's floor, so nothing was ever sampled
+    assert gold_probability(50, "linear", 100, scheduled.teacher_forcing) == pytest.approx(0.5)
+    kept = TrainConfig(scheduled_sampling="linear", teacher_forcing=0.3).resolved("rnn-attn")
+    assert kept.teacher_forcing == 0.3
+
+
 def test_mix_inputs_all_gold_or_all_sampled():
     gold = torch.tensor([5, 6, 7, 0])
     logits = torch.full((4, V), -1e9)

@@ -2,7 +2,8 @@
 
 Scheduled sampling (Bengio et al. 2015): at update i each decoder input is the reference token
 with probability eps_i, else a token sampled from the model's own prediction. eps_i falls from 1
-towards the floor ``--teacher-forcing`` along one of the paper's three curves:
+towards the floor ``--teacher-forcing`` (0 unless given: a schedule alone ends on the model's own
+predictions) along one of the paper's three curves:
 
 - linear:  eps_i = 1 - i / k            (k: updates until the floor; default 5000)
 - exp:     eps_i = k ** i                (k < 1; default 0.9995)
@@ -21,10 +22,10 @@ SCHEDULES = ("none", "linear", "exp", "sigmoid")
 DEFAULT_K = {"linear": 5000.0, "exp": 0.9995, "sigmoid": 500.0}
 
 
-def check_sampling(schedule: str, k: float | None, floor: float) -> None:
+def check_sampling(schedule: str, k: float | None, floor: float | None) -> None:
     if schedule not in SCHEDULES:
         raise ConfigError(f"unknown --scheduled-sampling {schedule!r}", "use linear, exp or sigmoid")
-    if not 0.0 <= floor <= 1.0:
+    if floor is not None and not 0.0 <= floor <= 1.0:
         raise ConfigError("--teacher-forcing must be between 0 and 1")
     if k is None or schedule == "none":
         return

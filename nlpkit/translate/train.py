@@ -33,7 +33,8 @@ class TrainConfig:
     warmup: int | None = None  # warm-up updates, then inverse sqrt; None: 0 (rnn), 1000 (transformer)
     label_smoothing: float | None = None  # None: 0.0 (rnn), 0.1 (transformer)
     clip_norm: float = 1.0  # gradient clipping by total norm (0: off)
-    teacher_forcing: float = 1.0  # probability of feeding the reference token (floor of the schedule)
+    teacher_forcing: float | None = None  # probability of feeding the reference token (floor of the schedule);
+    # None: 1.0 without a schedule, 0.0 with one (a schedule runs all the way to the model's own tokens)
     scheduled_sampling: str = "none"  # none, linear, exp, sigmoid
     ss_k: float | None = None  # the schedule's k (see schedule.py)
     valid_every: int = 0  # updates between validations; 0: after each epoch
@@ -70,6 +71,8 @@ class TrainConfig:
             values["warmup"] = 1000 if transformer else 0
         if self.label_smoothing is None:
             values["label_smoothing"] = 0.1 if transformer else 0.0
+        if self.teacher_forcing is None:
+            values["teacher_forcing"] = 1.0 if self.scheduled_sampling == "none" else 0.0
         return TrainConfig(**values)
 
 

@@ -8,7 +8,7 @@ post-LN as in the paper with ``norm_first=False``.
 
 Decoding recomputes the decoder over the whole prefix at each step (no key/value cache): simple,
 and cheap for sentence-length outputs. Scheduled sampling uses the two-pass scheme of Mihaylova &
-Liu (2019), since a Transformer decoder sees all positions at once.
+Martins (2019), since a Transformer decoder sees all positions at once.
 """
 
 from __future__ import annotations
