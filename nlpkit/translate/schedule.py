@@ -1,4 +1,4 @@
-"""Schedules: the learning rate (warm-up) and the teacher-forcing ratio (scheduled sampling).
+"""The teacher-forcing ratio of scheduled sampling (the learning rate schedule is the engine's).
 
 Scheduled sampling (Bengio et al. 2015): at update i each decoder input is the reference token
 with probability eps_i, else a token sampled from the model's own prediction. eps_i falls from 1
@@ -49,12 +49,3 @@ def gold_probability(update: int, schedule: str, k: float | None, floor: float) 
     else:
         eps = k / (k + math.exp(min(update / k, 700.0)))
     return max(floor, eps)
-
-
-def learning_rate(update: int, peak: float, warmup: int) -> float:
-    """Linear warm-up to ``peak`` over ``warmup`` updates, then inverse square root decay
-    (Vaswani et al. 2017); constant ``peak`` when ``warmup`` is 0."""
-    if warmup <= 0:
-        return peak
-    update = max(update, 1)
-    return peak * min(update / warmup, math.sqrt(warmup / update))
