@@ -10,7 +10,7 @@ rm -f "$out/bert-metrics.jsonl"
 tok="$out/wordpiece"
 [ -f "$tok/tokenizer.json" ] || tok=corpora/bert_vocab/vocab.txt
 run nlpkit bert pretrain corpora/en_prose/kjv.txt.gz -o "$out/bert" --tokenizer "$tok" \
-  --documents lines --hidden 64 --layers 2 --heads 2 --intermediate 256 --max-seq-len 64 --batch-size 32 \
+  --documents lines --d-model 64 --n-layers 2 --n-heads 2 --d-ff 256 --max-seq-len 64 --batch-size 32 \
   --lr 2e-3 --warmup 20 --steps 400 --max-time 40s --shuffle-buffer 2000 --log-every 20 \
   --metrics "$out/bert-metrics.jsonl" --quiet
 tail -n 1 "$out/bert-metrics.jsonl" >&2

@@ -1,161 +1,142 @@
-"""`bert pretrain`: masked LM + next-sentence prediction, one process or many under ``torchrun``.
+"""`bert pretrain`: masked LM + next-sentence prediction on the training engine, one process or many under ``torchrun``.
 
-AdamW with BERT's warm-up/linear-decay schedule, gradient accumulation, autocast precision,
-``--metrics`` JSONL, resume checkpoints that restore the step, optimiser, loss scaler, every rank's
-RNG and the data position (so a resumed run computes the same losses as an uninterrupted one).
-Under ``torchrun`` each rank trains on its own shard of documents with DistributedDataParallel;
-only rank 0 writes checkpoints, metrics and the artefact.
+The family's part: the tokenizer, the endless stream of masked examples (a pure function of the
+settings, sharded by rank; see ``stream``), one step's losses and the held-out evaluation. The
+engine does the rest: AdamW with BERT's warm-up/linear-decay schedule over ``--steps``, gradient
+accumulation, precision, clipping, ``--metrics`` JSONL, exact resume (the data position is how
+many batches this rank has consumed) and DistributedDataParallel; rank 0 writes checkpoints,
+metrics and the artefact.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
-import time
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from nlpkit.artifacts import load_checkpoint, save_checkpoint
 from nlpkit.bert.artifact import SpecialIds, save_bert, special_ids
-from nlpkit.bert.config import DATA_FIELDS, PretrainConfig
+from nlpkit.bert.config import PretrainConfig
 from nlpkit.bert.data import PairSpec
-from nlpkit.bert.distributed import World, close_world, init_world
 from nlpkit.bert.masking import MaskingSpec
 from nlpkit.bert.model import Bert, BertConfig, count_parameters
-from nlpkit.bert.stream import StreamSpec, batches, example_stream
-from nlpkit.bert.trainer import Trainer
-from nlpkit.device import resolve_device, seed_everything, set_threads
+from nlpkit.bert.stream import StreamedBatches, StreamSpec, batches, example_stream
 from nlpkit.errors import ConfigError, CorpusError
-from nlpkit.locking import output_lock
-from nlpkit.progress import Progress
-from nlpkit.pumps import prefetch
+from nlpkit.training import RunOptions
+from nlpkit.training.engine import Engine
+from nlpkit.training.job import open_job
 
 log = logging.getLogger("nlpkit")
 
+# BertConfig field -> the flag every trainer spells the same way
+MODEL_FLAGS = {"hidden": "d_model", "layers": "n_layers", "heads": "n_heads", "intermediate": "d_ff", "dropout": "dropout", "max_position": "max_position"}
+
+
+def make_optimizer(model: nn.Module, cfg: PretrainConfig, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW (betas 0.9/0.999, eps 1e-6 as BERT); no weight decay on biases, LayerNorm weights, or an unused NSP head."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        unused = not cfg.nsp and name.startswith(("pooler.", "nsp."))
+        (no_decay if p.ndim < 2 or "norm" in name or unused else decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    # The fused kernel (CPU and CUDA) does the whole update in one pass over each tensor.
+    fused = {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.999), eps=1e-6, **fused)
+
+
+class BertTask:
+    higher_is_better = False
+
+    def __init__(self, examples: Any, cfg: PretrainConfig, pad_id: int, valid: list[dict[str, torch.Tensor]] | None,
+                 device: torch.device, world_size: int) -> None:
+        self.examples, self.cfg, self.pad_id, self.valid = examples, cfg, pad_id, valid
+        self.device, self.world_size = device, world_size
+        self.metric = "valid_loss" if valid else ""
+
+    def optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        return make_optimizer(model, self.cfg, self.device)
+
+    def batches(self, epoch: int) -> StreamedBatches:
+        total = self.cfg.steps * self.cfg.grad_accum * self.world_size
+        return StreamedBatches(self.examples, self.cfg.batch_size, self.pad_id, total, self.world_size)
+
+    def losses(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        b = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        mlm, nsp = model(b["input_ids"], b["segment_ids"], b["attention_mask"], b["mlm_positions"])  # (N, V), (B, 2)
+        labels, nsp_labels = b["mlm_labels"], b["nsp_labels"]  # (N,), (B,)
+        mlm_loss = F.cross_entropy(mlm.float(), labels)
+        out = {"mlm_loss": mlm_loss, "mlm_accuracy": (mlm.argmax(-1) == labels).float().mean().detach()}
+        if self.cfg.nsp:
+            out["nsp_loss"] = F.cross_entropy(nsp.float(), nsp_labels)
+            out["nsp_accuracy"] = (nsp.argmax(-1) == nsp_labels).float().mean().detach()
+            out["loss"] = mlm_loss + out["nsp_loss"]
+        else:  # the NSP head takes part with a zero gradient, so that DDP finds every parameter used
+            out["loss"] = mlm_loss + 0.0 * nsp.float().sum()
+        out["n_tokens"] = b["attention_mask"].sum()
+        out["n_examples"] = b["input_ids"].shape[0]
+        return out
+
+    def step(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
+        out = self.losses(model, batch)
+        return {k: (v.detach() if isinstance(v, torch.Tensor) and k != "loss" else v) for k, v in out.items()}
+
+    def evaluate(self, model: nn.Module) -> dict[str, float]:
+        if not self.valid:
+            return {}
+        sums: dict[str, float] = {}
+        for batch in self.valid:
+            for k, v in self.losses(model, batch).items():
+                if not k.startswith("n_"):
+                    sums[k] = sums.get(k, 0.0) + float(v)
+        return {f"valid_{k}": v / len(self.valid) for k, v in sums.items()}
+
 
 def pretrain(
-    inputs: Sequence[str | Path],
-    output: str | Path,
-    model_cfg: BertConfig,
-    cfg: PretrainConfig,
-    *,
-    valid: Sequence[str | Path] | None = None,
-    metrics: str | Path | None = None,
-    resume: bool = False,
-    strict_utf8: bool = False,
-    text_field: str = "text",
-    quiet: bool = False,
+    inputs: Sequence[str | Path], output: str | Path, model_options: dict[str, Any], cfg: PretrainConfig, *,
+    valid: Sequence[str | Path] | None = None, run: RunOptions | None = None, strict_utf8: bool = False, text_field: str = "text",
 ) -> dict[str, Any]:
-    """Train and publish a ``bert`` artefact in ``output``; returns the last metrics record."""
-    world, device = init_world(resolve_device(cfg.device))
-    try:
-        with output_lock(output) if world.is_main else nullcontext():
-            return _pretrain(inputs, Path(output), model_cfg, cfg, world, device, valid, metrics, resume, strict_utf8, text_field, quiet)
-    finally:
-        close_world(world)
+    """Train and publish a ``bert`` artefact in ``output``; returns its config.json (``{}`` on ranks other than 0).
+
+    ``model_options`` holds the model sizes by flag name (``d_model``, ``n_layers``, ``n_heads``, ``d_ff``,
+    ``dropout``, ``max_position``); ``None`` or absent means BertConfig's default.
+    """
+    run = run or RunOptions()
+    with open_job(output, cfg, run, model_options) as job:
+        world = job.world
+        tok = _tokenizer(inputs, cfg, job.meta, strict_utf8, text_field)
+        ids = special_ids(tok)
+        sizes = {field: model_options[name] for field, name in MODEL_FLAGS.items() if model_options.get(name) is not None}
+        model_cfg = BertConfig(**sizes, vocab_size=tok.get_vocab_size(with_added_tokens=True), pad_id=ids.pad)
+        if model_cfg.max_position < cfg.max_seq_len:
+            raise ConfigError(f"--max-seq-len {cfg.max_seq_len} exceeds --max-position {model_cfg.max_position}")
+        model = Bert(model_cfg)
+        log.info("BERT: %s parameters, %d layers, width %d, vocabulary %d", f"{count_parameters(model):,}", model_cfg.layers, model_cfg.hidden, model_cfg.vocab_size)
+        spec = StreamSpec(inputs, cfg.documents, cfg.seed, world.rank, world.world_size, cfg.masking == "static", cfg.shuffle_buffer, strict_utf8, text_field)
+        pairs, masking = _specs(cfg, tok, ids)
+        held = _valid_batches(valid, cfg, tok, pairs, masking, ids, strict_utf8, text_field) if valid else None
+        task = BertTask(lambda: example_stream(spec, tok, pairs, masking), cfg, ids.pad, held, job.device, world.world_size)
+        engine = Engine(model, task, job, meta={"tokenizer": tok.to_str()})
+        state = engine.run()
+        if not world.is_main:
+            return {}
+        train = {**asdict(cfg), "inputs": [str(i) for i in inputs], "valid": [str(v) for v in valid or []], **engine.results()}
+        return save_bert(output, model.cpu(), tok, train=train, data=spec.stats.summary(), history=state.history)
 
 
-def _pretrain(inputs, output, model_cfg, cfg, world, device, valid, metrics, resume, strict_utf8, text_field, quiet):  # noqa: ANN001
-    set_threads(cfg.threads)
-    ckpt = load_checkpoint(output) if resume else None
-    if resume and ckpt is None:
-        log.info("no checkpoint in %s: starting from scratch", output)
-    if not resume and (output / "checkpoint.pt").exists():
-        log.info("starting over: the checkpoint in %s is ignored (pass --resume to continue it)", output)
-    tok = _tokenizer(inputs, cfg, ckpt, strict_utf8, text_field)
-    ids = special_ids(tok)
-    model_cfg = replace(model_cfg, vocab_size=tok.get_vocab_size(with_added_tokens=True), pad_id=ids.pad)
-    if model_cfg.max_position < cfg.max_seq_len:
-        raise ConfigError(f"--max-seq-len {cfg.max_seq_len} exceeds --max-position {model_cfg.max_position}")
-    if ckpt is not None:
-        _check_resumable(ckpt, model_cfg, cfg)
-    seed_everything(cfg.seed + world.rank)
-    model = Bert(model_cfg).to(device)
-    log.info("BERT: %s parameters, %d layers, hidden %d, vocabulary %d", f"{count_parameters(model):,}", model_cfg.layers, model_cfg.hidden, model_cfg.vocab_size)
-    trainer = Trainer(model, cfg, world, device)
-    if ckpt is not None:
-        trainer.restore(ckpt)
-        log.info("resumed from step %d (%d examples consumed)", trainer.step, trainer.consumed)
-    spec = StreamSpec(inputs, cfg.documents, cfg.seed, world.rank, world.world_size, cfg.masking == "static", cfg.shuffle_buffer, strict_utf8, text_field)
-    pairs, masking = _specs(cfg, tok, ids)
-    stream = example_stream(spec, tok, pairs, masking)
-    if trainer.consumed:
-        stream = itertools.islice(stream, trainer.consumed, None)  # replay the data up to where the job stopped
-    train_batches = prefetch(batches(stream, cfg.batch_size, ids.pad))
-    eval_batches = _valid_batches(valid, cfg, tok, pairs, masking, ids, strict_utf8, text_field) if valid else None
-    record = _loop(trainer, train_batches, eval_batches, output, metrics, tok, model_cfg, quiet)
-    # Stopped by --max-time: keep a checkpoint beside the model (not listed in config.json) so that
-    # --resume can go on to --steps.
-    state = trainer.state(tok.to_str()) if trainer.step < cfg.steps else None  # collective under DDP
-    if world.is_main:
-        save_bert(output, model, tok, train=_train_record(cfg, inputs, valid), data=spec.stats.summary(), results=record)
-        if state is not None:
-            save_checkpoint(output, state)
-    return record
-
-
-def _loop(trainer: Trainer, train_batches, eval_batches, output: Path, metrics, tok, model_cfg: BertConfig, quiet: bool) -> dict[str, Any]:  # noqa: ANN001
-    cfg, world = trainer.cfg, trainer.world
-    sink = open(metrics, "a", encoding="utf-8") if metrics and world.is_main else None  # noqa: SIM115
-    start = time.monotonic()
-    record: dict[str, Any] = {}
-    try:
-        with Progress("pretrain", total=cfg.steps, unit="steps", quiet=quiet or not world.is_main) as progress:
-            progress.advance(trainer.step)
-            while trainer.step < cfg.steps:
-                # Every rank must stop at the same step; the vote is a collective, so only when needed.
-                if cfg.max_time is not None and trainer.agree(time.monotonic() - start >= cfg.max_time):
-                    log.info("--max-time reached at step %d", trainer.step)
-                    break
-                trainer.train_step(train_batches)
-                progress.advance(1, loss=trainer.last_loss, lr=trainer.lr)
-                record = _after_step(trainer, eval_batches, output, sink, tok) or record
-        if not record or record.get("step") != trainer.step:
-            record = trainer.flush_metrics() or record
-            _write(sink, record)
-    finally:
-        if sink is not None:
-            sink.close()
-    return record
-
-
-def _after_step(trainer: Trainer, eval_batches, output: Path, sink, tok) -> dict[str, Any] | None:  # noqa: ANN001
-    cfg, step = trainer.cfg, trainer.step
-    record = None
-    if step % cfg.log_every == 0 or step == cfg.steps:
-        record = trainer.flush_metrics()
-        if eval_batches is not None and (step % cfg.eval_every == 0 or step == cfg.steps) and cfg.eval_every:
-            record.update(trainer.evaluate(eval_batches))
-        _write(sink, record)
-        if trainer.world.is_main:
-            log.info("step %d  %s", step, "  ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "step" and isinstance(v, float)))
-    if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
-        state = trainer.state(tok.to_str())  # collective: every rank takes part
-        if trainer.world.is_main:
-            save_checkpoint(output, state)
-    return record
-
-
-def _write(sink, record: dict[str, Any]) -> None:  # noqa: ANN001
-    if sink is not None and record:
-        sink.write(json.dumps(record) + "\n")
-        sink.flush()
-
-
-def _tokenizer(inputs, cfg: PretrainConfig, ckpt, strict_utf8: bool, text_field: str):  # noqa: ANN001, ANN202
+def _tokenizer(inputs, cfg: PretrainConfig, meta, strict_utf8: bool, text_field: str):  # noqa: ANN001, ANN202
     from tokenizers import Tokenizer
 
     from nlpkit.corpus import read_lines, require_lines
     from nlpkit.tokenize.wordpiece import WordPieceConfig, load_tokenizer, train_wordpiece
 
-    if ckpt is not None and ckpt.get("tokenizer"):
-        return Tokenizer.from_str(ckpt["tokenizer"])  # the exact vocabulary the job started with
+    if meta:
+        return Tokenizer.from_str(meta["tokenizer"])  # the exact vocabulary the job started with
     if cfg.tokenizer:
         return load_tokenizer(cfg.tokenizer)
     if any(str(i) == "-" for i in inputs) or not inputs:
@@ -189,17 +170,3 @@ def _valid_batches(valid, cfg: PretrainConfig, tok, pairs: PairSpec, masking: Ma
     out = list(itertools.islice(batches(examples, cfg.batch_size, ids.pad), cfg.eval_batches))
     log.info("held-out set: %d batches", len(out))
     return out
-
-
-def _check_resumable(ckpt: dict[str, Any], model_cfg: BertConfig, cfg: PretrainConfig) -> None:
-    if ckpt.get("model_config") != asdict(model_cfg):
-        raise ConfigError("the checkpoint was written for a different model size", "resume with the same --layers/--hidden/... or drop --resume")
-    old = ckpt.get("train_config", {})
-    changed = [f for f in DATA_FIELDS if old.get(f) != getattr(cfg, f)]
-    if changed:
-        flags = ", ".join("--" + f.replace("_", "-") for f in changed)
-        raise ConfigError(f"{flags} differ from the checkpoint's", "resume with the same options or drop --resume")
-
-
-def _train_record(cfg: PretrainConfig, inputs, valid) -> dict[str, Any]:  # noqa: ANN001
-    return {**asdict(cfg), "inputs": [str(i) for i in inputs], "valid": [str(v) for v in valid or []]}
