@@ -16,6 +16,7 @@ import logging
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,11 @@ from nlpkit.embeddings.batches import encode_chunks
 from nlpkit.embeddings.cooccur import CooccurrenceCounter, load_bucket
 from nlpkit.embeddings.training import (
     CheckpointClock,
-    MetricsLog,
     RunOptions,
     Stopped,
     config_dict,
     corpus_source,
+    metrics_writer,
     out_of_time,
     publish_vectors,
     resume_state,
@@ -177,12 +178,12 @@ class GloVeTrainer:
 
     def train(self, out: Path, run: RunOptions) -> dict[str, Any]:
         clock = CheckpointClock(run.checkpoint_every, self.words_done())
-        metrics = MetricsLog(run.metrics, run.resume)
+        metrics = metrics_writer(run)
         start = time.monotonic() - self.seconds
         total, stopped = self.cfg.epochs * len(self.buckets), "epochs"
         with worker_threads(self.device, self.cfg.threads) as threads, ThreadPoolExecutor(threads) as pool, Progress(
             "glove", total=total, unit="buckets", quiet=run.quiet
-        ) as bar:
+        ) as bar, closing(metrics):
             bar.advance(self.epoch * len(self.buckets) + self.bucket)
             while self.epoch < self.cfg.epochs and stopped == "epochs":
                 order = self._epoch_order()
@@ -199,7 +200,7 @@ class GloVeTrainer:
                         break
                     if clock.due(self.words_done()):
                         self.save(out)
-                        self._record(metrics, "checkpoint")
+                        self._record(metrics, "log")
                         clock.reset(self.words_done())
                 if stopped == "epochs":
                     self._end_epoch(metrics)
@@ -210,7 +211,7 @@ class GloVeTrainer:
             "epoch_losses": self.losses, "stopped_by": stopped,
         }
 
-    def _end_epoch(self, metrics: MetricsLog) -> None:
+    def _end_epoch(self, metrics: Any) -> None:
         loss = self.epoch_loss / max(1, self.epoch_entries)  # mean over every entry of the epoch
         log.info("glove epoch %d: loss %.4g", self.epoch + 1, loss)
         self.losses.append(round(loss, 6))
@@ -218,13 +219,15 @@ class GloVeTrainer:
         self.epoch, self.bucket = self.epoch + 1, 0
         self.epoch_loss, self.epoch_entries = 0.0, 0
 
-    def _record(self, metrics: MetricsLog, event: str) -> None:
-        metrics.write(
-            event=event, step=self.epoch * len(self.buckets) + self.bucket, epoch=self.epoch + (event == "epoch"),
-            words=self.words_done() if event != "epoch" else int(self.vocab.total) * (self.epoch + 1),
-            seconds=round(self.seconds, 3), loss=self.losses[-1] if event == "epoch" else self.epoch_loss / max(1, self.epoch_entries),
-            lr=self.cfg.lr,
-        )
+    def _record(self, metrics: Any, event: str) -> None:
+        """One ``--metrics`` record: "log" at a checkpoint (the epoch's loss so far), "epoch" at an epoch's end."""
+        done = event == "epoch"
+        metrics.write({
+            "event": event, "step": self.epoch * len(self.buckets) + (len(self.buckets) if done else self.bucket),
+            "epoch": self.epoch + 1, "words": int(self.vocab.total) * (self.epoch + 1) if done else self.words_done(),
+            "seconds": round(self.seconds, 3), "loss": self.losses[-1] if done else self.epoch_loss / max(1, self.epoch_entries),
+            "lr": self.cfg.lr,
+        })
 
     def _train_bucket(self, path: Path, pool: ThreadPoolExecutor, threads: int) -> tuple[float, int]:
         """One shuffled pass over a bucket; returns (summed loss, entries)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import sys
@@ -75,21 +74,11 @@ class CheckpointClock:
         self.last_time = time.monotonic()
 
 
-class MetricsLog:
-    """Appends one JSON record per line to ``--metrics`` (nothing when no file is given)."""
+def metrics_writer(run: RunOptions) -> Any:
+    """The engine's ``--metrics`` JSONL writer (records ``event``, ``step``, ``epoch`` from 1, ``seconds``, ``loss``, ``lr``)."""
+    from nlpkit.training.metrics import MetricsWriter
 
-    def __init__(self, path: Path | None, resume: bool) -> None:
-        self.path = Path(path) if path else None
-        if self.path and not resume:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.path.write_text("")
-
-    def write(self, **record: Any) -> None:
-        if self.path is None:
-            return
-        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(clean, separators=(",", ":")) + "\n")
+    return MetricsWriter(run.metrics)
 
 
 class Stopped(Exception):

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -27,12 +28,12 @@ from nlpkit.corpus import read_lines
 from nlpkit.embeddings.batches import context_matrix, encode_chunks, make_batches, subsample
 from nlpkit.embeddings.training import (
     CheckpointClock,
-    MetricsLog,
     RunOptions,
     Stopped,
     config_dict,
     corpus_source,
     lr_at,
+    metrics_writer,
     out_of_time,
     publish_vectors,
     resume_state,
@@ -192,11 +193,11 @@ class Word2VecTrainer:
         cfg = self.cfg
         total = cfg.epochs * self.vocab.total
         clock = CheckpointClock(run.checkpoint_every, self.words_done)
-        metrics = MetricsLog(run.metrics, run.resume)
+        metrics = metrics_writer(run)
         start, stopped = time.monotonic() - self.seconds, "epochs"
         with worker_threads(self.device, cfg.threads) as threads, ThreadPoolExecutor(threads) as pool, Progress(
             "train", total=total, unit="words", quiet=run.quiet
-        ) as bar:
+        ) as bar, closing(metrics):
             bar.advance(self.words_done)
             while self.epoch < cfg.epochs and stopped == "epochs":
                 lines = islice(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field), self.lines_done, None)
@@ -213,21 +214,22 @@ class Word2VecTrainer:
                         break
                     if clock.due(self.words_done):
                         self.save(out)
-                        self._record(metrics, total)
+                        self._record(metrics, total, "log", self.epoch + 1)
                         clock.reset(self.words_done)
                 if stopped == "epochs":
                     self.epoch, self.chunk, self.lines_done = self.epoch + 1, 0, 0
-                    self._record(metrics, total)
+                    self._record(metrics, total, "epoch", self.epoch)
         self.seconds = time.monotonic() - start
         return {
             "words": self.words_done, "seconds": round(self.seconds, 2),
             "words_per_second": round(self.words_done / max(self.seconds, 1e-9)), "stopped_by": stopped,
         }
 
-    def _record(self, metrics: MetricsLog, total: int) -> None:
+    def _record(self, metrics: Any, total: int, event: str, epoch: int) -> None:
         # the kernels compute no loss (as word2vec.c); progress is in words and the decayed rate
         lr = lr_at(self.cfg.lr, self.cfg.min_lr, self.words_done, total)
-        metrics.write(step=self.words_done, epoch=self.epoch, words=self.words_done, seconds=round(self.seconds, 3), loss=None, lr=lr)
+        metrics.write({"event": event, "step": self.words_done, "epoch": epoch, "words": self.words_done,
+                       "seconds": round(self.seconds, 3), "loss": None, "lr": lr})
 
     def _train_chunk(self, batches: list[tuple[Any, ...]], words: int, pool: ThreadPoolExecutor, threads: int, total: int) -> None:
         cfg = self.cfg
