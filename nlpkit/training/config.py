@@ -63,7 +63,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # decoupled (adamw) or L2 (adam, sgd) weight decay
     clip: float = 1.0  # clip the global gradient norm to this (0: off)
     grad_accum: int = fixed(1)  # micro-batches per optimizer step (each rank, under torchrun)
-    precision: str = "fp32"  # fp32, bf16 (autocast, CPU too) or fp16 (autocast and loss scaling; CUDA only)
+    precision: str | None = "fp32"  # fp32, bf16 (autocast, CPU too) or fp16 (autocast and loss scaling; CUDA only)
     log_every: int = 100  # optimizer steps between metrics records and log lines
     device: str = "auto"  # auto (CUDA when present), cpu, cuda, cuda:N, mps
     threads: int = 0  # CPU threads per process (0: all cores, shared among the processes of a torchrun job)
@@ -81,7 +81,8 @@ class TrainConfig:
         if self.lr <= 0:
             raise ConfigError(f"{flag('lr')} must be positive")
         _choice(self, "schedule", SCHEDULES)
-        _choice(self, "precision", PRECISIONS)
+        if self.precision is not None:  # None: the family's choice once the device is known (open_job)
+            _choice(self, "precision", PRECISIONS)
         _choice(self, "optimizer", OPTIMIZERS)
         if not 0 < self.lr_decay <= 1:
             raise ConfigError(f"{flag('lr_decay')} must be in (0, 1]")

@@ -1,7 +1,9 @@
 """DistributedDataParallel plumbing for ``torchrun``: NCCL on GPUs, gloo on CPU.
 
 ``torchrun`` sets RANK, WORLD_SIZE, LOCAL_RANK and LOCAL_WORLD_SIZE (and MASTER_ADDR/PORT);
-without them the job is a single process and nothing here touches ``torch.distributed``.
+without them the job is a single process and nothing here touches ``torch.distributed``. Under
+torchrun even one process joins a process group and trains through DDP, so
+``torchrun --nproc-per-node 1`` exercises the same path as eight GPUs.
 Every collective here is called by every rank at the same point of the loop.
 """
 
@@ -23,22 +25,19 @@ class World:
     world_size: int = 1
     local_rank: int = 0
     local_world_size: int = 1
+    distributed: bool = False  # started by torchrun: a process group and DDP, whatever the size
 
     @property
     def is_main(self) -> bool:
         return self.rank == 0
 
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
-
 
 def world_from_env() -> World:
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         return World()
+    world_size = int(os.environ["WORLD_SIZE"])
     local = int(os.environ.get("LOCAL_WORLD_SIZE", str(world_size)))
-    return World(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")), local)
+    return World(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")), local, True)
 
 
 def init_world(device: torch.device) -> tuple[World, torch.device]:

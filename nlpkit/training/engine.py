@@ -69,6 +69,8 @@ class Engine:
         self._window: dict[str, Any] = {}  # sums since the last metrics record
         self._since_eval: dict[str, Any] = {}  # sums since the last evaluation
         self.lr = self.opt.param_groups[0]["lr"]
+        log.info("training on %s: %d process(es), %d thread(s) each, %d steps an epoch, precision %s", self.device,
+                 self.world.world_size, torch.get_num_threads(), self.per_epoch, self.cfg.precision)
         if job.ckpt:
             self.restore(job.ckpt)
 

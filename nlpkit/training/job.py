@@ -70,6 +70,8 @@ def open_job(out_dir: str | Path, cfg: TrainConfig, run: RunOptions, model_optio
     world, device = init_world(resolve_device(cfg.device))
     with ExitStack() as stack:
         stack.callback(close_world, world)
+        if cfg.precision is None:
+            cfg.precision = "bf16" if device.type == "cuda" else "fp32"
         if cfg.precision == "fp16" and device.type != "cuda":
             raise ConfigError(f"{flag('precision')} fp16 needs a CUDA device", "use fp32, or bf16 (also on CPU)")
         set_threads(cfg.threads, world)
@@ -79,7 +81,6 @@ def open_job(out_dir: str | Path, cfg: TrainConfig, run: RunOptions, model_optio
         job = Job(out, cfg, run, device, world, fixed)
         job.ckpt = _checkpoint_for(job)
         seed_everything(cfg.seed)
-        log.info("device %s, %d process(es), %d thread(s) each", device, world.world_size, torch.get_num_threads())
         yield job
 
 
