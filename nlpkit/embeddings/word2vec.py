@@ -228,8 +228,11 @@ class Word2VecTrainer:
     def _record(self, metrics: Any, total: int, event: str, epoch: int) -> None:
         # the kernels compute no loss (as word2vec.c); progress is in words and the decayed rate
         lr = lr_at(self.cfg.lr, self.cfg.min_lr, self.words_done, total)
+        words, seconds = getattr(self, "_last_record", (0, 0.0))
+        self._last_record = (self.words_done, self.seconds)
+        rate = (self.words_done - words) / max(self.seconds - seconds, 1e-9)
         metrics.write({"event": event, "step": self.words_done, "epoch": epoch, "words": self.words_done,
-                       "seconds": round(self.seconds, 3), "loss": None, "lr": lr})
+                       "seconds": round(self.seconds, 3), "loss": None, "lr": lr, "words_per_s": rate})
 
     def _train_chunk(self, batches: list[tuple[Any, ...]], words: int, pool: ThreadPoolExecutor, threads: int, total: int) -> None:
         cfg = self.cfg
