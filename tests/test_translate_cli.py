@@ -288,3 +288,30 @@ def test_two_process_gloo_run(trained, tmp_path):
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["train"]["world_size"] == 2 and config["kind"] == "translation"
     assert evals[-1]["step"] == config["train"]["steps"] and not (tmp_path / "m" / "checkpoint.pt").exists()
+
+
+def test_kill_9_then_resume_ends_with_the_weights_of_an_uninterrupted_run(trained, tmp_path):
+    """A real SIGKILL at an arbitrary moment after the first checkpoint (the CLI in fresh processes)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    args = [sys.executable, "-m", "nlpkit_cli", "translate", "train", str(trained / "train.tsv"), "--src-col", "2", "--tgt-col", "1",
+            "--epochs", "20", "--max-tokens", "60", "--checkpoint-every", "2", "--threads", "1", *map(str, TINY)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    subprocess.run([*args, "-o", str(tmp_path / "whole")], cwd=ROOT, env=env, check=True, timeout=300)
+    job = tmp_path / "job"
+    proc = subprocess.Popen([*args, "-o", str(job)], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (job / "checkpoint.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # somewhere after the first checkpoint, perhaps while writing another
+    proc.kill()
+    proc.wait()
+    assert proc.returncode == -9 and not (job / "config.json").exists(), "the job ended before it was killed"
+    subprocess.run([*args, "-o", str(job), "--resume"], cwd=ROOT, env=env, check=True, timeout=300)
+    whole, resumed = _weights(tmp_path / "whole"), _weights(job)
+    assert whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)
