@@ -8,7 +8,7 @@ run() { echo "\$ $*" >&2; "$@"; }
 data=corpora/de_en
 
 run nlpkit translate train "$data/tatoeba.train.tsv.gz" --src-col 2 --tgt-col 1 \
-  --valid "$data/tatoeba.valid.tsv.gz" --valid-lines 200 --valid-every 150 \
+  --valid "$data/tatoeba.valid.tsv.gz" --valid-lines 200 --eval-every 150 \
   -o "$out/translate" --arch rnn-attn --d-embed 96 --d-hidden 128 --d-attn 96 --vocab-size 3000 \
   --max-tokens 1500 --max-time 40 --threads 1 --quiet
 printf 'Ich habe Hunger.\nWo ist Tom?\nDas ist mein Buch.\n' | run nlpkit translate -m "$out/translate" --beam 5 --threads 1
