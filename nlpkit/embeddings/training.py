@@ -34,6 +34,7 @@ from nlpkit.durations import parse_cadence
 from nlpkit.embeddings.vectors import FORMAT_VERSION, KIND, VECTORS_FILE
 from nlpkit.embeddings.vocab import Vocab, build_vocab, count_words
 from nlpkit.errors import ConfigError
+from nlpkit.training.config import flags
 
 log = logging.getLogger("nlpkit")
 
@@ -156,9 +157,8 @@ def resume_state(out_dir: Path, run: RunOptions, model: dict[str, Any]) -> dict[
     saved = json.loads(state["config"])
     if saved != model:
         diff = sorted(k for k in set(saved) | set(model) if saved.get(k) != model.get(k))
-        flags = ", ".join("--" + k.replace("_", "-") for k in diff)
         raise ConfigError(
-            f"the checkpoint in {out_dir} was made with other settings ({flags})",
+            f"the checkpoint in {out_dir} was made with other settings ({flags(diff)})",
             "rerun with the same options, or with --force instead of --resume to start over",
         )
     log.info("resuming from epoch %d", state["epoch"] + 1)
