@@ -85,7 +85,7 @@ class EvalFormat(str, Enum):
 LabelColOpt = Annotated[Optional[int], typer.Option("--label-col", min=1, help="Column of the label, counting from 1 (default 1; eval: the model's).", show_default=False)]
 TextColOpt = Annotated[Optional[int], typer.Option("--text-col", min=1, help="Column of the text, counting from 1 (default 2; eval/predict: the model's).", show_default=False)]
 BatchOpt = Annotated[int, typer.Option("--batch-size", help="Texts per batch.", min=1)]
-ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).", show_default=False)]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (0: all cores; default: torch's).", min=0, show_default=False)]
 
 
 @app.command("predict")

@@ -132,7 +132,7 @@ def test_resume_after_a_kill_gives_the_same_model(tmp_path, monkeypatch):
     assert [(h["step"], h["valid_accuracy"]) for h in config["history"]] == [(h["step"], h["valid_accuracy"]) for h in before]
 
 
-def test_force_discards_a_leftover_checkpoint(tmp_path, monkeypatch):
+def test_force_discards_a_leftover_checkpoint_or_a_finished_model(tmp_path, monkeypatch):
     from nlpkit.training.engine import Engine
 
     data = write_tsv(tmp_path / "d.tsv", word_order_rows())
@@ -150,6 +150,11 @@ def test_force_discards_a_leftover_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setattr(Engine, "_step", real_step)
     config = fit(data, tmp_path / "job", "avg", {}, run=RunOptions(force=True, quiet=True), **train)
     assert config["train"]["steps"] == 10 and not (tmp_path / "job" / "checkpoint.pt").exists()
+    # A finished model is replaced only with --force; --resume finds nothing to resume.
+    for run in (QUIET, RunOptions(resume=True, quiet=True)):
+        with pytest.raises(ConfigError, match="finished model.*--force"):
+            fit(data, tmp_path / "job", "avg", {}, run=run, **train)
+    assert fit(data, tmp_path / "job", "avg", {}, run=RunOptions(force=True, quiet=True), **train)["train"]["steps"] == 10
 
 
 def test_early_stopping_keeps_the_best_model(tmp_path):

@@ -93,6 +93,9 @@ def test_neural_train_score_generate_and_resume(cli, corpus, tmp_path, monkeypat
     records = [json.loads(line) for line in (tmp_path / "whole.jsonl").read_text().splitlines()]
     evals = [r for r in records if r["event"] == "eval"]
     assert [r["epoch"] for r in evals] == [1, 2] and all({"step", "seconds", "loss", "lr", "valid_ppl"} <= set(r) for r in evals)
+    resumed = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
+    figures = lambda recs: [(r["step"], r["loss"], r["lr"], r["valid_ppl"]) for r in recs if r["event"] == "eval"]  # noqa: E731
+    assert figures(resumed) == figures(records)  # the killed run's epoch 1, then the resumed run's epoch 2
     r = cli(["lm", "score", "-m", out, "-f", "jsonl", "--device", "cpu"], input="the cat\n\n")
     assert [json.loads(line)["tokens"] for line in r.stdout.splitlines()] == [3, 1]
     r = cli(["lm", "generate", "-m", out, "--num", "2", "--max-tokens", "5", "--top-k", "3", "--device", "cpu"])

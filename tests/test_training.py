@@ -197,12 +197,13 @@ def test_plateau_schedule_decays_after_an_evaluation_without_progress(tmp_path):
 def test_threads_zero_means_every_core(tmp_path):
     import os
 
-    from nlpkit.training.distributed import World
-    from nlpkit.training.job import set_threads
+    from nlpkit.device import set_threads
 
-    set_threads(0, World())
+    set_threads(0)
     assert torch.get_num_threads() == len(os.sched_getaffinity(0))
-    set_threads(1, World())
+    set_threads(0, processes=len(os.sched_getaffinity(0)))  # one core each when every core runs a rank
+    assert torch.get_num_threads() == 1
+    set_threads(1)
     assert torch.get_num_threads() == 1
 
 

@@ -57,6 +57,7 @@ class ClassifyTask:
         (self.x, self.y), (self.valid_x, self.valid_y) = train, valid
         self.pad_id, self.cfg, self.device = pad_id, cfg, device
         self.lengths = [len(s) for s in self.x]
+        self.find_unused_parameters = cfg.arch == "bert"  # the encoder's MLM/NSP heads get no gradient
 
     def batches(self, epoch: int) -> list[list[int]]:
         return epoch_batches(self.lengths, self.cfg.batch_size, self.cfg.seed, epoch)

@@ -79,7 +79,7 @@ __all__ = ["Engine", "Job", "RunOptions", "Task", "TrainConfig", "fixed", "fixed
 
 def unwrap(model: Any) -> Any:
     """The module inside a DistributedDataParallel wrapper (the model itself otherwise)."""
-    return getattr(model, "module", model)
+    return model.module if type(model).__name__ == "DistributedDataParallel" else model
 
 
 def __getattr__(name: str) -> Any:  # torch is imported only when the engine itself is asked for

@@ -56,7 +56,8 @@ class Engine:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.net = DistributedDataParallel(model, device_ids=ids)
+            unused = getattr(task, "find_unused_parameters", False)  # a model with parts the loss never reaches
+            self.net = DistributedDataParallel(model, device_ids=ids, find_unused_parameters=unused)
         self.params = [p for p in model.parameters() if p.requires_grad]
         custom = getattr(task, "optimizer", None)  # a family may shape its own (parameter groups, betas, eps)
         self.opt = custom(model) if custom is not None else make_optimizer(self.params, self.cfg, self.device)
@@ -83,17 +84,20 @@ class Engine:
         self.state = LoopState(**ckpt["loop"])
         self.best_weights = ckpt["best_weights"]
         self._rng = ckpt["rng"][self.world.rank]  # restored when the loop starts: building the rest must not disturb it
+        sums = ckpt["sums"][self.world.rank]  # the metrics' running sums, so records match an uninterrupted run's
+        self._window, self._since_eval = dict(sums["window"]), dict(sums["eval"])
         self.lr = self.opt.param_groups[0]["lr"]
         log.info("resuming at epoch %d, step %d", self.state.epoch + 1, self.state.step)
 
     def checkpoint(self) -> None:
         """Write the resume checkpoint (collective under torchrun: every rank's RNG is gathered)."""
-        rngs = gather_objects(rng.capture(self.device), self.world)
+        sums = {name: {k: float(v) for k, v in d.items()} for name, d in (("window", self._window), ("eval", self._since_eval))}
+        ranks = gather_objects({"rng": rng.capture(self.device), "sums": sums}, self.world)
         self.state.saved_at = self.state.elapsed
         self.job.save_checkpoint({
             "model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "schedule": self.schedule.state_dict(),
             "scaler": self.scaler.state_dict(), "loop": asdict(self.state), "best_weights": self.best_weights,
-            "rng": rngs, "config": asdict(self.cfg), "meta": self.meta,
+            "rng": [r["rng"] for r in ranks], "sums": [r["sums"] for r in ranks], "config": asdict(self.cfg), "meta": self.meta,
         })
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -103,6 +107,7 @@ class Engine:
         if self._rng is not None:
             rng.restore(self._rng, self.device)
         self._t0 = time.monotonic() - st.elapsed
+        self._window_start = time.monotonic()
         self.metrics = MetricsWriter(self.job.run.metrics, self.world.is_main)
         quiet = self.job.run.quiet or not self.world.is_main
         try:
@@ -213,7 +218,7 @@ class Engine:
 
     def _log(self, bar: Progress) -> None:
         now = time.monotonic()
-        means = self._means(self._window, now - getattr(self, "_window_start", self._t0))
+        means = self._means(self._window, now - self._window_start)
         self._window_start = now
         record = self._record("log", self.state.epoch + 1, means)
         self.metrics.write(record)

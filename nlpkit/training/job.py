@@ -4,7 +4,8 @@
 when there is one), sets the threads and seeds, takes the output lock (rank 0), and decides what
 to do with a checkpoint left in the output directory:
 
-- none: a fresh start (``--resume`` without a checkpoint starts fresh too, with a log line);
+- none: a fresh start (``--resume`` without a checkpoint starts fresh too, with a log line), but
+  a finished model there is only replaced with ``--force``;
 - one, without ``--resume``: refused with a hint (``--resume`` or ``--force``);
 - one, with ``--force``: discarded, a fresh start;
 - one, with ``--resume``: loaded, after checking that every fixed value (``fixed_values(cfg)``
@@ -15,7 +16,6 @@ to do with a checkpoint left in the output directory:
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -52,18 +52,10 @@ class Job:
             save_checkpoint(self.out_dir, {**state, "fixed": self.fixed, "world_size": self.world.world_size})
 
 
-def set_threads(threads: int, world: World) -> None:
-    """``--threads 0``: every core this process may use, shared among the job's processes on this machine."""
-    if threads == 0:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        threads = max(1, cores // world.local_world_size)
-    torch.set_num_threads(threads)
-
-
 @contextmanager
 def open_job(out_dir: str | Path, cfg: TrainConfig, run: RunOptions, model_options: dict[str, Any] | None = None) -> Iterator[Job]:
     """Set up the job (see the module docstring); ``model_options`` must also not change on resume."""
-    from nlpkit.device import resolve_device, seed_everything
+    from nlpkit.device import resolve_device, seed_everything, set_threads
     from nlpkit.locking import output_lock
 
     out = Path(out_dir)
@@ -74,7 +66,7 @@ def open_job(out_dir: str | Path, cfg: TrainConfig, run: RunOptions, model_optio
             cfg.precision = "bf16" if device.type == "cuda" else "fp32"
         if cfg.precision == "fp16" and device.type != "cuda":
             raise ConfigError(f"{flag('precision')} fp16 needs a CUDA device", "use fp32, or bf16 (also on CPU)")
-        set_threads(cfg.threads, world)
+        set_threads(cfg.threads, world.local_world_size)  # 0: the machine's cores, shared by its ranks
         if world.is_main:
             stack.enter_context(output_lock(out))
         fixed = {**fixed_values(cfg), **{k: _plain(v) for k, v in (model_options or {}).items()}}
@@ -108,6 +100,10 @@ def _checkpoint_for(job: Job) -> dict[str, Any] | None:
         return None
     if present and not run.resume:
         raise ConfigError(f"{out} holds the checkpoint of an unfinished job", "add --resume to continue it, or --force to start over")
+    finished = (out / CONFIG).exists() and not present
+    if finished and not run.force:
+        what = "nothing to resume" if run.resume else "a new job would replace it"
+        raise ConfigError(f"{out} holds a finished model ({what})", "add --force to train it again, or choose another output")
     if not run.resume:
         return None
     ckpt = load_checkpoint(out)

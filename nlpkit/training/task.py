@@ -11,6 +11,8 @@ from torch import nn
 class Task(Protocol):
     metric: str  # the evaluate() key that picks the best weights and drives early stopping ("" for none)
     higher_is_better: bool  # the direction of ``metric`` (accuracy: True; perplexity or loss: False)
+    # Optional: ``find_unused_parameters = True`` when some parameters get no gradient from the loss
+    # (a pre-training head kept in a fine-tuned model); DDP then looks for them every step.
 
     def batches(self, epoch: int) -> Sequence[Any]:
         """Every batch of ``epoch`` (0-based), in order: a pure function of (seed, epoch).
