@@ -125,7 +125,7 @@ def translate_transformer(b: Bench) -> None:
 @family("bert", "tokens")
 def bert_pretrain(b: Bench) -> None:
     from nlpkit.bert.config import PretrainConfig
-    from nlpkit.bert.pretrain import pretrain
+    from nlpkit.bert.train import pretrain
     from nlpkit.training import RunOptions
 
     lines = synthetic_lines(int(30000 * b.scale), 15)

@@ -129,7 +129,7 @@ def pretrain_cmd(
 ) -> None:
     """Pre-train BERT with masked LM + next-sentence prediction; runs under torchrun for DDP."""
     from nlpkit.bert.config import PretrainConfig
-    from nlpkit.bert.pretrain import pretrain
+    from nlpkit.bert.train import pretrain
 
     cfg = PretrainConfig(**config_values(
         tokenizer=tokenizer, vocab_size=vocab_size, documents=documents, nsp=nsp, max_seq_len=max_seq_len,
