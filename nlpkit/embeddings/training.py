@@ -126,7 +126,9 @@ def worker_threads(device: Any, threads: int) -> Iterator[int]:
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield threads or os.cpu_count() or 1
+        # --threads 0: every core this process may use (its affinity), as for the neural trainers
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        yield threads or cores
     finally:
         torch.set_num_threads(before)
 
