@@ -82,9 +82,8 @@ def train_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Train word vectors on whitespace-tokenised text (one sentence per line); writes a model directory."""
-    from nlpkit.embeddings.training import RunOptions
-
     from nlpkit.durations import parse_cadence, parse_duration
+    from nlpkit.embeddings.training import RunOptions
 
     parse_cadence(checkpoint_every, "--checkpoint-every")  # a bad value fails before the corpus is read
     run = RunOptions(
@@ -92,17 +91,18 @@ def train_cmd(
         metrics=metrics, quiet=quiet, strict_utf8=strict_utf8, text_field=text_field,
     )
     common = dict(dim=dim, window=window, min_count=min_count, max_vocab=max_vocab, epochs=epochs, threads=threads, device=device, seed=seed, lowercase=lowercase)
+    common.update({k: v for k, v in (("lr", lr), ("batch_size", batch_size)) if v is not None})  # else the algorithm's default
     if algo == Algo.glove:
         from nlpkit.embeddings.glove import GloVeConfig, train_glove
 
-        cfg = GloVeConfig(**common, x_max=x_max, alpha=alpha, lr=0.05 if lr is None else lr, batch_size=batch_size or 8192)
+        cfg = GloVeConfig(**common, x_max=x_max, alpha=alpha)
         stats = train_glove(inputs, output, cfg, run)
     else:
         from nlpkit.embeddings.word2vec import Word2VecConfig, train_word2vec
 
         cfg = Word2VecConfig(
             **common, algo=algo.value, loss=loss.value, negative=negative, ns_exponent=ns_exponent, negative_pool=negative_pool,
-            sample=sample, lr=0.025 if lr is None else lr, min_lr=min_lr, batch_size=batch_size or 256,
+            sample=sample, min_lr=min_lr,
         )
         stats = train_word2vec(inputs, output, cfg, run)
     log.info("wrote %s: %s words in %.1f s (%s words/s)", output, f"{stats['words']:,}", stats["seconds"], f"{stats['words_per_second']:,}")

@@ -70,7 +70,7 @@ class Word2VecConfig:
     epochs: int = 5
     lr: float = 0.025
     min_lr: float = 0.0001
-    batch_size: int = 1024  # centre words per step
+    batch_size: int = 256  # centre words per step
     threads: int = 0  # worker threads; 0 = all cores
     device: str = "auto"
     seed: int = 1
