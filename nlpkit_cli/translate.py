@@ -110,7 +110,7 @@ MaxLenBOpt = Annotated[int, typer.Option("--max-len-b", help="Output limit: A * 
 MinLenOpt = Annotated[int, typer.Option("--min-len", help="No EOS before this many pieces.")]
 NoRepeatOpt = Annotated[int, typer.Option("--no-repeat-ngram", help="Never repeat an n-gram of this size (0 = off).")]
 MaxTokensOpt = Annotated[int, typer.Option("--max-tokens", help="Source pieces per decoding batch.", min=1)]
-ThreadsOpt = Annotated[int, typer.Option("--threads", help="CPU threads for torch (0 = torch's default).", min=0)]
+ThreadsOpt = Annotated[int, typer.Option("--threads", help="CPU threads for torch (0 = all cores).", min=0)]
 
 
 @app.command("decode")
