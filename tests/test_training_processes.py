@@ -54,7 +54,7 @@ def test_kill_9_then_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_pa
     deadline = time.monotonic() + 120
     while not (job / "checkpoint.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    time.sleep(0.2)  # somewhere after the first checkpoint, perhaps in the middle of writing another
+    time.sleep(0.05)  # somewhere after the first checkpoint, perhaps in the middle of writing another
     proc.kill()
     proc.wait()
     assert proc.returncode == -9 and not (job / "config.json").exists(), "the job ended before it was killed"

@@ -39,13 +39,32 @@ A family's trainer, in full::
             if job.world.is_main:
                 return save_foo(output, model.cpu(), ..., train={**asdict(cfg), **engine.results()})
 
+Notes for a family: build the model *inside* ``open_job`` (it seeds every generator first) and
+from ``job.meta`` when resuming (``job.ckpt`` is the checkpoint or None); the engine moves the model
+to ``job.device``, restores the weights and optimizer, and only then the RNG states, so building
+may draw random numbers freely. ``step`` receives the DDP-wrapped model under torchrun: call it,
+reach its attributes through ``unwrap(model)``; it runs under autocast and should return the loss
+in float32 (``logits.float()``). ``evaluate`` runs on rank 0 only, in eval mode, without grad.
+Set ``find_unused_parameters = True`` on the task when some parameters get no gradient (a kept
+pre-training head). Return ``{}`` from ``evaluate`` without validation data: there are then no best
+weights (the last weights are published) and no early stopping. Only rank 0 publishes; other ranks
+return after ``engine.run()``. ``engine.results()`` and ``engine.state.history`` (the evaluation
+records) belong in ``config.json``'s "train" section. Tests to copy: ``tests/test_classify_train.py``
+(a "crash after step k" hook: monkeypatch ``Engine._step``), ``tests/test_training_processes.py``
+(kill -9 of the CLI, two gloo ranks), ``tests/test_training_flags.py`` (add the trainer to
+``TRAINERS``); ``bench/throughput.py`` takes one ``@family`` function per family.
+
 A CLI builds the config from the shared options of ``nlpkit_cli/_train_opts.py`` (every trainer
 spells ``--epochs``, ``--max-time``, ``--checkpoint-every``, ``--resume``, ``--force``,
 ``--metrics``, ``--valid``, ``--eval-every``, ``--patience``, ``--lr``, ``--warmup``,
 ``--schedule``, ``--clip``, ``--grad-accum``, ``--precision``, ``--device``, ``--threads``,
 ``--seed``, ``--quiet`` and the model sizes ``--d-model``, ``--d-hidden``, ``--n-layers``,
-``--n-heads``, ``--d-ff``, ``--dropout`` the same way) and passes ``None`` where a flag was not
-given, so defaults live in the config dataclasses, not in the adapters.
+``--n-heads``, ``--d-ff``, ``--dropout`` the same way; ``--force`` is ``_common.ForceOpt``). Every
+option defaults to ``None``; ``config_values(epochs=epochs, ...)`` keeps the given ones, so
+defaults live in the config dataclasses, not in the adapters::
+
+    cfg = FooConfig(**config_values(epochs=epochs, max_time=max_time, lr=lr, precision=precision, ...))
+    train_foo(inputs, output, cfg, model_options, run_options(resume, force, metrics, quiet))
 
 Checkpoints: ``DIR/checkpoint.pt`` in the output directory, written (by rank 0) every
 ``--checkpoint-every`` N optimizer steps or DURATION of training, and at epoch ends (at most one
@@ -55,7 +74,8 @@ continues it; a fixed value or world size that differs is refused naming its fla
 left without ``--resume`` is refused (hint: ``--resume`` or ``--force``); ``--force`` discards it.
 Resume is exact: kill -9 at any moment, and ``--resume`` ends with weights identical
 (``torch.equal``) to an uninterrupted run (CPU, same seed, ``--threads 1``). A finished job
-publishes its artefact in place of the directory, checkpoint included.
+publishes its artefact in place of the directory, checkpoint included; a directory holding a
+finished model is replaced only with ``--force``.
 
 Metrics (``--metrics FILE``, rank 0): JSONL, ``{"event": "log"|"eval", "step", "epoch" (from 1),
 "seconds", "lr", "loss", ...}``, one record every ``--log-every`` steps and one per evaluation

@@ -60,6 +60,8 @@ def open_job(out_dir: str | Path, cfg: TrainConfig, run: RunOptions, model_optio
 
     out = Path(out_dir)
     world, device = init_world(resolve_device(cfg.device))
+    if not world.is_main:  # one copy of the logs: rank 0's (warnings and errors still show from every rank)
+        logging.getLogger("nlpkit").setLevel(logging.WARNING)
     with ExitStack() as stack:
         stack.callback(close_world, world)
         if cfg.precision is None:

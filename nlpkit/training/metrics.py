@@ -3,7 +3,8 @@
 Every record has ``event`` ("log": the mean training losses of the steps since the last record;
 "eval": an evaluation), ``step`` (optimizer steps done), ``epoch`` (counted from 1), ``seconds``
 (training time over all runs of the job), ``loss``, ``lr``, and on evaluations the family's
-metrics (``valid_accuracy``, ``valid_ppl``, ...). A resumed job appends to the same file; records
+metrics (``valid_accuracy``, ``valid_ppl``, ...). Numbers keep 7 significant digits; a
+non-finite one is written as null. A resumed job appends to the same file; records
 after the checkpoint that a killed run had written are written again.
 """
 
@@ -17,7 +18,7 @@ from typing import Any, TextIO
 
 def _clean(value: Any) -> Any:
     if isinstance(value, float):
-        return round(value, 6) if math.isfinite(value) else None
+        return float(f"{value:.7g}") if math.isfinite(value) else None  # significant digits: an lr of 1e-7 stays
     return value
 
 
