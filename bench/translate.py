@@ -77,7 +77,7 @@ def train(out: Path, arch: str, max_time: float, epochs: int, resume: bool, extr
         arch=arch, epochs=epochs, max_time=max_time, max_tokens=2500, eval_every="150", valid_lines=300, vocab_size=4000,
         device="cpu", threads=1, checkpoint_every="5m", **TRAIN[arch], **extra,
     )
-    run = RunOptions(resume=resume, metrics=str(out / f"{name}.metrics.jsonl"))
+    run = RunOptions(resume=resume, force=not resume, metrics=str(out / f"{name}.metrics.jsonl"))  # a new run replaces the model
     result = train_translation(src, out / name, SIZES[arch], config, valid=valid, run=run)
     print(json.dumps(result["train"]))
 

@@ -107,6 +107,8 @@ def test_train_cli_metrics_and_leftover_checkpoint(cli, tmp_path, algo):
     records = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
     assert len(records) >= 3 and records[-1]["epoch"] == 2 and records[-1]["words"] == 6000
     assert all({"step", "epoch", "seconds", "loss", "lr"} <= set(rec) for rec in records)
+    line = one_error_line(cli([*base, "--epochs", "1"]))
+    assert "finished model" in line and "--force" in line  # replaced only on purpose, as by the engine's trainers
     (tmp_path / "m" / "checkpoint.pt").write_bytes(b"leftover")  # as a killed job leaves it
     line = one_error_line(cli([*base, "--epochs", "1"]))
     assert "unfinished job" in line and "--resume" in line and "--force" in line

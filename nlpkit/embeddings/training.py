@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from nlpkit.artifacts import CHECKPOINT, artifact_writer, load_checkpoint, write_config
+from nlpkit.artifacts import CHECKPOINT, CONFIG, artifact_writer, load_checkpoint, write_config
 from nlpkit.corpus import ReadStats, read_lines, require_lines
 from nlpkit.durations import parse_cadence
 from nlpkit.embeddings.vectors import FORMAT_VERSION, KIND, VECTORS_FILE
@@ -142,9 +142,14 @@ def resume_state(out_dir: Path, run: RunOptions, model: dict[str, Any]) -> dict[
     """The checkpoint to continue from, after checking it belongs to the same configuration.
 
     A leftover checkpoint without ``--resume`` is refused (``--force`` discards it), so that a
-    rerun never silently throws away a killed job's progress.
+    rerun never silently throws away a killed job's progress; a finished model is replaced only
+    with ``--force``.
     """
     path = Path(out_dir) / CHECKPOINT
+    finished = (Path(out_dir) / CONFIG).exists() and not path.exists()
+    if finished and not run.force:  # as the engine: a finished model is replaced only on purpose
+        what = "nothing to resume" if run.resume else "a new job would replace it"
+        raise ConfigError(f"{out_dir} holds a finished model ({what})", "add --force to train it again, or choose another output")
     if not run.resume:
         if path.exists() and not run.force:
             raise ConfigError(
