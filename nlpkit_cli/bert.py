@@ -20,7 +20,6 @@ from nlpkit_cli._common import (
     OutputDirOpt,
     QuietOpt,
     RecordWriter,
-    SeedOpt,
     StrictUtf8Opt,
     TextFieldOpt,
     TrainInputsArg,

@@ -19,7 +19,6 @@ from nlpkit_cli._common import (
     OutputDirOpt,
     QuietOpt,
     RecordWriter,
-    SeedOpt,
     StrictUtf8Opt,
     TextFieldOpt,
     default_group,

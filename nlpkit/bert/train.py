@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from nlpkit.bert.config import PretrainConfig
 from nlpkit.bert.data import PairSpec
 from nlpkit.bert.masking import MaskingSpec
 from nlpkit.bert.model import Bert, BertConfig, count_parameters
-from nlpkit.bert.stream import StreamedBatches, StreamSpec, batches, example_stream
+from nlpkit.bert.stream import StreamedBatches, StreamSpec, batches, epoch_examples, example_stream
 from nlpkit.errors import ConfigError, CorpusError
 from nlpkit.training import RunOptions
 from nlpkit.training.engine import Engine
@@ -164,8 +164,6 @@ def _specs(cfg: PretrainConfig, tok, ids: SpecialIds) -> tuple[PairSpec, Masking
 def _valid_batches(valid, cfg: PretrainConfig, tok, pairs: PairSpec, masking: MaskingSpec, ids: SpecialIds, strict_utf8: bool, text_field: str) -> list:  # noqa: ANN001
     """A fixed held-out set: the first ``eval_batches`` batches, with fixed pairs and masks."""
     spec = StreamSpec(valid, cfg.documents, cfg.seed, 0, 1, True, 1, strict_utf8, text_field)
-    from nlpkit.bert.stream import epoch_examples
-
     examples = epoch_examples(spec, tok, pairs, masking, epoch=0)
     out = list(itertools.islice(batches(examples, cfg.batch_size, ids.pad), cfg.eval_batches))
     log.info("held-out set: %d batches", len(out))
