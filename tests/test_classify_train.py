@@ -209,3 +209,15 @@ def test_vectors_initialise_and_freeze_the_embeddings(tmp_path):
     assert 0 < np.abs(embed[others]).mean() < 3 * np.abs(table).mean() and not embed[0].any()  # vectors' scale; <pad> zero
     with pytest.raises(ConfigError, match="--d-model 8 differs"):
         fit(data, tmp_path / "m2", "avg", {"d_model": 8}, vectors=str(tmp_path / "vectors"))
+
+
+def test_loading_refuses_weights_that_do_not_match_the_config(tmp_path):
+    from nlpkit.classify.artifact import load_classifier
+    from nlpkit.errors import ArtifactError
+    from tests.test_lm_neural import _add_tensor
+
+    data = write_tsv(tmp_path / "d.tsv", word_order_rows())
+    fit(data, tmp_path / "m", "avg", {"d_model": 4}, epochs=1)
+    _add_tensor(tmp_path / "m", "stray.weight")
+    with pytest.raises(ArtifactError, match="does not match"):
+        load_classifier(tmp_path / "m", "cpu")

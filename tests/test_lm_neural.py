@@ -114,3 +114,25 @@ def test_save_load_round_trip_and_score_schema(tmp_path, arch):
     assert [r.oov for r in records] == [0, 0, 1]
     assert records[0].per_token[-1][0] == "</s>"
     assert records[0].ppl == pytest.approx(10 ** (-records[0].log10_prob / 4))
+
+
+def _add_tensor(model_dir: Path, name: str) -> None:
+    """Write model.safetensors with one more tensor (and the size config.json checks)."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    path = model_dir / "model.safetensors"
+    save_file({**load_file(str(path)), name: torch.zeros(2)}, str(path), metadata={"format": "pt"})
+    config = json.loads((model_dir / "config.json").read_text())
+    config["files"]["model.safetensors"] = path.stat().st_size
+    (model_dir / "config.json").write_text(json.dumps(config))
+
+
+def test_loading_refuses_weights_that_do_not_match_the_config(tmp_path):
+    from nlpkit.errors import ArtifactError
+
+    out = _save(tmp_path, "lstm")
+    _add_tensor(out, "stray.weight")
+    with pytest.raises(ArtifactError, match="do not match"):
+        load_neural(out, torch.device("cpu"))

@@ -220,3 +220,20 @@ def test_resume_needs_the_same_world_size_and_fixed_values(tmp_path, monkeypatch
     save_checkpoint(tmp_path / "job", {**ckpt, "world_size": 2})
     with pytest.raises(ConfigError, match="written by 2 process"):
         run_toy(tmp_path / "job", run=RunOptions(resume=True), epochs=2, checkpoint_every="2")
+
+
+def test_one_torchrun_process_trains_through_ddp_on_gloo(tmp_path, monkeypatch):
+    """The path `torchrun --nproc-per-node 1` takes (the GPU test does the same with NCCL)."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    for key, value in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1",
+                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(29600 + __import__("os").getpid() % 300)}.items():
+        monkeypatch.setenv(key, value)
+    ddp, engine = run_toy(tmp_path / "ddp", epochs=2, checkpoint_every="3")
+    assert engine.world.distributed and isinstance(engine.net, DistributedDataParallel)
+    assert engine.state.step == 12 and not dist.is_initialized()  # the job left the process group
+    for key in ("RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(key)
+    plain, _ = run_toy(tmp_path / "plain", epochs=2, checkpoint_every="3")
+    assert all(torch.equal(a, b) for a, b in zip(ddp.state_dict().values(), plain.state_dict().values()))
