@@ -214,6 +214,27 @@ def test_broken_model_gives_one_line(cli, trained, tmp_path):
     assert missing.exit_code == 1 and "does not exist" in missing.output
 
 
+@pytest.mark.parametrize("change", ["extra", "missing"])
+def test_weights_must_match_the_config_exactly(cli, trained, tmp_path, change):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    model = tmp_path / "m"
+    shutil.copytree(trained / "model", model)
+    state = load_file(str(model / "model.safetensors"))
+    if change == "extra":
+        state["decoder.unexpected.weight"] = torch.zeros(2, 2)
+    else:
+        state.pop(sorted(state)[0])
+    save_file(state, str(model / "model.safetensors"))
+    config = json.loads((model / "config.json").read_text())
+    config["files"]["model.safetensors"] = (model / "model.safetensors").stat().st_size  # not caught as truncation
+    (model / "config.json").write_text(json.dumps(config))
+    result = cli(["translate", "-m", model], input="eins\n")
+    assert result.exit_code == 1 and result.output.startswith("error: cannot load") and len(result.output.strip().splitlines()) == 1
+
+
 def test_rnn_without_attention_refuses_attention_plot(cli, tmp_path, trained):
     out = tmp_path / "rnn"
     args = ["translate", "train", trained / "train.tsv", "-o", out, "--arch", "rnn", "--epochs", "1", "--src-col", "2", "--tgt-col", "1", *TINY]
