@@ -81,7 +81,7 @@ def nlpkit_cmd(*args: str) -> list[str]:
 def train_nlpkit(corpus: Path, out: Path, algo: str, epochs: int, threads: int, extra: list[str]) -> dict[str, float]:
     cmd = nlpkit_cmd("embed", "train", str(corpus), "-o", str(out), "--algo", algo, "--dim", "100", "--window", "5",
                      "--min-count", "5", "--epochs", str(epochs), "--threads", str(threads), "--device", "cpu",
-                     "--checkpoint-every", "0", "--seed", "1", *extra)
+                     "--checkpoint-every", "0", "--seed", "1", "--force", *extra)
     if algo != "glove":
         cmd += ["--negative", "5", "--sample", "1e-3", "--lr", "0.025", "--min-lr", "0.0001"]
     return timed(cmd, out.with_suffix(".log"))

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from nlpkit_cli._common import DeviceOpt, ModelOpt, OutputDirOpt, QuietOpt, SeedOpt, StrictUtf8Opt, TextFieldOpt, TrainInputsArg
+from nlpkit_cli._common import DeviceOpt, ForceOpt, ModelOpt, OutputDirOpt, QuietOpt, SeedOpt, StrictUtf8Opt, TextFieldOpt, TrainInputsArg
 
 log = logging.getLogger("nlpkit")
 
@@ -70,8 +70,11 @@ def train_cmd(
     x_max: Annotated[float, typer.Option("--x-max", help="GloVe weighting cut-off.")] = 100.0,
     alpha: Annotated[float, typer.Option("--alpha", help="GloVe weighting exponent.")] = 0.75,
     lowercase: Annotated[bool, typer.Option("--lowercase", help="Lowercase the text (queries are then lowercased too).")] = False,
-    checkpoint_every: Annotated[str, typer.Option("--checkpoint-every", help="Checkpoint every N words (5000000) or minutes (10m); 0 = never.")] = "10m",
+    max_time: Annotated[Optional[str], typer.Option("--max-time", help="Stop after this much training (90, 90s, 15m, 2h; summed over resumed runs) and write the model.", show_default=False)] = None,
+    checkpoint_every: Annotated[str, typer.Option("--checkpoint-every", help="Checkpoint every N words (5000000) or every DURATION (10m, 1h); 0 = never.")] = "10m",
     resume: Annotated[bool, typer.Option("--resume", help="Continue a killed job from the checkpoint in the output directory.")] = False,
+    force: ForceOpt = False,
+    metrics: Annotated[Optional[Path], typer.Option("--metrics", help="Append JSONL records (step, epoch, words, seconds, loss, lr) at each checkpoint and epoch end.", show_default=False)] = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 1,
     strict_utf8: StrictUtf8Opt = False,
@@ -79,21 +82,27 @@ def train_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Train word vectors on whitespace-tokenised text (one sentence per line); writes a model directory."""
+    from nlpkit.durations import parse_cadence, parse_duration
     from nlpkit.embeddings.training import RunOptions
 
-    run = RunOptions(checkpoint_every=checkpoint_every, resume=resume, quiet=quiet, strict_utf8=strict_utf8, text_field=text_field)
+    parse_cadence(checkpoint_every, "--checkpoint-every")  # a bad value fails before the corpus is read
+    run = RunOptions(
+        checkpoint_every=checkpoint_every, max_time=parse_duration(max_time, "--max-time"), resume=resume, force=force,
+        metrics=metrics, quiet=quiet, strict_utf8=strict_utf8, text_field=text_field,
+    )
     common = dict(dim=dim, window=window, min_count=min_count, max_vocab=max_vocab, epochs=epochs, threads=threads, device=device, seed=seed, lowercase=lowercase)
+    common.update({k: v for k, v in (("lr", lr), ("batch_size", batch_size)) if v is not None})  # else the algorithm's default
     if algo == Algo.glove:
         from nlpkit.embeddings.glove import GloVeConfig, train_glove
 
-        cfg = GloVeConfig(**common, x_max=x_max, alpha=alpha, lr=0.05 if lr is None else lr, batch_size=batch_size or 8192)
+        cfg = GloVeConfig(**common, x_max=x_max, alpha=alpha)
         stats = train_glove(inputs, output, cfg, run)
     else:
         from nlpkit.embeddings.word2vec import Word2VecConfig, train_word2vec
 
         cfg = Word2VecConfig(
             **common, algo=algo.value, loss=loss.value, negative=negative, ns_exponent=ns_exponent, negative_pool=negative_pool,
-            sample=sample, lr=0.025 if lr is None else lr, min_lr=min_lr, batch_size=batch_size or 256,
+            sample=sample, min_lr=min_lr,
         )
         stats = train_word2vec(inputs, output, cfg, run)
     log.info("wrote %s: %s words in %.1f s (%s words/s)", output, f"{stats['words']:,}", stats["seconds"], f"{stats['words_per_second']:,}")

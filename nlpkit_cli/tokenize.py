@@ -84,8 +84,8 @@ def encode_cmd(
 ) -> None:
     """Encode text into WordPiece tokens or ids, one output line per input line."""
     from nlpkit.corpus import read_lines
-    from nlpkit.tokenize_stream import EncodeOptions, decode_lines, encode_lines
-    from nlpkit.wordpiece import load_tokenizer
+    from nlpkit.tokenize.stream import EncodeOptions, decode_lines, encode_lines
+    from nlpkit.tokenize.wordpiece import load_tokenizer
 
     tok = load_tokenizer(model, lowercase=lowercase, strip_accents=strip_accents, max_word_chars=max_word_chars)
     writer = RecordWriter(line_buffered)
@@ -125,8 +125,8 @@ def train_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Learn a BERT-style WordPiece vocabulary; writes tokenizer.json, vocab.txt and config.json."""
-    from nlpkit.tokenize_train import train_tokenizer
-    from nlpkit.wordpiece import WordPieceConfig
+    from nlpkit.tokenize.train import train_tokenizer
+    from nlpkit.tokenize.wordpiece import WordPieceConfig
 
     config = WordPieceConfig(
         vocab_size=vocab_size,
@@ -156,8 +156,8 @@ def stats_cmd(
 ) -> None:
     """[UNK] rate, pieces per word and vocabulary coverage of a tokenizer on some text."""
     from nlpkit.corpus import read_lines
-    from nlpkit.tokenize_stream import tokenize_stats
-    from nlpkit.wordpiece import load_tokenizer
+    from nlpkit.tokenize.stream import tokenize_stats
+    from nlpkit.tokenize.wordpiece import load_tokenizer
 
     tok = load_tokenizer(model, lowercase=lowercase, strip_accents=strip_accents, max_word_chars=max_word_chars)
     stats = tokenize_stats(tok, read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field))

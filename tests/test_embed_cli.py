@@ -98,6 +98,32 @@ def test_train_cli_end_to_end(cli, tmp_path):
     assert r.exit_code == 0, r.output
 
 
+@pytest.mark.parametrize("algo", ["sg", "glove"])
+def test_train_cli_metrics_and_leftover_checkpoint(cli, tmp_path, algo):
+    corpus = write_corpus(tmp_path / "c.txt", sentences=300)
+    base = ["embed", "train", corpus, "-o", tmp_path / "m", "--algo", algo, "--dim", "8", "--min-count", "1", "--threads", "1", "--device", "cpu", "-q"]
+    r = cli([*base, "--epochs", "2", "--checkpoint-every", "1000", "--metrics", tmp_path / "m.jsonl"])
+    assert r.exit_code == 0, r.output
+    records = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
+    assert len(records) >= 3 and records[-1]["epoch"] == 2 and records[-1]["words"] == 6000
+    assert all({"step", "epoch", "seconds", "loss", "lr"} <= set(rec) for rec in records)
+    line = one_error_line(cli([*base, "--epochs", "1"]))
+    assert "finished model" in line and "--force" in line  # replaced only on purpose, as by the engine's trainers
+    (tmp_path / "m" / "checkpoint.pt").write_bytes(b"leftover")  # as a killed job leaves it
+    line = one_error_line(cli([*base, "--epochs", "1"]))
+    assert "unfinished job" in line and "--resume" in line and "--force" in line
+    assert cli([*base, "--epochs", "1", "--force"]).exit_code == 0
+    assert not (tmp_path / "m" / "checkpoint.pt").exists()
+
+
+def test_train_cli_durations(cli, tmp_path):
+    corpus = write_corpus(tmp_path / "c.txt", sentences=50)
+    base = ["embed", "train", corpus, "-o", tmp_path / "m", "--dim", "8", "--min-count", "1", "-q"]
+    assert "--max-time" in one_error_line(cli([*base, "--max-time", "soon"]))
+    assert "--checkpoint-every" in one_error_line(cli([*base, "--checkpoint-every", "often"]))
+    assert cli([*base, "--max-time", "1h", "--checkpoint-every", "90s", "--epochs", "1"]).exit_code == 0
+
+
 def test_train_from_stdin(cli, tmp_path):
     text = write_corpus(tmp_path / "c.txt", sentences=200).read_text()
     r = cli(["embed", "train", "-", "-o", tmp_path / "m", "--dim", "8", "--min-count", "1", "--epochs", "1", "--threads", "1", "--device", "cpu", "-q"], input=text)

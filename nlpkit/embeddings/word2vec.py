@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -32,6 +33,8 @@ from nlpkit.embeddings.training import (
     config_dict,
     corpus_source,
     lr_at,
+    metrics_writer,
+    out_of_time,
     publish_vectors,
     resume_state,
     scan_vocab,
@@ -67,7 +70,7 @@ class Word2VecConfig:
     epochs: int = 5
     lr: float = 0.025
     min_lr: float = 0.0001
-    batch_size: int = 1024  # centre words per step
+    batch_size: int = 256  # centre words per step
     threads: int = 0  # worker threads; 0 = all cores
     device: str = "auto"
     seed: int = 1
@@ -185,18 +188,18 @@ class Word2VecTrainer:
             fn(self.w_in, self.w_out, *batch[:4], self.tree, lr)
 
     def train(self, sources: list[str], out: Path, run: RunOptions) -> dict[str, Any]:
-        from nlpkit.tokenize_stream import pipelined
+        from nlpkit.pumps import pipelined
 
         cfg = self.cfg
         total = cfg.epochs * self.vocab.total
-        clock = CheckpointClock(run.checkpoint_every)
-        clock.reset(self.words_done)
-        start = time.monotonic() - self.seconds
+        clock = CheckpointClock(run.checkpoint_every, self.words_done)
+        metrics = metrics_writer(run)
+        start, stopped = time.monotonic() - self.seconds, "epochs"
         with worker_threads(self.device, cfg.threads) as threads, ThreadPoolExecutor(threads) as pool, Progress(
             "train", total=total, unit="words", quiet=run.quiet
-        ) as bar:
+        ) as bar, closing(metrics):
             bar.advance(self.words_done)
-            while self.epoch < cfg.epochs:
+            while self.epoch < cfg.epochs and stopped == "epochs":
                 lines = islice(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field), self.lines_done, None)
                 chunks = enumerate(encode_chunks(lines, self.vocab.index, lowercase=cfg.lowercase, chunk_words=CHUNK_WORDS), self.chunk)
                 for batches, words, n_lines in pipelined(chunks, self._prepare):
@@ -205,14 +208,31 @@ class Word2VecTrainer:
                     bar.advance(words, lr=lr_at(cfg.lr, cfg.min_lr, self.words_done, total))
                     self.seconds = time.monotonic() - start
                     if run.stop_after and self.words_done >= run.stop_after:
-                        self.save(out)
-                        raise Stopped(f"stopped after {self.words_done} words")
+                        raise Stopped(f"stopped after {self.words_done} words")  # as kill -9: no checkpoint
+                    if out_of_time(run, self.seconds):
+                        stopped = "max-time"
+                        break
                     if clock.due(self.words_done):
                         self.save(out)
+                        self._record(metrics, total, "log", self.epoch + 1)
                         clock.reset(self.words_done)
-                self.epoch, self.chunk, self.lines_done = self.epoch + 1, 0, 0
+                if stopped == "epochs":
+                    self.epoch, self.chunk, self.lines_done = self.epoch + 1, 0, 0
+                    self._record(metrics, total, "epoch", self.epoch)
         self.seconds = time.monotonic() - start
-        return {"words": self.words_done, "seconds": round(self.seconds, 2), "words_per_second": round(self.words_done / max(self.seconds, 1e-9))}
+        return {
+            "words": self.words_done, "seconds": round(self.seconds, 2),
+            "words_per_second": round(self.words_done / max(self.seconds, 1e-9)), "stopped_by": stopped,
+        }
+
+    def _record(self, metrics: Any, total: int, event: str, epoch: int) -> None:
+        # the kernels compute no loss (as word2vec.c); progress is in words and the decayed rate
+        lr = lr_at(self.cfg.lr, self.cfg.min_lr, self.words_done, total)
+        words, seconds = getattr(self, "_last_record", (0, 0.0))
+        self._last_record = (self.words_done, self.seconds)
+        rate = (self.words_done - words) / max(self.seconds - seconds, 1e-9)
+        metrics.write({"event": event, "step": self.words_done, "epoch": epoch, "words": self.words_done,
+                       "seconds": round(self.seconds, 3), "loss": None, "lr": lr, "words_per_s": rate})
 
     def _train_chunk(self, batches: list[tuple[Any, ...]], words: int, pool: ThreadPoolExecutor, threads: int, total: int) -> None:
         cfg = self.cfg
