@@ -14,6 +14,7 @@ import typer
 
 from nlpkit_cli._common import (
     DeviceOpt,
+    EchoOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
@@ -21,15 +22,17 @@ from nlpkit_cli._common import (
     QuietOpt,
     RecordWriter,
     SeedOpt,
+    StrictOpt,
     StrictUtf8Opt,
     TextFieldOpt,
     TrainInputsArg,
 )
+from nlpkit_cli._records import BadLines
 from nlpkit_cli.lm_format import format_record, parse_prune, summary_lines
 
 log = logging.getLogger("nlpkit")
 
-app = typer.Typer(no_args_is_help=True, help="Language models: `train` (n-gram or neural), `score`, `generate`, `import`.")
+app = typer.Typer(no_args_is_help=True, help="Language models: `train` (n-gram or neural), `score`, `generate`, `import`, `export`.")
 
 
 class Arch(str, Enum):
@@ -65,7 +68,10 @@ def train_cmd(
     vocab_limit: Annotated[Optional[int], _opt("--vocab-limit", "n-gram: keep the N most frequent words.")] = None,
     min_count: Annotated[int, _opt("--min-count", "Rarer words become <unk>.")] = 1,
     max_vocab: Annotated[Optional[int], _opt("--max-vocab", "Neural: vocabulary size, specials included.")] = None,
-    tokenizer: Annotated[Optional[Path], _opt("--tokenizer", "Neural: a WordPiece tokenizer dir instead of words.")] = None,
+    tokenizer: Annotated[Optional[Path], _opt("--tokenizer", "A WordPiece tokenizer dir: model pieces, not words (no OOVs).")] = None,
+    lowercase: Annotated[bool, _opt("--lowercase", "n-gram: lowercase the text; lm score/generate do the same.")] = False,
+    arpa: Annotated[bool, _opt("--arpa", "n-gram: also write DIR/model.arpa.")] = False,
+    quantize: Annotated[int, _opt("--quantize", "n-gram: 8 stores probabilities in one byte each (0: float32).")] = 0,
     valid: Annotated[Optional[Path], _opt("--valid", "Neural: validation text (model selection, lr decay).")] = None,
     context: Annotated[int, _opt("--context", "nplm: words of history.")] = 4,
     d_model: Annotated[Optional[int], _opt("--d-model", "Neural: embedding size.")] = None,
@@ -94,11 +100,12 @@ def train_cmd(
     text_field: TextFieldOpt = "text",
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a language model; writes config.json and model.arpa (n-gram) or model.safetensors."""
+    """Train a language model; writes config.json and ngram.bin (n-gram) or model.safetensors."""
     if arch is Arch.ngram:
         from nlpkit.lm.ngram_train import NgramConfig, train_ngram
 
-        cfg = NgramConfig(order=order, prune=parse_prune(prune), min_count=min_count, vocab_limit=vocab_limit)
+        cfg = NgramConfig(order=order, prune=parse_prune(prune), min_count=min_count, vocab_limit=vocab_limit,
+                          lowercase=lowercase, tokenizer=str(tokenizer) if tokenizer else None, quantize=quantize, arpa=arpa)
         result = train_ngram(inputs, output, cfg, strict_utf8=strict_utf8, text_field=text_field)
         log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
         return
@@ -119,14 +126,16 @@ def train_cmd(
 def score_cmd(
     model: ModelOpt,
     inputs: InputsArg = None,
-    format: Annotated[ScoreFormat, typer.Option("--format", "-f", help="tsv (log10_prob, tokens, oov, ppl) or jsonl.")] = ScoreFormat.tsv,
-    per_token: Annotated[bool, _opt("--per-token", "Add each token's log10 p (and n-gram length).")] = False,
-    summary: Annotated[bool, _opt("--summary", "Print corpus perplexity (with and without OOVs) to stderr.")] = False,
+    format: Annotated[ScoreFormat, typer.Option("--format", "-f", help="tsv (log10_prob, n_tokens, n_oov, ppl) or jsonl.")] = ScoreFormat.tsv,
+    per_token: Annotated[bool, _opt("--per-token", "Add each token's log10 p, n-gram length, OOV mark.")] = False,
+    summary: Annotated[bool, _opt("--summary", "Print corpus perplexity (without, then with OOVs) to stderr.")] = False,
     batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = 64,
     device: DeviceOpt = "auto",
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
     line_buffered: LineBufferedOpt = None,
+    echo: EchoOpt = False,
+    strict: StrictOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Score each input line (an empty line too): log10 p with </s>, tokens, OOVs, perplexity."""
@@ -138,9 +147,13 @@ def score_cmd(
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
     records = score_lines(model, lines, per_token=per_token, device=device, batch_size=batch_size, summary=totals,
                           interactive=writer.line_buffered)
-    for record in records:
-        writer.write(format_record(record, format.value, per_token))
+    bad = BadLines(strict)
+    for lineno, record in enumerate(records, start=1):
+        if record.error is not None:
+            bad(lineno, record.text, record.error)
+        writer.write(format_record(record, format.value, per_token, echo))
     writer.close()
+    bad.summary()
     if totals is not None:
         for line in summary_lines(totals):
             typer.echo(line, err=True)
@@ -172,10 +185,30 @@ def generate_cmd(
 def import_cmd(
     arpa: Annotated[Path, typer.Argument(help="An ARPA file (.gz/.bz2/.xz too), e.g. from KenLM's lmplz.", show_default=False)],
     output: OutputDirOpt,
+    quantize: Annotated[int, _opt("--quantize", "8 stores probabilities in one byte each (0: float32).")] = 0,
+    keep_arpa: Annotated[bool, _opt("--arpa", "Also keep a copy of the ARPA file as DIR/model.arpa.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Make a model directory from any ARPA file, for `lm score` and `lm generate`."""
+    """Make a model directory (compact ngram.bin) from any ARPA file, for `lm score` and `lm generate`."""
     from nlpkit.lm.ngram_train import import_arpa
 
-    result = import_arpa(arpa, output)
+    result = import_arpa(arpa, output, quantize=quantize, keep_arpa=keep_arpa)
     log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
+
+
+class ExportFormat(str, Enum):
+    arpa = "arpa"
+
+
+@app.command("export")
+def export_cmd(
+    model: ModelOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.", show_default=False)],
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="arpa (KenLM, SRILM and others read it).")] = ExportFormat.arpa,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write an n-gram model as an ARPA file, e.g. `nlpkit lm export -m kn5 -o kn5.arpa`."""
+    from nlpkit.lm.ngram_train import export_arpa
+
+    n = export_arpa(model, output)
+    log.info("wrote %s: %d n-grams", output, n)

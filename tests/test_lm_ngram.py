@@ -127,17 +127,72 @@ def test_vocab_limit_and_min_count_map_rare_words_to_unk():
     assert count_ngrams(["<unk> a"], 1).words == ["<unk>", "<s>", "</s>", "a"]
 
 
-def test_scores_agree_with_the_kenlm_module(tmp_path):
+@pytest.fixture(scope="module")
+def ptb4(tmp_path_factory):
+    """A 4-gram on the shipped PTB valid text, with its ARPA."""
+    out = tmp_path_factory.mktemp("ptb4") / "m"
+    train_ngram([str(PTB_VALID)], out, NgramConfig(order=4, arpa=True))
+    return out
+
+
+def _kenlm_sums(model, lines):
+    """Per-sentence float64 sums of KenLM's per-token float32 scores (its score() sums in float32)."""
+    return np.array([sum(float(p) for p, _, _ in model.full_scores(t, bos=True, eos=True)) for t in lines])
+
+
+def test_scores_agree_with_the_kenlm_module(ptb4):
     kenlm = pytest.importorskip("kenlm")
     lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()
-    train_ngram([str(PTB_VALID)], tmp_path / "m", NgramConfig(order=4))
-    ours = load_ngram(tmp_path / "m")
-    theirs = kenlm.Model(str(tmp_path / "m" / "model.arpa"))
-    test = lines[:200] + ["", "the apple and pear salad", "zzz qqq <unk> the"]
+    ours = load_ngram(ptb4)
+    theirs = kenlm.Model(str(ptb4 / "model.arpa"))
+    test = lines[:300] + ["", "the apple and pear salad", "zzz qqq <unk> the", " ".join(lines[:8])]
     s = ours.score_lines(test)
     mine = np.bincount(s.line, weights=s.logp, minlength=len(test))
-    ken = np.array([theirs.score(t, bos=True, eos=True) for t in test])
-    assert np.abs(mine - ken).max() < 1e-4
+    assert np.abs(mine - _kenlm_sums(theirs, test)).max() <= 1e-5
+    # and token by token, n-gram lengths included
+    detail = list(theirs.full_scores(test[3], bos=True, eos=True))
+    first = s.line == 3
+    assert np.allclose(s.logp[first], [p for p, _, _ in detail], atol=1e-6)
+    assert s.length[first].tolist() == [n for _, n, _ in detail]
+
+
+def test_binary_scores_equal_arpa_scores_and_export_round_trips(ptb4, tmp_path):
+    from nlpkit.lm.ngram_train import export_arpa
+
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:200] + ["", "zzz the"]
+    binary = load_ngram(ptb4)
+    from_arpa = NgramModel.from_tables(read_arpa(ptb4 / "model.arpa"))
+    a, b = binary.score_lines(lines), from_arpa.score_lines(lines)
+    assert np.array_equal(a.logp, b.logp) and np.array_equal(a.length, b.length)
+    export_arpa(ptb4, tmp_path / "back.arpa")
+    assert (tmp_path / "back.arpa").read_text() == (ptb4 / "model.arpa").read_text()
+
+
+def test_binary_is_smaller_than_kenlm_probing(ptb4):
+    # KenLM's probing binary: 1.5 slots per n-gram of 8-byte key + 4-byte prob + 4-byte backoff
+    # (no backoff at the highest order); unigrams 8 bytes each.
+    ngrams = __import__("json").loads((ptb4 / "config.json").read_text())["train"]["ngrams"]
+    probing = 8 * ngrams[0] + sum(1.5 * (16 if k < len(ngrams) - 1 else 12) * n for k, n in enumerate(ngrams) if k)
+    assert (ptb4 / "ngram.bin").stat().st_size <= probing
+
+
+def test_quantized_model_is_smaller_and_close(ptb4, tmp_path):
+    import_arpa(ptb4 / "model.arpa", tmp_path / "q", quantize=8)
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:300]
+    exact, quant = load_ngram(ptb4).score_lines(lines), load_ngram(tmp_path / "q").score_lines(lines)
+    assert (tmp_path / "q" / "ngram.bin").stat().st_size < 0.7 * (ptb4 / "ngram.bin").stat().st_size
+    ppl = [10 ** (-s.logp.sum() / len(s.logp)) for s in (exact, quant)]
+    assert ppl[1] == pytest.approx(ppl[0], rel=0.03) and ppl[1] != ppl[0]
+    assert np.array_equal(exact.length, quant.length)
+
+
+def test_codebook_keeps_zero_and_is_nearest():
+    from nlpkit.lm.binary import codebook
+
+    values = np.array([0.0, -0.1, -0.2, -0.3, 0.0, -5.0])
+    book, codes = codebook(values, keep_zero=True)
+    assert book[codes[0]] == 0.0 and book[codes[4]] == 0.0
+    assert np.allclose(book[codes], values)  # fewer values than 256 bins: exact
 
 
 def test_ngram_score_imports_no_torch(tmp_path):

@@ -136,14 +136,16 @@ class _Chunker:
             self.ids, self.sent = [], []
 
 
-def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000) -> NgramCounts:
+def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000,
+                 vocab: Iterable[str] = ()) -> NgramCounts:
     """Raw counts of all 1..order-grams of ``lines`` (one sentence per line, whitespace tokens).
 
     Blank lines are skipped (lmplz skips them too). A literal ``<unk>`` is the unknown word.
+    ``vocab``: words to have ids 3, 4, ... even if the text never uses them (a tokenizer's pieces).
     """
     if order < 1:
         raise ConfigError(f"--order must be at least 1 (got {order})", "use e.g. --order 5")
-    counts = NgramCounts(order=order, words=[UNK, BOS, EOS])
+    counts = NgramCounts(order=order, words=[UNK, BOS, EOS, *(w for w in vocab if w not in (UNK, BOS, EOS))])
     chunker = _Chunker(counts)
     for line in lines:
         if not line.strip():
@@ -159,8 +161,12 @@ def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000
     return counts
 
 
-def restrict_vocab(counts: NgramCounts, min_count: int = 1, vocab_limit: int | None = None) -> NgramCounts:
-    """Map words rarer than ``min_count`` or beyond the ``vocab_limit`` most frequent to ``<unk>``."""
+def restrict_vocab(counts: NgramCounts, min_count: int = 1, vocab_limit: int | None = None,
+                   keep_first: int = 3) -> NgramCounts:
+    """Map words rarer than ``min_count`` or beyond the ``vocab_limit`` most frequent to ``<unk>``.
+
+    The first ``keep_first`` words (the specials, and a tokenizer's pieces) are always kept.
+    """
     uni_rows, uni_counts = counts.rows[0][:, 0].astype(np.int64), counts.counts[0]
     freq = np.zeros(len(counts.words), np.int64)
     freq[uni_rows] = uni_counts
@@ -168,7 +174,7 @@ def restrict_vocab(counts: NgramCounts, min_count: int = 1, vocab_limit: int | N
     if vocab_limit is not None:
         order = np.argsort(-freq[3:], kind="stable") + 3
         keep[order[vocab_limit:]] = False
-    keep[:3] = True
+    keep[:keep_first] = True
     if keep.all():
         return counts
     new_id = np.zeros(len(counts.words), np.int64)  # dropped words -> 0 = <unk>

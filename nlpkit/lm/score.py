@@ -1,10 +1,15 @@
 """`lm score`: one record per input line, the same schema for every architecture.
 
 A line's ``log10_prob`` sums log10 p of its tokens and of ``</s>``, each sentence starting after
-``<s>`` (KenLM's ``score(line, bos=True, eos=True)``); ``tokens`` = words + 1; ``oov`` = words not
-in the vocabulary (a literal ``<unk>`` included); ``ppl = 10 ** (-log10_prob / tokens)``.
-For a WordPiece model the sum runs over pieces, while ``tokens`` still counts words, so the
-perplexity is per word and comparable across vocabularies.
+``<s>`` (KenLM's ``score(line, bos=True, eos=True)``); ``n_tokens`` = words + 1; ``n_oov`` = tokens
+scored as the unknown word (a literal ``<unk>`` included); ``ppl = 10 ** (-log10_prob / n_tokens)``.
+For a model over WordPiece pieces (n-gram or neural) the sum runs over pieces, while ``n_tokens``
+still counts words, so the perplexity is per word and comparable across vocabularies.
+
+Per token: ``(token, scored_as, log10 p, n-gram length or None, oov)``. ``token`` is what the line
+holds (a word, or a piece), ``scored_as`` the vocabulary entry that was scored (``<unk>`` for an
+OOV word, the lowercased word for a ``--lowercase`` model). A line holding a literal ``<s>`` or
+``</s>`` is a bad line: its record carries ``error`` instead of scores (the markers are added here).
 
 This module imports no torch: neural models are loaded by ``neural_score`` only when needed.
 """
@@ -21,18 +26,22 @@ import numpy as np
 from nlpkit.artifacts import read_config
 
 NGRAM_BATCH = 8192  # lines per vectorised n-gram batch
+MARKERS = ("<s>", "</s>")
+TokenScore = tuple[str, str, float, "int | None", bool]  # token, scored_as, log10 p, n-gram length, oov
 
 
 @dataclass
 class LineScore:
-    log10_prob: float
-    tokens: int
-    oov: int
-    per_token: list[tuple[str, float, int | None]] | None = None  # (token, log10 p, n-gram length)
+    text: str
+    log10_prob: float = 0.0
+    n_tokens: int = 0
+    n_oov: int = 0
+    per_token: list[TokenScore] | None = None
+    error: str | None = None
 
     @property
     def ppl(self) -> float:
-        return float(10.0 ** (-self.log10_prob / self.tokens))
+        return float(10.0 ** (-self.log10_prob / self.n_tokens))
 
 
 @dataclass
@@ -40,25 +49,33 @@ class Summary:
     """Corpus totals; the excluding-OOV figures drop OOV tokens from both sums, as KenLM's query."""
 
     log10_prob: float = 0.0
-    tokens: int = 0
-    oov: int = 0
+    n_tokens: int = 0
+    n_oov: int = 0
     oov_log10_prob: float = 0.0
     lines: int = 0
+    bad_lines: int = 0
     extra: dict = field(default_factory=dict)
 
     def add(self, s: LineScore, oov_logp: float) -> None:
         self.log10_prob += s.log10_prob
-        self.tokens += s.tokens
-        self.oov += s.oov
+        self.n_tokens += s.n_tokens
+        self.n_oov += s.n_oov
         self.oov_log10_prob += oov_logp
         self.lines += 1
 
     def ppl(self) -> float:
-        return float(10.0 ** (-self.log10_prob / max(self.tokens, 1)))
+        return float(10.0 ** (-self.log10_prob / max(self.n_tokens, 1)))
 
     def ppl_without_oov(self) -> float:
-        n = self.tokens - self.oov
+        n = self.n_tokens - self.n_oov
         return float(10.0 ** (-(self.log10_prob - self.oov_log10_prob) / max(n, 1)))
+
+
+def bad_line(line: str) -> str | None:
+    """Why ``line`` cannot be scored, or None."""
+    if "<s>" in line and any(t in MARKERS for t in line.split()):
+        return "the line holds a literal <s> or </s> (lm score adds the sentence markers itself)"
+    return None
 
 
 def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -67,25 +84,41 @@ def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
+def _token_details(model, batch: list[str], tokens: list[list[str]], s, starts: list[int]) -> list[list[TokenScore]]:  # noqa: ANN001
+    vocab = model.words
+    lp, length, oov = s.logp.tolist(), s.length.tolist(), s.oov.tolist()
+    ids = s.ids.tolist()
+    out = []
+    for i, toks in enumerate(tokens):
+        a, b = starts[i], starts[i + 1]
+        out.append(list(zip([*toks, "</s>"], [vocab[j] for j in ids[a:b]], lp[a:b], length[a:b], oov[a:b])))
+    return out
+
+
 def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary | None,  # noqa: ANN001
                  batch_lines: int = NGRAM_BATCH) -> Iterator[LineScore]:
     for batch in _batches(lines, batch_lines):
-        s = model.score_lines(batch)
+        errors = [bad_line(line) for line in batch] if "<s>" in "".join(batch) else [None] * len(batch)
+        good = [line if e is None else "" for line, e in zip(batch, errors)]
+        tokens = model.prepare(good)
+        s = model.score_tokens(tokens)
         n = len(batch)
         logp = np.bincount(s.line, weights=s.logp, minlength=n).tolist()
-        oov = np.bincount(s.line, weights=s.oov, minlength=n).astype(np.int64).tolist()
-        tokens = np.bincount(s.line, minlength=n).tolist()
-        if summary is not None:
-            oov_logp = np.bincount(s.line, weights=np.where(s.oov, s.logp, 0.0), minlength=n).tolist()
+        n_oov = np.bincount(s.line, weights=s.oov, minlength=n).astype(np.int64).tolist()
+        n_tokens = model.count_words(good, s)
+        oov_logp = np.bincount(s.line, weights=np.where(s.oov, s.logp, 0.0), minlength=n).tolist()
+        detail = None
         if per_token:
-            starts = np.concatenate([[0], np.cumsum(tokens)]).tolist()
-            token_lp, token_len = s.logp.tolist(), s.length.tolist()
+            starts = np.concatenate([[0], np.cumsum(np.bincount(s.line, minlength=n))]).tolist()
+            shown = tokens if model.tokenizer is not None else good  # pieces, or the words as written
+            detail = _token_details(model, batch, [t.split() for t in shown], s, starts)
         for i in range(n):
-            detail = None
-            if per_token:
-                a, b = starts[i], starts[i + 1]
-                detail = list(zip(batch[i].split() + ["</s>"], token_lp[a:b], token_len[a:b]))
-            record = LineScore(logp[i], tokens[i], oov[i], detail)
+            if errors[i] is not None:
+                if summary is not None:
+                    summary.bad_lines += 1
+                yield LineScore(batch[i], error=errors[i])
+                continue
+            record = LineScore(batch[i], logp[i], n_tokens[i], n_oov[i], detail[i] if detail else None)
             if summary is not None:
                 summary.add(record, oov_logp[i])
             yield record
@@ -97,11 +130,11 @@ def score_lines(model_dir: str | Path, lines: Iterable[str], *, per_token: bool 
 
     ``interactive``: answer each line as soon as it is read (no read-ahead batching), for a terminal.
     """
-    config = read_config(model_dir, {"ngram_lm": 1, "neural_lm": 1})
+    config = read_config(model_dir, {"ngram_lm": 2, "neural_lm": 1})
     if config["kind"] == "ngram_lm":
-        from nlpkit.lm.ngram_model import NgramModel
+        from nlpkit.lm.ngram_train import load_ngram
 
-        model = NgramModel.load(model_dir, config["specials"])
+        model = load_ngram(model_dir, config)
         return ngram_scores(model, lines, per_token, summary, 1 if interactive else NGRAM_BATCH)
     from nlpkit.lm.neural_score import neural_scores
 

@@ -1,0 +1,249 @@
+"""The compact n-gram file ``ngram.bin``: exact packed keys in probing tables, memory-mapped.
+
+Unigrams are arrays indexed by word id (``uni_logp``, ``uni_backoff``, float32). Order k >= 2 is an
+open-addressing table of ``capacity = n_k / 0.8`` records ``(key uint64, logp, backoff)`` (no
+backoff at the highest order). A k-gram ``w1 .. wk`` is identified by the slot of its suffix
+``w2 .. wk`` one order down and its first word::
+
+    key(w1 .. wk) = slot_{k-1}(w2 .. wk) * V + w1 + 1        (0 marks an empty slot)
+    slot_1(w)     = w
+
+so keys are exact (no hash collisions, unlike KenLM's probing model) and every n-gram can be turned
+back into words (``lm export --format arpa``). A lookup extends a match leftwards one word at a
+time, which is what the back-off rule needs. The home slot is ``splitmix64(key) % capacity``;
+collisions probe linearly. Records take 16 bytes (12 at the highest order, 10 and 9 with
+``--quantize 8``) times 1.25 for the empty slots, against 24 (18) for KenLM's probing binary.
+
+``--quantize 8`` stores each order's logp and backoff as one byte, an index into a 256-entry
+codebook per order (equal-count bins, each centre the mean of its bin; backoff 0 stays exact).
+Unigrams are never quantised.
+
+File layout: ``MAGIC``, a little-endian uint64 header length, a JSON header (sizes, offsets,
+dtypes, codebooks), then every array at a 64-byte aligned offset. Loading maps the file and reads
+only the header: a query touches the pages of the records it probes and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from nlpkit.errors import ArtifactError
+
+MAGIC = b"NLPKNG\x00\x02"
+LOAD = 0.8  # records / slots
+_ALIGN = 64
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+
+def mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, elementwise on uint64 (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def pack(suffix_slot: np.ndarray, word: np.ndarray, vocab: int) -> np.ndarray:
+    return suffix_slot.astype(np.uint64) * np.uint64(vocab) + word.astype(np.uint64) + np.uint64(1)
+
+
+def record_dtype(top: bool, quantize: int) -> np.dtype:
+    value = "u1" if quantize else "<f4"
+    fields = [("key", "<u8"), ("logp", value)] + ([] if top else [("backoff", value)])
+    return np.dtype(fields)
+
+
+def capacity_for(n: int) -> int:
+    return max(8, int(np.ceil(n / LOAD)) + 1)
+
+
+def place(keys: np.ndarray, capacity: int) -> tuple[np.ndarray, np.ndarray]:
+    """Linear-probing placement of distinct non-zero ``keys``; returns (slot keys, slot of each key)."""
+    table = np.zeros(capacity, np.uint64)
+    slot = (mix(keys) % np.uint64(capacity)).astype(np.int64)
+    slot_of = np.empty(len(keys), np.int64)
+    todo = np.arange(len(keys))
+    while len(todo):
+        s = slot[todo]
+        free = table[s] == 0
+        cand = todo[free]
+        _, win = np.unique(s[free], return_index=True)  # the first key aiming at a free slot takes it
+        winners = cand[win]
+        table[slot[winners]] = keys[winners]
+        slot_of[winners] = slot[winners]
+        placed = np.zeros(len(keys), bool)
+        placed[winners] = True
+        todo = todo[~placed[todo]]
+        slot[todo] = (slot[todo] + 1) % capacity
+    return table, slot_of
+
+
+def probe(table_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Slot of each key in the table, or -1 where absent."""
+    capacity = len(table_keys)
+    slot = (mix(keys) % np.uint64(capacity)).astype(np.intp)
+    found = table_keys[slot]
+    result = np.where(found == keys, slot, -1)
+    todo = np.flatnonzero((found != keys) & (found != 0))  # collided: probe on (short runs at load 0.8)
+    while len(todo):
+        slot[todo] = (slot[todo] + 1) % capacity
+        found = table_keys[slot[todo]]
+        hit = found == keys[todo]
+        result[todo[hit]] = slot[todo[hit]]
+        todo = todo[~hit & (found != 0)]
+    return result
+
+
+def codebook(values: np.ndarray, keep_zero: bool) -> tuple[np.ndarray, np.ndarray]:
+    """256 centres (equal-count bins, mean of each) and each value's code; 0.0 exact if ``keep_zero``."""
+    values = np.asarray(values, np.float64)
+    rest = values[values != 0.0] if keep_zero else values
+    n_bins = 255 if keep_zero else 256
+    centres = np.zeros(0)
+    if len(rest):
+        ordered = np.sort(rest)
+        edges = np.linspace(0, len(ordered), n_bins + 1).astype(np.int64)
+        centres = np.array([ordered[a:b].mean() for a, b in zip(edges[:-1], edges[1:]) if b > a])
+    book = np.concatenate([[0.0], centres]) if keep_zero else centres
+    book = np.unique(book) if len(book) else np.zeros(1)
+    # nearest centre: between two neighbours the midpoint decides
+    mids = (book[1:] + book[:-1]) / 2
+    codes = np.searchsorted(mids, values).astype(np.uint8)
+    if keep_zero:
+        codes[values == 0.0] = int(np.searchsorted(book, 0.0))
+    return book.astype(np.float32), codes
+
+
+class NgramBinary:
+    """The tables of one model; arrays are memory-mapped views (or in-memory ones before saving)."""
+
+    def __init__(self, vocab: int, uni_logp: np.ndarray, uni_backoff: np.ndarray, tables: list[np.ndarray],
+                 books: list[dict[str, np.ndarray]], quantize: int = 0, source: object = None) -> None:
+        self.vocab, self.quantize = vocab, quantize
+        self.uni_logp, self.uni_backoff = uni_logp, uni_backoff
+        self.tables, self.books = tables, books  # tables[k-2] holds order k
+        self.keys = [t["key"] for t in tables]
+        self._source = source  # keeps the mmap alive
+        self.order = len(tables) + 1
+
+    def find(self, k: int, suffix_slot: np.ndarray, word: np.ndarray) -> np.ndarray:
+        """Slot of (word, *suffix) at order k >= 2 given the suffix's slot at order k-1; -1 if absent."""
+        return probe(self.keys[k - 2], pack(suffix_slot, word, self.vocab))
+
+    def value(self, k: int, name: str, slot: np.ndarray) -> np.ndarray:
+        raw = self.tables[k - 2][name][slot]
+        return self.books[k - 2][name][raw] if self.quantize else raw
+
+    # -- building ------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, rows: list[np.ndarray], logp: list[np.ndarray], backoff: list[np.ndarray], vocab: int,
+              quantize: int = 0) -> NgramBinary:
+        """From lexicographically sorted rows of word ids per order (``NgramTables``' layout)."""
+        from nlpkit.lm.ngram_count import lookup_rows
+
+        if quantize not in (0, 8):
+            raise ArtifactError(f"--quantize {quantize} is not supported", "use 8, or leave it out")
+        order = len(rows)
+        uni_logp = np.full(vocab, -100.0, np.float32)
+        uni_backoff = np.zeros(vocab, np.float32)
+        uni_logp[rows[0][:, 0]], uni_backoff[rows[0][:, 0]] = logp[0], backoff[0]
+        slot_of_row = rows[0][:, 0].astype(np.int64)
+        tables, books = [], []
+        for k in range(2, order + 1):
+            r = rows[k - 1]
+            suffix_row = lookup_rows(rows[k - 2], r[:, 1:]) if k > 2 else r[:, 1].astype(np.int64)
+            if k > 2 and (suffix_row < 0).any():
+                raise ArtifactError(f"the model's {k}-grams are not suffix-closed (a {k}-gram lacks its suffix)",
+                                    "KenLM and nlpkit write suffix-closed ARPA files; rebuild the model with lmplz")
+            keys = pack(slot_of_row[suffix_row], r[:, 0], vocab)
+            table_keys, slot = place(keys, capacity_for(len(keys)))
+            table, book = cls._records(table_keys, slot, logp[k - 1], backoff[k - 1], k == order, quantize)
+            tables.append(table)
+            books.append(book)
+            slot_of_row = slot
+        return cls(vocab, uni_logp, uni_backoff, tables, books, quantize)
+
+    @staticmethod
+    def _records(table_keys, slot, logp, backoff, top: bool, quantize: int):  # noqa: ANN001, ANN205
+        table = np.zeros(len(table_keys), record_dtype(top, quantize))
+        table["key"] = table_keys
+        book = {}
+        for name, values in [("logp", logp)] + ([] if top else [("backoff", backoff)]):
+            if quantize:
+                book[name], codes = codebook(values, keep_zero=name == "backoff")
+                table[name][slot] = codes
+            else:
+                table[name][slot] = values
+        return table, book
+
+    # -- the file ------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        arrays = [("uni_logp", self.uni_logp), ("uni_backoff", self.uni_backoff)]
+        arrays += [(f"order_{k}", t) for k, t in enumerate(self.tables, start=2)]
+        header = {"format": 2, "vocab": self.vocab, "order": self.order, "quantize": self.quantize,
+                  "books": [{n: b.tolist() for n, b in book.items()} for book in self.books], "arrays": {}}
+        offset = 0
+        for name, a in arrays:
+            header["arrays"][name] = {"offset": offset, "count": len(a), "dtype": a.dtype.descr}
+            offset += -(-a.nbytes // _ALIGN) * _ALIGN
+        head = json.dumps(header).encode()
+        start = -(-(len(MAGIC) + 8 + len(head)) // _ALIGN) * _ALIGN
+        with open(path, "wb") as f:
+            f.write(MAGIC + struct.pack("<Q", len(head)) + head)
+            for name, a in arrays:
+                f.seek(start + header["arrays"][name]["offset"])
+                np.ascontiguousarray(a).tofile(f)
+            f.truncate(start + offset)
+
+    @classmethod
+    def load(cls, path: str | Path) -> NgramBinary:
+        path = Path(path)
+        with open(path, "rb") as f:
+            if f.read(len(MAGIC)) != MAGIC:
+                raise ArtifactError(f"{path} is not an nlpkit n-gram binary", "retrain or re-import the model")
+            (size,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(size))
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        start = -(-(len(MAGIC) + 8 + size) // _ALIGN) * _ALIGN
+
+        def array(name: str) -> np.ndarray:
+            a = header["arrays"][name]
+            dtype = np.dtype([tuple(f) for f in a["dtype"]]) if len(a["dtype"]) > 1 else np.dtype(a["dtype"][0][1])
+            return np.frombuffer(mm, dtype, a["count"], start + a["offset"])
+
+        order = header["order"]
+        tables = [array(f"order_{k}") for k in range(2, order + 1)]
+        books = [{n: np.asarray(b, np.float32) for n, b in book.items()} for book in header["books"]]
+        return cls(header["vocab"], array("uni_logp"), array("uni_backoff"), tables, books, header["quantize"], mm)
+
+    # -- back to rows (export) ------------------------------------------------------------------
+    def to_rows(self) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+        """Rows of word ids (lexicographically sorted), logp and backoff per order, as float64."""
+        from nlpkit.lm.ngram_count import row_ids
+
+        ids = np.arange(self.vocab, dtype=np.uint32)
+        rows, logp, backoff = [ids.reshape(-1, 1)], [self.uni_logp.astype(np.float64)], [self.uni_backoff.astype(np.float64)]
+        words_at = ids.reshape(-1, 1)  # (slots, k-1): the words of the n-gram in each slot one order down
+        for k in range(2, self.order + 1):
+            table = self.tables[k - 2]
+            slot = np.flatnonzero(table["key"])
+            key = table["key"][slot] - np.uint64(1)
+            suffix, first = (key // np.uint64(self.vocab)).astype(np.int64), (key % np.uint64(self.vocab)).astype(np.uint32)
+            r = np.concatenate([first[:, None], words_at[suffix]], axis=1)
+            at = np.full((len(table), k), 0, np.uint32)
+            at[slot] = r
+            words_at = at
+            lp = self.value(k, "logp", slot).astype(np.float64)
+            bo = self.value(k, "backoff", slot).astype(np.float64) if k < self.order else np.zeros(len(slot))
+            first_of, _ = row_ids(r)  # sorted order
+            rows.append(r[first_of])
+            logp.append(lp[first_of])
+            backoff.append(bo[first_of])
+        return rows, logp, backoff
