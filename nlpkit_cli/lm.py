@@ -130,6 +130,7 @@ def score_cmd(
     per_token: Annotated[bool, _opt("--per-token", "Add each token's log10 p, n-gram length, OOV mark.")] = False,
     summary: Annotated[bool, _opt("--summary", "Print corpus perplexity (without, then with OOVs) to stderr.")] = False,
     batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = 64,
+    threads: Annotated[int, _opt("--threads", "n-gram: score batches of lines on N threads.", min=1)] = 1,
     device: DeviceOpt = "auto",
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
@@ -146,7 +147,7 @@ def score_cmd(
     writer = RecordWriter(line_buffered)
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
     records = score_lines(model, lines, per_token=per_token, device=device, batch_size=batch_size, summary=totals,
-                          interactive=writer.line_buffered)
+                          interactive=writer.line_buffered, threads=threads)
     bad = BadLines(strict)
     for lineno, record in enumerate(records, start=1):
         if record.error is not None:

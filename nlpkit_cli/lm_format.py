@@ -9,6 +9,9 @@ TSV: ``log10_prob n_tokens n_oov ppl [per-token] [text with --echo]``; a per-tok
 
 from __future__ import annotations
 
+import json
+import math
+
 from nlpkit.errors import ConfigError
 from nlpkit_cli._records import NA, dumps, fnum, ftext, tsv_row
 
@@ -35,16 +38,31 @@ def _token_cell(token: str, scored_as: str, lp: float, n: int | None, oov: bool)
     return f"{name}={ftext(lp)}" + (f":{n}" if n is not None else "")
 
 
+def _jtext(text: str) -> str:
+    """``json.dumps(text, ensure_ascii=False)``, without its cost for the usual line that needs no escape."""
+    if '"' in text or "\\" in text or not text.isprintable():
+        return json.dumps(text, ensure_ascii=False)
+    return f'"{text}"'
+
+
+def _jnum(x: float) -> str:
+    """``dumps(fnum(x))``: 6 significant digits, ``null`` when not finite."""
+    return repr(float(f"{x:.6g}")) if math.isfinite(x) else "null"
+
+
 def format_record(record, fmt: str, per_token: bool, echo: bool = False) -> str:  # noqa: ANN001 - LineScore
     """One output line for one input line (an error record for a bad line)."""
     if fmt == "jsonl":
         if record.error is not None:
             return dumps({"text": record.text, "error": record.error})
-        obj = {"text": record.text, "log10_prob": fnum(record.log10_prob), "n_tokens": record.n_tokens,
-               "n_oov": record.n_oov, "ppl": fnum(record.ppl), "tokens": record.n_tokens, "oov": record.n_oov}
         if per_token:
-            obj["per_token"] = [_token_obj(*t) for t in record.per_token]
-        return dumps(obj)
+            obj = {"text": record.text, "log10_prob": fnum(record.log10_prob), "n_tokens": record.n_tokens,
+                   "n_oov": record.n_oov, "ppl": fnum(record.ppl), "tokens": record.n_tokens, "oov": record.n_oov,
+                   "per_token": [_token_obj(*t) for t in record.per_token]}
+            return dumps(obj)
+        n, o = record.n_tokens, record.n_oov  # the same text as dumps() of the dict, built directly: hot path
+        return (f'{{"text": {_jtext(record.text)}, "log10_prob": {_jnum(record.log10_prob)}, "n_tokens": {n}, '
+                f'"n_oov": {o}, "ppl": {_jnum(record.ppl)}, "tokens": {n}, "oov": {o}}}')
     echoed = record.text if echo else None
     if record.error is not None:
         return tsv_row([NA, NA, NA, NA] + ([""] if per_token else []), echoed)

@@ -222,3 +222,27 @@ def test_lowercase_is_stored_and_applied(cli, corpus, tmp_path):
     assert plain["n_oov"] == 2
     r = cli(["lm", "generate", "-m", tmp_path / "lc", "--prompt", "THE", "--seed", "0"])
     assert r.exit_code == 0 and r.stdout.startswith("THE")
+
+
+def test_fast_jsonl_equals_dumps_and_threads_keep_order(cli, corpus, tmp_path):
+    from nlpkit.lm.score import LineScore
+    from nlpkit_cli._records import dumps, fnum
+    from nlpkit_cli.lm_format import format_record
+
+    for text in ["plain words", 'a "quoted" \\ back', "tab\there", "ünïcode ok", ""]:
+        rec = LineScore(text, -12.3456789, 5, 1)
+        slow = dumps({"text": text, "log10_prob": fnum(rec.log10_prob), "n_tokens": 5, "n_oov": 1,
+                      "ppl": fnum(rec.ppl), "tokens": 5, "oov": 1})
+        assert format_record(rec, "jsonl", False) == slow
+    cli(["lm", "train", corpus, "-o", tmp_path / "ng", "--order", "3", "--quiet"])
+    text = "".join(f"{line}\n" for line in TEXT.splitlines() * 30)
+    from nlpkit.lm import score as score_mod
+
+    one = cli(["lm", "score", "-m", tmp_path / "ng", "-f", "jsonl"], input=text).stdout
+    old = score_mod.NGRAM_BATCH
+    score_mod.NGRAM_BATCH = 7  # many small batches in flight at once
+    try:
+        many = cli(["lm", "score", "-m", tmp_path / "ng", "-f", "jsonl", "--threads", "3"], input=text).stdout
+    finally:
+        score_mod.NGRAM_BATCH = old
+    assert many == one and len(one.splitlines()) == 600

@@ -54,7 +54,7 @@ def choose(logp: np.ndarray, cfg: GenerateConfig, rng: np.random.Generator) -> i
 
 
 def _ngram_samples(model_dir: Path, config: dict, cfg: GenerateConfig) -> Iterator[str]:
-    from nlpkit.lm.ngram_train import load_ngram
+    from nlpkit.lm.ngram_model import load_ngram
 
     model = load_ngram(model_dir, config)
     rng = np.random.default_rng(cfg.seed)

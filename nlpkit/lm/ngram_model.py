@@ -12,12 +12,17 @@ and ``tokenizer`` (the n-gram then runs over WordPiece pieces; ``[UNK]`` pieces 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from itertools import repeat
+from pathlib import Path
 
 import numpy as np
 
+from nlpkit.artifacts import read_config
 from nlpkit.lm.binary import NgramBinary
+
+log = logging.getLogger("nlpkit")
 
 _SEP = "\x00nlpkit\x00"  # joins lines for one big split(); split() never yields it from real text
 
@@ -143,3 +148,26 @@ class NgramModel:
                 cum[live] += t.value(k, "backoff", slot)
         lp[1:] += np.where(pos[1:] >= 1, cum[:-1] - sub[1:], 0.0)  # a sentence's first token has no history
         return lp, length
+
+
+def load_tokenizer(path: str | Path):  # noqa: ANN201 - tokenizers.Tokenizer, imported only when a model has one
+    from nlpkit.wordpiece import load_tokenizer as load
+
+    return load(path)
+
+
+def load_ngram(model_dir: str | Path, config: dict | None = None) -> NgramModel:
+    d = Path(model_dir)
+    config = config or read_config(d, {"ngram_lm": 2})
+    model_cfg = config.get("model", {})
+    text = {"lowercase": bool(model_cfg.get("lowercase")),
+            "tokenizer": load_tokenizer(d / "tokenizer.json") if model_cfg.get("tokenizer") else None}
+    if config["format_version"] < 2:
+        log.warning("warning: %s is an old-format n-gram model; re-import it with `nlpkit lm import %s -o NEW` "
+                    "for fast loading", d, d / "model.arpa")
+        from nlpkit.lm.arpa import read_arpa
+
+        return NgramModel.from_tables(read_arpa(d / "model.arpa"), **text)
+    words = (d / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    s = config["specials"]
+    return NgramModel(words, NgramBinary.load(d / "ngram.bin"), s["unk_id"], s["bos_id"], s["eos_id"], **text)

@@ -21,14 +21,14 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 
-from nlpkit.artifacts import artifact_writer, read_config, write_config
+from nlpkit.artifacts import artifact_writer, write_config
 from nlpkit.corpus import ReadStats, read_lines, require_lines
 from nlpkit.errors import ConfigError
 from nlpkit.lm.arpa import read_arpa, write_arpa
 from nlpkit.lm.binary import NgramBinary
 from nlpkit.lm.kneser_ney import NgramTables, check_prune, estimate
 from nlpkit.lm.ngram_count import count_ngrams, restrict_vocab
-from nlpkit.lm.ngram_model import NgramModel
+from nlpkit.lm.ngram_model import NgramModel, load_ngram, load_tokenizer  # noqa: F401 - load_ngram is re-exported
 from nlpkit.locking import output_lock
 
 log = logging.getLogger("nlpkit")
@@ -94,17 +94,11 @@ def _piece_vocab(tokenizer) -> list[str]:  # noqa: ANN001
     return [p for p, _ in sorted(vocab.items(), key=lambda kv: kv[1]) if not (p.startswith("[") and p.endswith("]"))]
 
 
-def _load_tokenizer(path: str | Path):  # noqa: ANN202
-    from nlpkit.wordpiece import load_tokenizer
-
-    return load_tokenizer(path)
-
-
 def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, strict_utf8: bool = False,
                 text_field: str = "text", chunk_tokens: int = 2_000_000) -> dict:
     """Train an interpolated modified Kneser-Ney model; returns the config.json written."""
     stats = ReadStats()
-    tokenizer = _load_tokenizer(config.tokenizer) if config.tokenizer else None
+    tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
     with output_lock(out_dir):
         lines = require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "training text")
         pieces = _piece_vocab(tokenizer)
@@ -136,21 +130,6 @@ def import_arpa(arpa: str | Path, out_dir: str | Path, *, quantize: int = 0, kee
             tmp, KIND, model=asdict(config), format_version=FORMAT_VERSION,
             train={"imported_from": str(arpa), "ngrams": [len(r) for r in tables.rows]}, specials=_specials(tables),
         )
-
-
-def load_ngram(model_dir: str | Path, config: dict | None = None) -> NgramModel:
-    d = Path(model_dir)
-    config = config or read_config(d, {KIND: FORMAT_VERSION})
-    model_cfg = config.get("model", {})
-    text = {"lowercase": bool(model_cfg.get("lowercase")),
-            "tokenizer": _load_tokenizer(d / "tokenizer.json") if model_cfg.get("tokenizer") else None}
-    if config["format_version"] < 2:
-        log.warning("warning: %s is an old-format n-gram model; re-import it with `nlpkit lm import %s -o NEW` "
-                    "for fast loading", d, d / "model.arpa")
-        return NgramModel.from_tables(read_arpa(d / "model.arpa"), **text)
-    words = (d / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
-    s = config["specials"]
-    return NgramModel(words, NgramBinary.load(d / "ngram.bin"), s["unk_id"], s["bos_id"], s["eos_id"], **text)
 
 
 def model_tables(model: NgramModel) -> NgramTables:

@@ -95,47 +95,76 @@ def _token_details(model, batch: list[str], tokens: list[list[str]], s, starts: 
     return out
 
 
+def _score_batch(model, batch: list[str], per_token: bool) -> tuple[list[LineScore], list[float]]:  # noqa: ANN001
+    """The records of one batch of lines and the log10 p of each line's OOV tokens."""
+    errors = [bad_line(line) for line in batch] if "<s>" in "".join(batch) else [None] * len(batch)
+    good = [line if e is None else "" for line, e in zip(batch, errors)]
+    tokens = model.prepare(good)
+    s = model.score_tokens(tokens)
+    n = len(batch)
+    logp = np.bincount(s.line, weights=s.logp, minlength=n).tolist()
+    n_oov = np.bincount(s.line, weights=s.oov, minlength=n).astype(np.int64).tolist()
+    n_tokens = model.count_words(good, s)
+    oov_logp = np.bincount(s.line, weights=np.where(s.oov, s.logp, 0.0), minlength=n).tolist()
+    detail = [None] * n
+    if per_token:
+        starts = np.concatenate([[0], np.cumsum(np.bincount(s.line, minlength=n))]).tolist()
+        shown = tokens if model.tokenizer is not None else good  # pieces, or the words as written
+        detail = _token_details(model, batch, [t.split() for t in shown], s, starts)
+    records = [LineScore(text, lp, nt, no, d) if e is None else LineScore(text, error=e)
+               for text, lp, nt, no, d, e in zip(batch, logp, n_tokens, n_oov, detail, errors)]
+    return records, oov_logp
+
+
+def _ordered_map(fn, items: Iterable, threads: int) -> Iterator:  # noqa: ANN001
+    """``map(fn, items)`` on ``threads`` threads, in order, with a bounded read-ahead."""
+    if threads <= 1:
+        yield from map(fn, items)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary | None,  # noqa: ANN001
-                 batch_lines: int = NGRAM_BATCH) -> Iterator[LineScore]:
-    for batch in _batches(lines, batch_lines):
-        errors = [bad_line(line) for line in batch] if "<s>" in "".join(batch) else [None] * len(batch)
-        good = [line if e is None else "" for line, e in zip(batch, errors)]
-        tokens = model.prepare(good)
-        s = model.score_tokens(tokens)
-        n = len(batch)
-        logp = np.bincount(s.line, weights=s.logp, minlength=n).tolist()
-        n_oov = np.bincount(s.line, weights=s.oov, minlength=n).astype(np.int64).tolist()
-        n_tokens = model.count_words(good, s)
-        oov_logp = np.bincount(s.line, weights=np.where(s.oov, s.logp, 0.0), minlength=n).tolist()
-        detail = None
-        if per_token:
-            starts = np.concatenate([[0], np.cumsum(np.bincount(s.line, minlength=n))]).tolist()
-            shown = tokens if model.tokenizer is not None else good  # pieces, or the words as written
-            detail = _token_details(model, batch, [t.split() for t in shown], s, starts)
-        for i in range(n):
-            if errors[i] is not None:
-                if summary is not None:
+                 batch_lines: int = NGRAM_BATCH, threads: int = 1) -> Iterator[LineScore]:
+    """Records in input order; batches are scored on ``threads`` threads (numpy releases the GIL)."""
+    def score(batch: list[str]) -> tuple[list[LineScore], list[float]]:
+        return _score_batch(model, batch, per_token)
+
+    for records, oov_logp in _ordered_map(score, _batches(lines, batch_lines), threads):
+        if summary is not None:
+            for r, o in zip(records, oov_logp):
+                if r.error is None:
+                    summary.add(r, o)
+                else:
                     summary.bad_lines += 1
-                yield LineScore(batch[i], error=errors[i])
-                continue
-            record = LineScore(batch[i], logp[i], n_tokens[i], n_oov[i], detail[i] if detail else None)
-            if summary is not None:
-                summary.add(record, oov_logp[i])
-            yield record
+        yield from records
 
 
 def score_lines(model_dir: str | Path, lines: Iterable[str], *, per_token: bool = False, device: str = "auto",
-                batch_size: int = 64, summary: Summary | None = None, interactive: bool = False) -> Iterator[LineScore]:
+                batch_size: int = 64, summary: Summary | None = None, interactive: bool = False,
+                threads: int = 1) -> Iterator[LineScore]:
     """Score each line with the model in ``model_dir`` (n-gram or neural).
 
     ``interactive``: answer each line as soon as it is read (no read-ahead batching), for a terminal.
+    ``threads``: n-gram batches scored in parallel (output order unchanged).
     """
     config = read_config(model_dir, {"ngram_lm": 2, "neural_lm": 1})
     if config["kind"] == "ngram_lm":
-        from nlpkit.lm.ngram_train import load_ngram
+        from nlpkit.lm.ngram_model import load_ngram
 
         model = load_ngram(model_dir, config)
-        return ngram_scores(model, lines, per_token, summary, 1 if interactive else NGRAM_BATCH)
+        return ngram_scores(model, lines, per_token, summary, 1 if interactive else NGRAM_BATCH,
+                            1 if interactive else threads)
     from nlpkit.lm.neural_score import neural_scores
 
     return neural_scores(model_dir, lines, per_token=per_token, device=device, batch_size=batch_size, summary=summary,
