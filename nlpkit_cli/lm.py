@@ -72,6 +72,8 @@ def train_cmd(
     lowercase: Annotated[bool, _opt("--lowercase", "n-gram: lowercase the text; lm score/generate do the same.")] = False,
     arpa: Annotated[bool, _opt("--arpa", "n-gram: also write DIR/model.arpa.")] = False,
     quantize: Annotated[int, _opt("--quantize", "n-gram: 8 stores probabilities in one byte each (0: float32).")] = 0,
+    memory: Annotated[str, _opt("--memory", "n-gram: RAM for count runs before spilling to --temp-dir, e.g. 4G.")] = "2G",
+    temp_dir: Annotated[Optional[Path], _opt("--temp-dir", "n-gram: where spilled count runs go (default: system tmp).")] = None,
     valid: Annotated[Optional[Path], _opt("--valid", "Neural: validation text (model selection, lr decay).")] = None,
     context: Annotated[int, _opt("--context", "nplm: words of history.")] = 4,
     d_model: Annotated[Optional[int], _opt("--d-model", "Neural: embedding size.")] = None,
@@ -105,7 +107,8 @@ def train_cmd(
         from nlpkit.lm.ngram_train import NgramConfig, train_ngram
 
         cfg = NgramConfig(order=order, prune=parse_prune(prune), min_count=min_count, vocab_limit=vocab_limit,
-                          lowercase=lowercase, tokenizer=str(tokenizer) if tokenizer else None, quantize=quantize, arpa=arpa)
+                          lowercase=lowercase, tokenizer=str(tokenizer) if tokenizer else None, quantize=quantize, arpa=arpa,
+                          memory=memory, temp_dir=str(temp_dir) if temp_dir else None)
         result = train_ngram(inputs, output, cfg, strict_utf8=strict_utf8, text_field=text_field)
         log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
         return

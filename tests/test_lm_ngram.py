@@ -205,3 +205,44 @@ def test_ngram_score_imports_no_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["2", "False"]
+
+
+def test_spilled_training_gives_the_same_arpa(tmp_path):
+    from nlpkit.lm.ngram_spill import parse_size
+
+    assert parse_size("4G") == 4 * 2**30 and parse_size("500m") == 500 * 2**20 and parse_size("64K") == 65536
+    with pytest.raises(ConfigError):
+        parse_size("lots")
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:400]
+    (tmp_path / "t.txt").write_text("\n".join(lines) + "\n")
+    spill_dir = tmp_path / "spill"
+    spill_dir.mkdir()
+    args = [[str(tmp_path / "t.txt")]]
+    train_ngram(*args, tmp_path / "mem", NgramConfig(order=4, arpa=True), chunk_tokens=1000)
+    train_ngram(*args, tmp_path / "disk", NgramConfig(order=4, arpa=True, memory="1K", temp_dir=str(spill_dir)),
+                chunk_tokens=1000)
+    assert (tmp_path / "mem" / "model.arpa").read_text() == (tmp_path / "disk" / "model.arpa").read_text()
+    assert list(spill_dir.iterdir()) == []  # runs removed after the merge
+    # and the same as counting in one piece
+    train_ngram(*args, tmp_path / "one", NgramConfig(order=4, arpa=True))
+    assert (tmp_path / "one" / "model.arpa").read_text() == (tmp_path / "mem" / "model.arpa").read_text()
+
+
+def test_spilled_runs_are_merged_in_id_ranges(tmp_path):
+    from nlpkit.lm.ngram_spill import RunStore
+
+    rng = np.random.default_rng(0)
+    store = RunStore(2, budget=200, temp_dir=tmp_path)  # spills every add; merges ranges of ~200 bytes
+    expected = {}
+    for _ in range(5):
+        rows = rng.integers(0, 30, (60, 2)).astype(np.uint32)
+        for r in map(tuple, rows.tolist()):
+            expected[r] = expected.get(r, 0) + 1
+        uni, cnt = np.unique(rows[:, :1], axis=0, return_counts=True)
+        big, bcnt = np.unique(rows, axis=0, return_counts=True)
+        store.add([uni.astype(np.uint32), big.astype(np.uint32)], [cnt.astype(np.int64), bcnt.astype(np.int64)])
+    assert store.spilled == 5
+    rows, counts = store.result(30)
+    got = dict(zip(map(tuple, rows[1].tolist()), counts[1].tolist()))
+    assert got == expected
+    assert [tuple(r) for r in rows[1].tolist()] == sorted(expected)

@@ -1,10 +1,10 @@
 """Streaming n-gram counting with numpy.
 
 Text is read in chunks of about ``chunk_tokens`` tokens. Each chunk becomes one int32 id stream
-``<s> w1 .. wn </s> <s> ...``; every order's windows inside a sentence are counted with a sort, and
-the chunk's counts are merged into the running totals. Memory is therefore bounded by the number of
-*distinct* n-grams (4 bytes per word + 8 per count), not by the corpus size. (KenLM's lmplz goes
-further and sorts on disk; we keep the distinct n-grams in RAM.)
+``<s> w1 .. wn </s> <s> ...``; every order's windows inside a sentence are counted with a sort into
+one sorted run per order (4 bytes per word + 8 per count). Runs are held in RAM up to a memory
+budget, spilled to disk beyond it, and merged once at the end (``ngram_spill``), as lmplz sorts on
+disk; the final counts need memory for the *distinct* n-grams, not for the corpus.
 
 N-grams are rows of word ids in a (rows, k) uint32 matrix, kept sorted lexicographically, so the
 rows sharing a context (the first k-1 words) are contiguous.
@@ -73,14 +73,6 @@ class NgramCounts:
     sentences: int = 0
     skipped_symbols: int = 0
 
-    def merge(self, rows: list[np.ndarray], counts: list[np.ndarray]) -> None:
-        if not self.rows:
-            self.rows, self.counts = rows, counts
-            return
-        for k in range(self.order):
-            both = np.concatenate([self.rows[k], rows[k]])
-            self.rows[k], self.counts[k] = unique_rows(both, np.concatenate([self.counts[k], counts[k]]))
-
 
 def _chunk_counts(ids: np.ndarray, sent: np.ndarray, order: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Count every order's windows that lie inside one sentence of the id stream."""
@@ -101,8 +93,8 @@ def _chunk_counts(ids: np.ndarray, sent: np.ndarray, order: int) -> tuple[list[n
 class _Chunker:
     """Turns lines into id-stream chunks, growing the word -> id map as it goes."""
 
-    def __init__(self, counts: NgramCounts) -> None:
-        self.c = counts
+    def __init__(self, counts: NgramCounts, store) -> None:  # noqa: ANN001 - ngram_spill.RunStore
+        self.c, self.store = counts, store
         self.index = {w: i for i, w in enumerate(counts.words)}
         self.ids: list[int] = []
         self.sent: list[int] = []
@@ -132,21 +124,26 @@ class _Chunker:
         if self.ids:
             ids = np.asarray(self.ids, np.uint32)
             sent = np.asarray(self.sent, np.int64)
-            self.c.merge(*_chunk_counts(ids, sent, self.c.order))
+            self.store.add(*_chunk_counts(ids, sent, self.c.order))
             self.ids, self.sent = [], []
 
 
 def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000,
-                 vocab: Iterable[str] = ()) -> NgramCounts:
+                 vocab: Iterable[str] = (), memory: int | None = None, temp_dir: str | None = None) -> NgramCounts:
     """Raw counts of all 1..order-grams of ``lines`` (one sentence per line, whitespace tokens).
 
     Blank lines are skipped (lmplz skips them too). A literal ``<unk>`` is the unknown word.
     ``vocab``: words to have ids 3, 4, ... even if the text never uses them (a tokenizer's pieces).
+    ``memory``: bytes of count runs held in RAM; beyond it they are spilled to ``temp_dir`` and
+    merged at the end (``ngram_spill``); the counts are the same either way.
     """
+    from nlpkit.lm.ngram_spill import RunStore
+
     if order < 1:
         raise ConfigError(f"--order must be at least 1 (got {order})", "use e.g. --order 5")
     counts = NgramCounts(order=order, words=[UNK, BOS, EOS, *(w for w in vocab if w not in (UNK, BOS, EOS))])
-    chunker = _Chunker(counts)
+    store = RunStore(order, memory, temp_dir)
+    chunker = _Chunker(counts, store)
     for line in lines:
         if not line.strip():
             continue
@@ -154,6 +151,7 @@ def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000
         if len(chunker.ids) >= chunk_tokens:
             chunker.flush()
     chunker.flush()
+    counts.rows, counts.counts = store.result(len(counts.words))
     if counts.tokens == 0:
         raise CorpusError("the training text is empty (no words)", "give a file with text, one sentence per line")
     if counts.skipped_symbols:

@@ -29,6 +29,7 @@ from nlpkit.lm.binary import NgramBinary
 from nlpkit.lm.kneser_ney import NgramTables, check_prune, estimate
 from nlpkit.lm.ngram_count import count_ngrams, restrict_vocab
 from nlpkit.lm.ngram_model import NgramModel, load_ngram, load_tokenizer  # noqa: F401 - load_ngram is re-exported
+from nlpkit.lm.ngram_spill import parse_size
 from nlpkit.locking import output_lock
 
 log = logging.getLogger("nlpkit")
@@ -47,6 +48,8 @@ class NgramConfig:
     tokenizer: str | None = None  # a WordPiece tokenizer: the n-gram runs over pieces (open vocabulary)
     quantize: int = 0  # 0: float32 probabilities; 8: one byte each (a codebook per order)
     arpa: bool = False  # also write DIR/model.arpa
+    memory: str = "2G"  # count runs held in RAM before they are spilled to temp_dir (lmplz -S)
+    temp_dir: str | None = None  # where spilled runs go (default: the system's temporary directory)
 
     def __post_init__(self) -> None:
         if self.order < 1:
@@ -58,6 +61,7 @@ class NgramConfig:
         if self.quantize not in (0, 8):
             raise ConfigError(f"--quantize {self.quantize} is not supported", "use --quantize 8, or leave it out")
         self.prune = check_prune(self.prune, self.order) if self.prune else []
+        parse_size(self.memory)
 
 
 def _specials(tables: NgramTables) -> dict[str, int]:
@@ -103,7 +107,7 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
         lines = require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "training text")
         pieces = _piece_vocab(tokenizer)
         counts = count_ngrams(_pieces(lines, tokenizer, config.lowercase), config.order, chunk_tokens=chunk_tokens,
-                              vocab=pieces)
+                              vocab=pieces, memory=parse_size(config.memory), temp_dir=config.temp_dir)
         log.info("counted %d tokens in %d sentences, %d types", counts.tokens, counts.sentences, len(counts.words))
         counts = restrict_vocab(counts, config.min_count, config.vocab_limit, keep_first=3 + len(pieces))
         tables = estimate(counts, config.prune)
