@@ -216,3 +216,60 @@ def export_cmd(
 
     n = export_arpa(model, output)
     log.info("wrote %s: %d n-grams", output, n)
+
+
+def _eval_lines(path: Optional[Path]) -> list[str]:
+    from nlpkit.corpus import read_lines
+
+    return [line for line in read_lines([str(path)]) if line.strip()] if path else []
+
+
+EvalOpt = Annotated[Optional[Path], _opt("--eval", "Text to report perplexity on, before and after.")]
+
+
+@app.command("prune")
+def prune_cmd(
+    model: ModelOpt,
+    output: OutputDirOpt,
+    threshold: Annotated[float, _opt("--threshold", "Prune n-grams whose removal raises perplexity by less than T (relative).")] = 1e-8,
+    eval_text: EvalOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Entropy-based pruning (Stolcke 1998), e.g. `nlpkit lm prune -m kn5 --threshold 1e-7 -o kn5p`."""
+    from nlpkit.lm.ngram_model import load_ngram
+    from nlpkit.lm.ngram_train import derive_model, model_tables
+    from nlpkit.lm.prune import entropy_prune, perplexity
+
+    before = load_ngram(model)
+    lines = _eval_lines(eval_text)
+    tables, removed = entropy_prune(model_tables(before), threshold)
+    result = derive_model(model, tables, output, {"pruned": {"threshold": threshold, "removed": removed}})
+    log.info("wrote %s: %s n-grams (removed %s)", output, "/".join(map(str, result["train"]["ngrams"])),
+             "/".join(map(str, removed)))
+    if lines:
+        log.info("perplexity on %s: %.6g before, %.6g after", eval_text, perplexity(before, lines),
+                 perplexity(load_ngram(output), lines))
+
+
+@app.command("filter")
+def filter_cmd(
+    model: ModelOpt,
+    output: OutputDirOpt,
+    vocab: Annotated[Path, _opt("--vocab", "Words to keep: a file of whitespace-separated words.", show_default=False)],
+    eval_text: EvalOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Keep only n-grams over a vocabulary, e.g. `nlpkit lm filter -m kn5 --vocab words.txt -o small`."""
+    from nlpkit.lm.ngram_model import load_ngram
+    from nlpkit.lm.ngram_train import derive_model, model_tables
+    from nlpkit.lm.prune import filter_vocab, perplexity
+
+    before = load_ngram(model)
+    words = set(vocab.read_text(encoding="utf-8").split())
+    tables = filter_vocab(model_tables(before), words)
+    result = derive_model(model, tables, output, {"filtered": {"vocab": str(vocab), "words": len(words)}})
+    log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
+    lines = _eval_lines(eval_text)
+    if lines:
+        log.info("perplexity on %s: %.6g before, %.6g after", eval_text, perplexity(before, lines),
+                 perplexity(load_ngram(output), lines))

@@ -246,3 +246,20 @@ def test_fast_jsonl_equals_dumps_and_threads_keep_order(cli, corpus, tmp_path):
     finally:
         score_mod.NGRAM_BATCH = old
     assert many == one and len(one.splitlines()) == 600
+
+
+def test_prune_and_filter_commands(cli, corpus, tmp_path):
+    cli(["lm", "train", corpus, "-o", tmp_path / "ng", "--order", "3", "--quiet"])
+    r = cli(["lm", "prune", "-m", tmp_path / "ng", "--threshold", "0.01", "-o", tmp_path / "p", "--eval", corpus])
+    assert r.exit_code == 0, r.output
+    assert "perplexity on" in r.stderr and "before" in r.stderr
+    pruned = json.loads((tmp_path / "p" / "config.json").read_text())["train"]
+    full = json.loads((tmp_path / "ng" / "config.json").read_text())["train"]
+    assert sum(pruned["ngrams"]) < sum(full["ngrams"]) and pruned["pruned"]["threshold"] == 0.01
+    (tmp_path / "v.txt").write_text("the cat sat on mat\n")
+    r = cli(["lm", "filter", "-m", tmp_path / "ng", "--vocab", tmp_path / "v.txt", "-o", tmp_path / "f"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "f" / "vocab.txt").read_text().split() == ["<unk>", "<s>", "</s>", "the", "cat", "sat", "on", "mat"]
+    a = cli(["lm", "score", "-m", tmp_path / "f"], input="the cat sat on the mat\n").stdout
+    b = cli(["lm", "score", "-m", tmp_path / "ng"], input="the cat sat on the mat\n").stdout
+    assert a == b

@@ -246,3 +246,45 @@ def test_spilled_runs_are_merged_in_id_ranges(tmp_path):
     got = dict(zip(map(tuple, rows[1].tolist()), counts[1].tolist()))
     assert got == expected
     assert [tuple(r) for r in rows[1].tolist()] == sorted(expected)
+
+
+def _ppl(model, lines):
+    from nlpkit.lm.prune import perplexity
+
+    return perplexity(model, lines)
+
+
+def test_entropy_pruning_keeps_a_normalised_smaller_model():
+    from nlpkit.lm.prune import entropy_prune
+
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()
+    train, held = lines[:1500], lines[1500:1700]
+    full, model = _model(train, 3)
+    sizes = [len(r) for r in full.rows]
+    pruned, removed = entropy_prune(_model(train, 3)[0], 1e-6)
+    assert removed[0] == 0 and removed[2] > 0 and [len(r) for r in pruned.rows] == [s - d for s, d in zip(sizes, removed)]
+    small = NgramModel.from_tables(pruned)
+    for ctx in [(), (pruned.bos_id,), tuple(pruned.rows[1][5]), tuple(pruned.rows[2][7][:2])]:
+        assert np.sum(10.0 ** small.next_logprobs(list(ctx))) == pytest.approx(1.0, abs=1e-5), ctx
+    bigrams = {tuple(r) for r in pruned.rows[1].tolist()}
+    assert all(tuple(r[:2]) in bigrams and tuple(r[1:]) in bigrams for r in pruned.rows[2].tolist())
+    # a small cost on held-out text, a large one only with a large threshold
+    assert _ppl(model, held) <= _ppl(small, held) < 1.05 * _ppl(model, held)
+    heavy, removed_more = entropy_prune(_model(train, 3)[0], 1e-3)
+    assert sum(removed_more) > sum(removed)
+    # threshold 0 prunes nothing that matters: the same probabilities
+    same, _ = entropy_prune(_model(train, 3)[0], 0.0)
+    assert _ppl(NgramModel.from_tables(same), held) == pytest.approx(_ppl(model, held), rel=1e-6)
+
+
+def test_filter_keeps_only_ngrams_over_the_vocabulary():
+    from nlpkit.lm.prune import filter_vocab
+
+    tables, model = _model(TINY + ["b b a", "c a b"], 3)
+    small = filter_vocab(tables, {"a", "b"})
+    assert small.words == ["<unk>", "<s>", "</s>", "a", "b"]
+    assert set(np.concatenate([r.ravel() for r in small.rows]).tolist()) <= {0, 1, 2, 3, 4}
+    filtered = NgramModel.from_tables(small)
+    # a sentence over the vocabulary scores as before
+    assert _logp(filtered, "a b a") == pytest.approx(_logp(model, "a b a"), abs=1e-6)
+    assert len(small.rows[2]) < len(tables.rows[2])

@@ -151,3 +151,18 @@ def export_arpa(model_dir: str | Path, out: str | Path) -> int:
     write_arpa(tables, tmp)
     tmp.replace(out)
     return sum(len(r) for r in tables.rows)
+
+
+def derive_model(src_dir: str | Path, tables: NgramTables, out_dir: str | Path, train: dict) -> dict:
+    """Write ``tables`` (pruned, filtered, ...) as a model with the text options of ``src_dir``."""
+    from nlpkit.artifacts import read_config
+
+    src = Path(src_dir)
+    model = dict(read_config(src, {KIND: FORMAT_VERSION})["model"])
+    with output_lock(out_dir), artifact_writer(out_dir) as tmp:
+        _save(tables, tmp, int(model.get("quantize") or 0), bool(model.get("arpa")))
+        if (src / "tokenizer.json").exists():
+            shutil.copyfile(src / "tokenizer.json", tmp / "tokenizer.json")
+        return write_config(tmp, KIND, model=model, format_version=FORMAT_VERSION,
+                            train={**train, "derived_from": str(src), "ngrams": [len(r) for r in tables.rows]},
+                            specials=_specials(tables))
