@@ -273,3 +273,21 @@ def filter_cmd(
     if lines:
         log.info("perplexity on %s: %.6g before, %.6g after", eval_text, perplexity(before, lines),
                  perplexity(load_ngram(output), lines))
+
+
+@app.command("interpolate")
+def interpolate_cmd(
+    models: Annotated[list[Path], typer.Option("--model", "-m", help="A model to mix (give two or more).", show_default=False)],
+    tune: Annotated[Path, _opt("--tune", "Held-out text the weights are tuned on (EM).", show_default=False)],
+    output: OutputDirOpt,
+    batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = 64,
+    device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
+) -> None:
+    """Mix models linearly with EM-tuned weights, e.g. `nlpkit lm interpolate -m kn5 -m lstm --tune valid.txt -o mix`."""
+    from nlpkit.corpus import read_lines
+    from nlpkit.lm.interpolate import interpolate
+
+    lines = list(read_lines([str(tune)]))
+    result = interpolate(models, lines, output, device=device, batch_size=batch_size, tune_name=str(tune))
+    log.info("wrote %s: weights %s", output, " ".join(f"{w:.4g}" for w in result["model"]["weights"]))

@@ -263,3 +263,34 @@ def test_prune_and_filter_commands(cli, corpus, tmp_path):
     a = cli(["lm", "score", "-m", tmp_path / "f"], input="the cat sat on the mat\n").stdout
     b = cli(["lm", "score", "-m", tmp_path / "ng"], input="the cat sat on the mat\n").stdout
     assert a == b
+
+
+def test_interpolate_ngram_and_neural(cli, corpus, tmp_path):
+    import torch
+
+    torch.set_num_threads(1)
+    cli(["lm", "train", corpus, "-o", tmp_path / "kn3", "--order", "3", "--quiet"])
+    cli(["lm", "train", corpus, "-o", tmp_path / "kn1", "--order", "1", "--quiet"])
+    r = cli(["lm", "train", corpus, "-o", tmp_path / "gru", "--arch", "gru", "--d-model", "8", "--d-hidden", "8",
+             "--n-layers", "1", "--epochs", "1", "--batch-size", "2", "--quiet", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    tune = tmp_path / "tune.txt"
+    tune.write_text("the cat sat on the log\na dog and a cat\nthe mat is red\nthe zebra sat\n")
+    r = cli(["lm", "interpolate", "-m", tmp_path / "kn3", "-m", tmp_path / "kn1", "-m", tmp_path / "gru",
+             "--tune", tune, "-o", tmp_path / "mix", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    config = json.loads((tmp_path / "mix" / "config.json").read_text())
+    weights, ppl = config["model"]["weights"], config["train"]["ppl"]
+    assert config["kind"] == "lm_mix" and len(weights) == 3 and sum(weights) == pytest.approx(1.0)
+    assert config["train"]["mix_ppl"] <= min(ppl.values()) * (1 + 1e-9)
+    # lm score -m MIX gives the same corpus perplexity as the tuning run, in the usual schema
+    r = cli(["lm", "score", "-m", tmp_path / "mix", "-f", "jsonl", "--per-token", "--device", "cpu"], input=tune.read_text())
+    recs = [json.loads(line) for line in r.stdout.splitlines()]
+    total = sum(rec["log10_prob"] for rec in recs)
+    n = sum(len(rec["per_token"]) for rec in recs)
+    assert 10 ** (-total / n) == pytest.approx(config["train"]["mix_ppl"], rel=1e-4)
+    assert recs[3]["per_token"][1]["token"] == "zebra" and recs[3]["per_token"][1]["oov"] is True
+    wp = tmp_path / "wp"
+    cli(["lm", "train", corpus, "-o", wp, "--order", "2", "--tokenizer", Path(__file__).parent.parent / "corpora/bert_vocab/vocab.txt", "-q"])
+    r = cli(["lm", "interpolate", "-m", tmp_path / "kn3", "-m", wp, "--tune", tune, "-o", tmp_path / "bad"])
+    assert r.exit_code == 1 and "WordPiece" in r.output

@@ -288,3 +288,24 @@ def test_filter_keeps_only_ngrams_over_the_vocabulary():
     # a sentence over the vocabulary scores as before
     assert _logp(filtered, "a b a") == pytest.approx(_logp(model, "a b a"), abs=1e-6)
     assert len(small.rows[2]) < len(tables.rows[2])
+
+
+def test_em_weights_find_the_best_mix():
+    from nlpkit.lm.interpolate import em_weights, mix_logp
+
+    rng = np.random.default_rng(0)
+    # two models, each better on half of the tokens: the best mix is strictly better than either
+    a = np.log10(rng.uniform(0.01, 0.5, 400))
+    b = np.log10(rng.uniform(0.01, 0.5, 400))
+    a[:200] -= 1.0
+    b[200:] -= 1.0
+    logp = np.stack([a, b], axis=1)
+    w, _ = em_weights(logp)
+    assert w.sum() == pytest.approx(1.0) and (w > 0).all()
+    best = mix_logp(logp, w).sum()
+    assert best > max(a.sum(), b.sum())
+    for other in ([0.3, 0.7], [0.5, 0.5], [0.7, 0.3]):  # the EM optimum beats any other weights
+        assert best >= mix_logp(logp, np.array(other)).sum() - 1e-9
+    # one useless model gets (almost) no weight
+    w, _ = em_weights(np.stack([a, a - 2.0], axis=1))
+    assert w[0] > 0.99

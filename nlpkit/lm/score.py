@@ -158,7 +158,12 @@ def score_lines(model_dir: str | Path, lines: Iterable[str], *, per_token: bool 
     ``interactive``: answer each line as soon as it is read (no read-ahead batching), for a terminal.
     ``threads``: n-gram batches scored in parallel (output order unchanged).
     """
-    config = read_config(model_dir, {"ngram_lm": 2, "neural_lm": 1})
+    config = read_config(model_dir, {"ngram_lm": 2, "neural_lm": 1, "lm_mix": 1})
+    if config["kind"] == "lm_mix":
+        from nlpkit.lm.interpolate import mix_scores
+
+        return mix_scores(config, lines, per_token=per_token, summary=summary, device=device, batch_size=batch_size,
+                          interactive=interactive)
     if config["kind"] == "ngram_lm":
         from nlpkit.lm.ngram_model import load_ngram
 
