@@ -11,6 +11,7 @@ holds (a word, or a piece), ``scored_as`` the vocabulary entry that was scored (
 OOV word, the lowercased word for a ``--lowercase`` model). A line holding a literal ``<s>`` or
 ``</s>`` is a bad line: its record carries ``error`` instead of scores (the markers are added here).
 
+A BERT model directory is scored by pseudo-log-likelihood (``pll``), a mix of models by ``interpolate``.
 This module imports no torch: neural models are loaded by ``neural_score`` only when needed.
 """
 
@@ -158,7 +159,12 @@ def score_lines(model_dir: str | Path, lines: Iterable[str], *, per_token: bool 
     ``interactive``: answer each line as soon as it is read (no read-ahead batching), for a terminal.
     ``threads``: n-gram batches scored in parallel (output order unchanged).
     """
-    config = read_config(model_dir, {"ngram_lm": 2, "neural_lm": 1, "lm_mix": 1})
+    config = read_config(model_dir, {"ngram_lm": 2, "neural_lm": 1, "lm_mix": 1, "bert": 1})
+    if config["kind"] == "bert":
+        from nlpkit.lm.pll import pll_scores
+
+        return pll_scores(model_dir, lines, per_token=per_token, device=device, batch_size=batch_size, summary=summary,
+                          window=1 if interactive else 256)
     if config["kind"] == "lm_mix":
         from nlpkit.lm.interpolate import mix_scores
 
