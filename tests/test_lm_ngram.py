@@ -309,3 +309,21 @@ def test_em_weights_find_the_best_mix():
     # one useless model gets (almost) no weight
     w, _ = em_weights(np.stack([a, a - 2.0], axis=1))
     assert w[0] > 0.99
+
+
+def test_old_format_models_still_load_from_their_arpa(ptb4, tmp_path, caplog):
+    import json
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(ptb4, old)
+    (old / "ngram.bin").unlink()
+    config = json.loads((old / "config.json").read_text())
+    config["format_version"] = 1
+    config["files"].pop("ngram.bin")
+    (old / "config.json").write_text(json.dumps(config))
+    lines = ["the company said", "", "zzz"]
+    with caplog.at_level("WARNING", logger="nlpkit"):
+        s = load_ngram(old).score_lines(lines)
+    assert "old-format" in caplog.text
+    assert np.array_equal(s.logp, load_ngram(ptb4).score_lines(lines).logp)

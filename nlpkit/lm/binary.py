@@ -44,7 +44,11 @@ _32 = np.uint64(32)
 def home(keys: np.ndarray, capacity: int) -> np.ndarray:
     """Home slot of each key: Fibonacci hashing, then the top 32 bits scaled to [0, capacity)
     by a multiply and a shift (no division; capacity < 2**32)."""
-    return ((((keys * _GOLDEN) >> _32) * np.uint64(capacity)) >> _32).astype(np.intp)
+    h = keys * _GOLDEN
+    h >>= _32
+    h *= np.uint64(capacity)
+    h >>= _32
+    return h.view(np.int64)  # < capacity < 2**32: the same bits as an index
 
 
 def pack(suffix_slot: np.ndarray, word: np.ndarray, vocab: int) -> np.ndarray:
@@ -90,8 +94,10 @@ def probe(table_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     capacity = len(table_keys)
     slot = home(keys, capacity)
     found = table_keys[slot]
-    result = np.where(found == keys, slot, -1)
-    todo = np.flatnonzero((found != keys) & (found != 0))  # collided: probe on (short runs at load 0.8)
+    miss = found != keys
+    result = np.where(miss, -1, slot)
+    miss &= found != 0
+    todo = np.flatnonzero(miss)  # collided: probe on (short runs at load 0.8)
     while len(todo):
         slot[todo] = (slot[todo] + 1) % capacity
         found = table_keys[slot[todo]]
@@ -136,6 +142,13 @@ class NgramBinary:
     def find(self, k: int, suffix_slot: np.ndarray, word: np.ndarray) -> np.ndarray:
         """Slot of (word, *suffix) at order k >= 2 given the suffix's slot at order k-1; -1 if absent."""
         return probe(self.keys[k - 2], pack(suffix_slot, word, self.vocab))
+
+    def find_packed(self, k: int, suffix_slot: np.ndarray, word_key: np.ndarray) -> np.ndarray:
+        """``find`` with the word part of the key already computed (``word + 1`` as uint64)."""
+        keys = suffix_slot.astype(np.uint64)
+        keys *= np.uint64(self.vocab)
+        keys += word_key
+        return probe(self.keys[k - 2], keys)
 
     def value(self, k: int, name: str, slot: np.ndarray) -> np.ndarray:
         raw = self.tables[k - 2][name][slot]

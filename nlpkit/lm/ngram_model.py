@@ -44,8 +44,9 @@ class NgramModel:
     def __init__(self, words: list[str], tables: NgramBinary, unk_id: int, bos_id: int, eos_id: int, *,
                  lowercase: bool = False, tokenizer=None) -> None:  # noqa: ANN001 - tokenizers.Tokenizer
         self.words, self.tables = words, tables
-        self.index = {w: i for i, w in enumerate(words)}
-        self._get = {**self.index, _SEP: -1}.get
+        self.index = dict(zip(words, range(len(words))))
+        self.index[_SEP] = -1  # the line separator of ``encode``; never a word of split() text
+        self._get = self.index.get
         self.order = tables.order
         self.unk_id, self.bos_id, self.eos_id = unk_id, bos_id, eos_id
         self.lowercase, self.tokenizer = lowercase, tokenizer
@@ -133,12 +134,13 @@ class NgramModel:
         lp, sub = t.uni_logp[ids].astype(np.float64), np.zeros(n)
         cum = t.uni_backoff[ids].astype(np.float64) if self.order > 1 else np.zeros(n)
         length = np.ones(n, np.int64)
+        word_key = ids.astype(np.uint64) + np.uint64(1)  # each word's part of a packed key, computed once
         live = np.flatnonzero(pos >= 1)  # positions whose (k-1)-gram was found
         slot = ids[live]  # slot of the (k-1)-gram ending at each live position (unigrams: the id)
         for k in range(2, self.order + 1):
             ok = pos[live] >= k - 1
             live, slot = live[ok], slot[ok]
-            slot = t.find(k, slot, ids[live - (k - 1)])
+            slot = t.find_packed(k, slot, word_key[live - (k - 1)])
             hit = slot >= 0
             live, slot = live[hit], slot[hit]
             lp[live] = t.value(k, "logp", slot)

@@ -31,7 +31,7 @@ MARKERS = ("<s>", "</s>")
 TokenScore = tuple[str, str, float, "int | None", bool]  # token, scored_as, log10 p, n-gram length, oov
 
 
-@dataclass
+@dataclass(slots=True)
 class LineScore:
     text: str
     log10_prob: float = 0.0
