@@ -1,18 +1,23 @@
-"""The compact n-gram file ``ngram.bin``: exact packed keys in probing tables, memory-mapped.
+"""The compact n-gram file ``ngram.bin``: exact packed keys in hashed buckets, memory-mapped.
 
-Unigrams are arrays indexed by word id (``uni_logp``, ``uni_backoff``, float32). Order k >= 2 is an
-open-addressing table of ``capacity = n_k / 0.8`` records ``(key uint64, logp, backoff)`` (no
-backoff at the highest order). A k-gram ``w1 .. wk`` is identified by the slot of its suffix
-``w2 .. wk`` one order down and its first word::
+Unigrams are arrays indexed by word id (``uni_logp``, ``uni_backoff``, float32). A k-gram
+``w1 .. wk`` (k >= 2) is identified by the index of its suffix ``w2 .. wk`` one order down and its
+first word::
 
-    key(w1 .. wk) = slot_{k-1}(w2 .. wk) * V + w1 + 1        (0 marks an empty slot)
-    slot_1(w)     = w
+    key(w1 .. wk) = index_{k-1}(w2 .. wk) * V + w1 + 1        index_1(w) = w
 
 so keys are exact (no hash collisions, unlike KenLM's probing model) and every n-gram can be turned
 back into words (``lm export --format arpa``). A lookup extends a match leftwards one word at a
-time, which is what the back-off rule needs. The home slot comes from Fibonacci hashing of the key;
-collisions probe linearly. Records take 16 bytes (12 at the highest order, 10 and 9 with
-``--quantize 8``) times 1.25 for the empty slots, against 24 (18) for KenLM's probing binary.
+time, which is what the back-off rule needs.
+
+Order k is stored as parallel arrays ``key`` (uint64), ``logp`` and ``backoff`` (float32; no backoff
+at the highest order), sorted by bucket: a key's bucket comes from Fibonacci hashing, there is one
+bucket per 2 n-grams, and ``offsets`` (uint32, buckets + 1) says where each bucket starts. A lookup
+reads one offset pair and scans its bucket (2 entries on average, hit or miss: unlike linear
+probing, a miss never walks a long cluster). Every array is contiguous and aligned, so numpy
+gathers from the memory map directly, never copying a table. Bytes per n-gram: 8 + 4 + 4 + 2 = 18
+(14 at the highest order; 12 and 11 with ``--quantize 8``), against 24 (18) for KenLM's probing
+binary (16-byte entries, 1.5 slots per n-gram).
 
 ``--quantize 8`` stores each order's logp and backoff as one byte, an index into a 256-entry
 codebook per order (equal-count bins, each centre the mean of its bin; backoff 0 stays exact).
@@ -20,7 +25,7 @@ Unigrams are never quantised.
 
 File layout: ``MAGIC``, a little-endian uint64 header length, a JSON header (sizes, offsets,
 dtypes, codebooks), then every array at a 64-byte aligned offset. Loading maps the file and reads
-only the header: a query touches the pages of the records it probes and nothing else.
+only the header: a query touches the pages of the buckets it reads and nothing else.
 """
 
 from __future__ import annotations
@@ -34,15 +39,15 @@ import numpy as np
 
 from nlpkit.errors import ArtifactError
 
-MAGIC = b"NLPKNG\x00\x02"
-LOAD = 0.8  # records / slots
+MAGIC = b"NLPKNG\x00\x03"
+PER_BUCKET = 2  # n-grams per bucket on average
 _ALIGN = 64
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _32 = np.uint64(32)
 
 
 def home(keys: np.ndarray, capacity: int) -> np.ndarray:
-    """Home slot of each key: Fibonacci hashing, then the top 32 bits scaled to [0, capacity)
+    """Bucket of each key: Fibonacci hashing, then the top 32 bits scaled to [0, capacity)
     by a multiply and a shift (no division; capacity < 2**32)."""
     h = keys * _GOLDEN
     h >>= _32
@@ -55,55 +60,42 @@ def pack(suffix_slot: np.ndarray, word: np.ndarray, vocab: int) -> np.ndarray:
     return suffix_slot.astype(np.uint64) * np.uint64(vocab) + word.astype(np.uint64) + np.uint64(1)
 
 
-def record_dtype(top: bool, quantize: int) -> np.dtype:
+def field_dtypes(top: bool, quantize: int) -> dict[str, str]:
     value = "u1" if quantize else "<f4"
-    fields = [("key", "<u8"), ("logp", value)] + ([] if top else [("backoff", value)])
-    return np.dtype(fields)
+    return {"key": "<u8", "offsets": "<u4", "logp": value, **({} if top else {"backoff": value})}
 
 
-def capacity_for(n: int) -> int:
-    capacity = max(8, int(np.ceil(n / LOAD)) + 1)
-    if capacity >= 2**32:
+def buckets_for(n: int) -> int:
+    if n >= 2**32:
         raise ArtifactError(f"{n} n-grams of one order are more than this format holds", "prune the model")
-    return capacity
+    return max(1, -(-n // PER_BUCKET))
 
 
-def place(keys: np.ndarray, capacity: int) -> tuple[np.ndarray, np.ndarray]:
-    """Linear-probing placement of distinct non-zero ``keys``; returns (slot keys, slot of each key)."""
-    table = np.zeros(capacity, np.uint64)
-    slot = home(keys, capacity).astype(np.int64)
-    slot_of = np.empty(len(keys), np.int64)
-    todo = np.arange(len(keys))
-    while len(todo):
-        s = slot[todo]
-        free = table[s] == 0
-        cand = todo[free]
-        _, win = np.unique(s[free], return_index=True)  # the first key aiming at a free slot takes it
-        winners = cand[win]
-        table[slot[winners]] = keys[winners]
-        slot_of[winners] = slot[winners]
-        placed = np.zeros(len(keys), bool)
-        placed[winners] = True
-        todo = todo[~placed[todo]]
-        slot[todo] = (slot[todo] + 1) % capacity
-    return table, slot_of
+def bucketed(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keys sorted by bucket, the bucket offsets, and the index of each input key in the sorted array."""
+    buckets = buckets_for(len(keys))
+    b = home(keys, buckets)
+    order = np.argsort(b, kind="stable")
+    offsets = np.zeros(buckets + 1, np.uint32)
+    np.cumsum(np.bincount(b, minlength=buckets), out=offsets[1:])
+    index = np.empty(len(keys), np.int64)
+    index[order] = np.arange(len(keys))
+    return keys[order], offsets, index
 
 
-def probe(table_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Slot of each key in the table, or -1 where absent."""
-    capacity = len(table_keys)
-    slot = home(keys, capacity)
-    found = table_keys[slot]
-    miss = found != keys
-    result = np.where(miss, -1, slot)
-    miss &= found != 0
-    todo = np.flatnonzero(miss)  # collided: probe on (short runs at load 0.8)
-    while len(todo):
-        slot[todo] = (slot[todo] + 1) % capacity
-        found = table_keys[slot[todo]]
-        hit = found == keys[todo]
-        result[todo[hit]] = slot[todo[hit]]
-        todo = todo[~hit & (found != 0)]
+def lookup(table_keys: np.ndarray, offsets: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Index of each key in the bucketed ``table_keys``, or -1 where absent."""
+    b = home(keys, len(offsets) - 1)
+    at = offsets[b].astype(np.int64)
+    end = offsets[b + 1].astype(np.int64)
+    result = np.full(len(keys), -1, np.int64)
+    todo = np.flatnonzero(at < end)
+    while len(todo):  # round j looks at the j-th entry of every bucket still being scanned
+        here = at[todo]
+        hit = table_keys[here] == keys[todo]
+        result[todo[hit]] = here[hit]
+        at[todo] = here + 1
+        todo = todo[~hit & (here + 1 < end[todo])]
     return result
 
 
@@ -135,20 +127,22 @@ class NgramBinary:
         self.vocab, self.quantize = vocab, quantize
         self.uni_logp, self.uni_backoff = uni_logp, uni_backoff
         self.tables, self.books = tables, books  # tables[k-2] holds order k
-        self.keys = [t["key"] for t in tables]
+        self.keys = [t["key"] for t in tables]  # tables[k-2]: {"key", "offsets", "logp"[, "backoff"]} arrays
         self._source = source  # keeps the mmap alive
         self.order = len(tables) + 1
 
     def find(self, k: int, suffix_slot: np.ndarray, word: np.ndarray) -> np.ndarray:
-        """Slot of (word, *suffix) at order k >= 2 given the suffix's slot at order k-1; -1 if absent."""
-        return probe(self.keys[k - 2], pack(suffix_slot, word, self.vocab))
+        """Index of (word, *suffix) at order k >= 2 given the suffix's index at order k-1; -1 if absent."""
+        t = self.tables[k - 2]
+        return lookup(t["key"], t["offsets"], pack(suffix_slot, word, self.vocab))
 
     def find_packed(self, k: int, suffix_slot: np.ndarray, word_key: np.ndarray) -> np.ndarray:
         """``find`` with the word part of the key already computed (``word + 1`` as uint64)."""
         keys = suffix_slot.astype(np.uint64)
         keys *= np.uint64(self.vocab)
         keys += word_key
-        return probe(self.keys[k - 2], keys)
+        t = self.tables[k - 2]
+        return lookup(t["key"], t["offsets"], keys)
 
     def value(self, k: int, name: str, slot: np.ndarray) -> np.ndarray:
         raw = self.tables[k - 2][name][slot]
@@ -176,8 +170,9 @@ class NgramBinary:
                 raise ArtifactError(f"the model's {k}-grams are not suffix-closed (a {k}-gram lacks its suffix)",
                                     "KenLM and nlpkit write suffix-closed ARPA files; rebuild the model with lmplz")
             keys = pack(slot_of_row[suffix_row], r[:, 0], vocab)
-            table_keys, slot = place(keys, capacity_for(len(keys)))
+            table_keys, offsets, slot = bucketed(keys)
             table, book = cls._records(table_keys, slot, logp[k - 1], backoff[k - 1], k == order, quantize)
+            table["offsets"] = offsets
             tables.append(table)
             books.append(book)
             slot_of_row = slot
@@ -185,7 +180,8 @@ class NgramBinary:
 
     @staticmethod
     def _records(table_keys, slot, logp, backoff, top: bool, quantize: int):  # noqa: ANN001, ANN205
-        table = np.zeros(len(table_keys), record_dtype(top, quantize))
+        table = {name: np.zeros(len(table_keys), dtype) for name, dtype in field_dtypes(top, quantize).items()
+                 if name != "offsets"}
         table["key"] = table_keys
         book = {}
         for name, values in [("logp", logp)] + ([] if top else [("backoff", backoff)]):
@@ -199,12 +195,12 @@ class NgramBinary:
     # -- the file ------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         arrays = [("uni_logp", self.uni_logp), ("uni_backoff", self.uni_backoff)]
-        arrays += [(f"order_{k}", t) for k, t in enumerate(self.tables, start=2)]
+        arrays += [(f"{name}_{k}", a) for k, t in enumerate(self.tables, start=2) for name, a in t.items()]
         header = {"format": 2, "vocab": self.vocab, "order": self.order, "quantize": self.quantize,
                   "books": [{n: b.tolist() for n, b in book.items()} for book in self.books], "arrays": {}}
         offset = 0
         for name, a in arrays:
-            header["arrays"][name] = {"offset": offset, "count": len(a), "dtype": a.dtype.descr}
+            header["arrays"][name] = {"offset": offset, "count": len(a), "dtype": a.dtype.str}
             offset += -(-a.nbytes // _ALIGN) * _ALIGN
         head = json.dumps(header).encode()
         start = -(-(len(MAGIC) + 8 + len(head)) // _ALIGN) * _ALIGN
@@ -228,11 +224,11 @@ class NgramBinary:
 
         def array(name: str) -> np.ndarray:
             a = header["arrays"][name]
-            dtype = np.dtype([tuple(f) for f in a["dtype"]]) if len(a["dtype"]) > 1 else np.dtype(a["dtype"][0][1])
-            return np.frombuffer(mm, dtype, a["count"], start + a["offset"])
+            return np.frombuffer(mm, np.dtype(a["dtype"]), a["count"], start + a["offset"])
 
         order = header["order"]
-        tables = [array(f"order_{k}") for k in range(2, order + 1)]
+        tables = [{name: array(f"{name}_{k}") for name in field_dtypes(k == order, header["quantize"])}
+                  for k in range(2, order + 1)]
         books = [{n: np.asarray(b, np.float32) for n, b in book.items()} for book in header["books"]]
         return cls(header["vocab"], array("uni_logp"), array("uni_backoff"), tables, books, header["quantize"], mm)
 
@@ -243,16 +239,14 @@ class NgramBinary:
 
         ids = np.arange(self.vocab, dtype=np.uint32)
         rows, logp, backoff = [ids.reshape(-1, 1)], [self.uni_logp.astype(np.float64)], [self.uni_backoff.astype(np.float64)]
-        words_at = ids.reshape(-1, 1)  # (slots, k-1): the words of the n-gram in each slot one order down
+        words_at = ids.reshape(-1, 1)  # (n, k-1): the words of each n-gram one order down, by index
         for k in range(2, self.order + 1):
             table = self.tables[k - 2]
-            slot = np.flatnonzero(table["key"])
-            key = table["key"][slot] - np.uint64(1)
+            slot = np.arange(len(table["key"]))
+            key = table["key"] - np.uint64(1)
             suffix, first = (key // np.uint64(self.vocab)).astype(np.int64), (key % np.uint64(self.vocab)).astype(np.uint32)
             r = np.concatenate([first[:, None], words_at[suffix]], axis=1)
-            at = np.full((len(table), k), 0, np.uint32)
-            at[slot] = r
-            words_at = at
+            words_at = r
             lp = self.value(k, "logp", slot).astype(np.float64)
             bo = self.value(k, "backoff", slot).astype(np.float64) if k < self.order else np.zeros(len(slot))
             first_of, _ = row_ids(r)  # sorted order

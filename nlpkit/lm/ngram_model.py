@@ -96,8 +96,9 @@ class NgramModel:
         line_of = np.repeat(np.arange(len(lens)), lens)
         pos = np.arange(len(ids)) - (np.cumsum(lens) - lens)[line_of]  # position in the sentence, <s> = 0
         lp, length = self._score_positions(ids, pos)
-        target = pos >= 1
-        return Scores(lp[target], length[target], ids[target] == self.unk_id, line_of[target], ids[target])
+        target = np.flatnonzero(pos >= 1)
+        scored = ids.take(target)
+        return Scores(lp.take(target), length.take(target), scored == self.unk_id, line_of.take(target), scored)
 
     def score_tokens(self, token_lines: list[str]) -> Scores:
         """Scores of lines already prepared (``prepare``)."""
@@ -131,21 +132,22 @@ class NgramModel:
         """
         t = self.tables
         n = len(ids)
-        lp, sub = t.uni_logp[ids].astype(np.float64), np.zeros(n)
-        cum = t.uni_backoff[ids].astype(np.float64) if self.order > 1 else np.zeros(n)
+        lp, sub = t.uni_logp.take(ids).astype(np.float64), np.zeros(n)
+        cum = t.uni_backoff.take(ids).astype(np.float64) if self.order > 1 else np.zeros(n)
         length = np.ones(n, np.int64)
         word_key = ids.astype(np.uint64) + np.uint64(1)  # each word's part of a packed key, computed once
         live = np.flatnonzero(pos >= 1)  # positions whose (k-1)-gram was found
-        slot = ids[live]  # slot of the (k-1)-gram ending at each live position (unigrams: the id)
+        slot = ids.take(live)  # slot of the (k-1)-gram ending at each live position (unigrams: the id)
+        # (take with index arrays rather than boolean masks: several times faster in numpy)
         for k in range(2, self.order + 1):
-            ok = pos[live] >= k - 1
-            live, slot = live[ok], slot[ok]
-            slot = t.find_packed(k, slot, word_key[live - (k - 1)])
-            hit = slot >= 0
-            live, slot = live[hit], slot[hit]
+            ok = np.flatnonzero(pos.take(live) >= k - 1)
+            live, slot = live.take(ok), slot.take(ok)
+            slot = t.find_packed(k, slot, word_key.take(live - (k - 1)))
+            hit = np.flatnonzero(slot >= 0)
+            live, slot = live.take(hit), slot.take(hit)
             lp[live] = t.value(k, "logp", slot)
             length[live] = k
-            sub[live] = cum[live - 1]  # before this order's backoffs are added
+            sub[live] = cum.take(live - 1)  # before this order's backoffs are added
             if k < self.order:
                 cum[live] += t.value(k, "backoff", slot)
         lp[1:] += np.where(pos[1:] >= 1, cum[:-1] - sub[1:], 0.0)  # a sentence's first token has no history
