@@ -176,12 +176,12 @@ def test_neural_per_token_marks_oovs_like_ngram(cli, corpus, tmp_path):
 
 def test_bad_lines_get_error_records_and_strict_stops(cli, corpus, tmp_path):
     cli(["lm", "train", corpus, "-o", tmp_path / "ng", "--order", "2", "--quiet"])
-    text = "the cat\nthe <s> cat\na dog\n"
+    text = "the cat\nthe <s> cat\na dog\na </s>\n"
     r = cli(["lm", "score", "-m", tmp_path / "ng", "-f", "jsonl"], input=text)
     assert r.exit_code == 0
     recs = [json.loads(line) for line in r.stdout.splitlines()]
-    assert [rec["text"] for rec in recs] == ["the cat", "the <s> cat", "a dog"]
-    assert "error" in recs[1] and "error" not in recs[0] and "log10_prob" in recs[2]
+    assert [rec["text"] for rec in recs] == ["the cat", "the <s> cat", "a dog", "a </s>"]
+    assert "error" in recs[1] and "error" in recs[3] and "error" not in recs[0] and "log10_prob" in recs[2]
     assert "line 2" in r.stderr
     r = cli(["lm", "score", "-m", tmp_path / "ng", "--echo"], input=text)
     assert r.stdout.splitlines()[1] == "NA\tNA\tNA\tNA\tthe <s> cat"

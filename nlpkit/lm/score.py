@@ -74,7 +74,7 @@ class Summary:
 
 def bad_line(line: str) -> str | None:
     """Why ``line`` cannot be scored, or None."""
-    if "<s>" in line and any(t in MARKERS for t in line.split()):
+    if "s>" in line and any(t in MARKERS for t in line.split()):
         return "the line holds a literal <s> or </s> (lm score adds the sentence markers itself)"
     return None
 
@@ -98,7 +98,7 @@ def _token_details(model, batch: list[str], tokens: list[list[str]], s, starts: 
 
 def _score_batch(model, batch: list[str], per_token: bool) -> tuple[list[LineScore], list[float]]:  # noqa: ANN001
     """The records of one batch of lines and the log10 p of each line's OOV tokens."""
-    errors = [bad_line(line) for line in batch] if "<s>" in "".join(batch) else [None] * len(batch)
+    errors = [bad_line(line) for line in batch] if "s>" in "".join(batch) else [None] * len(batch)
     good = [line if e is None else "" for line, e in zip(batch, errors)]
     tokens = model.prepare(good)
     s = model.score_tokens(tokens)
