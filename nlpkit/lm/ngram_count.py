@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 
@@ -29,18 +30,37 @@ def row_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lexicographic ids of the rows of a (n, k) integer matrix.
 
     Returns ``(first, inverse)``: ``first[j]`` is the index of a row of the j-th distinct row (in
-    sorted order) and ``inverse[i]`` the distinct id of row i. Column by column, the id of the prefix
-    so far times the column's range plus the next column stays an exact int64 key.
+    sorted order) and ``inverse[i]`` the distinct id of row i. Each pass packs the id of the prefix
+    so far and as many further columns as fit into one exact int64 key (``id * range + column``,
+    column after column) and ranks the keys with one sort: one or two sorts per matrix, not one per
+    column.
     """
     n, k = rows.shape
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    inverse = np.zeros(n, np.int64)
-    for c in range(k):
-        col = rows[:, c].astype(np.int64)
-        key = inverse * (int(col.max()) + 1) + col
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return first, inverse.reshape(-1)
+    ranges = [int(rows[:, c].max()) + 1 for c in range(k)]
+    inverse, distinct, c = np.zeros(n, np.int64), 1, 0
+    while c < k:
+        key, span = inverse, distinct
+        while c < k and (key is inverse or span * ranges[c] < 2**63):
+            key = key * ranges[c] + rows[:, c].astype(np.int64)
+            span *= ranges[c]
+            c += 1
+        first, inverse = _rank(key)
+        distinct = len(first)
+    return first, inverse
+
+
+def _rank(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_index=True, return_inverse=True)[1:]``, with an unstable (faster) sort."""
+    order = np.argsort(key)
+    ordered = key[order]
+    new = np.empty(len(key), bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(len(key), np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return order[new], inverse
 
 
 def unique_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,42 +110,59 @@ def _chunk_counts(ids: np.ndarray, sent: np.ndarray, order: int) -> tuple[list[n
     return rows, counts
 
 
+_SEP = "\x00nlpkit\x00"  # joins the lines of a chunk for one split(); never a token of real text
+
+
 class _Chunker:
-    """Turns lines into id-stream chunks, growing the word -> id map as it goes."""
+    """Turns lines into id-stream chunks, growing the word -> id map as it goes.
+
+    A chunk's lines are joined with a separator token and split once; word ids come from one
+    C-level ``map`` over the tokens, and only the occurrences of unseen words go through Python.
+    """
 
     def __init__(self, counts: NgramCounts, store) -> None:  # noqa: ANN001 - ngram_spill.RunStore
         self.c, self.store = counts, store
         self.index = {w: i for i, w in enumerate(counts.words)}
-        self.ids: list[int] = []
-        self.sent: list[int] = []
+        self.index[_SEP] = -2
+        self.lines: list[str] = []
+        self.pending = 0  # rough token count of self.lines
 
     def add(self, line: str) -> None:
-        index, words = self.index, self.c.words
-        n_sent = self.c.sentences
-        toks = line.split()
-        if BOS in toks or EOS in toks:
-            # As lmplz: <s> and </s> are not words; drop them (lmplz needs --skip_symbols for this).
-            self.c.skipped_symbols += sum(t in (BOS, EOS) for t in toks)
-            toks = [t for t in toks if t not in (BOS, EOS)]
-        line_ids = [1]
-        for t in toks:
-            i = index.get(t)
-            if i is None:
-                i = index[t] = len(words)
+        self.lines.append(line)
+        self.pending += line.count(" ") + 1
+
+    def _ids(self) -> np.ndarray:
+        tokens = f" {_SEP} ".join(self.lines).split()
+        ids = np.fromiter(map(self.index.get, tokens, repeat(-1)), np.int64, len(tokens))
+        words = self.c.words
+        for i in np.flatnonzero(ids == -1).tolist():  # first-seen order, as the words come
+            t = tokens[i]
+            j = self.index.get(t)
+            if j is None:
+                j = self.index[t] = len(words)
                 words.append(t)
-            line_ids.append(i)
-        line_ids.append(2)
-        self.ids.extend(line_ids)
-        self.sent.extend([n_sent] * len(line_ids))
-        self.c.sentences += 1
-        self.c.tokens += len(toks)
+            ids[i] = j
+        # As lmplz: <s> and </s> are not words; drop them (lmplz needs --skip_symbols for this).
+        marker = (ids == 1) | (ids == 2)
+        if marker.any():
+            self.c.skipped_symbols += int(marker.sum())
+            ids = ids[~marker]
+        return ids
 
     def flush(self) -> None:
-        if self.ids:
-            ids = np.asarray(self.ids, np.uint32)
-            sent = np.asarray(self.sent, np.int64)
-            self.store.add(*_chunk_counts(ids, sent, self.c.order))
-            self.ids, self.sent = [], []
+        if not self.lines:
+            return
+        ids = self._ids()
+        sep = np.flatnonzero(ids == -2)
+        out = np.repeat(ids, np.where(ids == -2, 2, 1))  # each separator becomes </s> <s>
+        at = sep + np.arange(len(sep))
+        out[at], out[at + 1] = 2, 1
+        out = np.concatenate([[1], out, [2]])
+        sent = np.cumsum(out == 1) - 1  # sentence of each position
+        self.c.sentences += len(self.lines)
+        self.c.tokens += len(ids) - len(sep)
+        self.store.add(*_chunk_counts(out.astype(np.uint32), sent, self.c.order))
+        self.lines, self.pending = [], 0
 
 
 def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000,
@@ -148,7 +185,7 @@ def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000
         if not line.strip():
             continue
         chunker.add(line)
-        if len(chunker.ids) >= chunk_tokens:
+        if chunker.pending >= chunk_tokens:
             chunker.flush()
     chunker.flush()
     counts.rows, counts.counts = store.result(len(counts.words))
