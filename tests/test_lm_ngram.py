@@ -340,3 +340,17 @@ def test_bucketed_lookup_finds_every_key_and_nothing_else():
     absent = np.setdiff1d(rng.integers(1, 2**40, 5000).astype(np.uint64), keys)
     assert (lookup(table, offsets, absent) == -1).all()
     assert lookup(table, offsets, np.zeros(0, np.uint64)).shape == (0,)
+
+
+def test_lookup_rows_fast_and_general_paths_agree():
+    from nlpkit.lm.ngram_count import lookup_rows, unique_rows
+
+    rng = np.random.default_rng(2)
+    table, _ = unique_rows(rng.integers(0, 50, (400, 3)).astype(np.uint32), np.ones(400, np.int64))
+    query = np.concatenate([table[::3], rng.integers(0, 60, (200, 3)).astype(np.uint32)])
+    expected = [next((i for i, t in enumerate(table.tolist()) if t == q), -1) for q in query.tolist()]
+    assert lookup_rows(table, query).tolist() == expected  # packed keys, binary search
+    assert lookup_rows(table[::-1].copy(), query[:5]).tolist() == [len(table) - 1 - e if e >= 0 else -1 for e in expected[:5]]
+    wide = np.concatenate([table, np.full((len(table), 1), 2**31, np.uint32), table], axis=1)  # too wide to pack
+    wq = np.concatenate([query, np.full((len(query), 1), 2**31, np.uint32), query], axis=1)
+    assert lookup_rows(wide, wq).tolist() == expected

@@ -70,10 +70,33 @@ def unique_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nd
     return rows[first], total
 
 
+def _packed(rows: np.ndarray, ranges: list[int]) -> np.ndarray:
+    key = np.zeros(len(rows), np.int64)
+    for c, r in enumerate(ranges):
+        key = key * r + rows[:, c].astype(np.int64)
+    return key
+
+
 def lookup_rows(table: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Index in ``table`` (distinct rows) of each row of ``query``; -1 where absent."""
+    """Index in ``table`` (distinct rows) of each row of ``query``; -1 where absent.
+
+    When a row packs into one int64 and ``table`` is sorted (as n-gram tables are), this is a
+    binary search per query row (queries sorted first: several times faster than in input order);
+    otherwise table and queries are ranked together.
+    """
     if len(query) == 0:
         return np.zeros(0, np.int64)
+    if len(table) and table.shape[1]:
+        ranges = [int(max(table[:, c].max(), query[:, c].max())) + 1 for c in range(table.shape[1])]
+        if float(np.prod(ranges, dtype=np.float64)) < 2**62:
+            keys = _packed(table, ranges)
+            if len(keys) < 2 or bool((keys[1:] > keys[:-1]).all()):
+                wanted = _packed(query, ranges)
+                order = np.argsort(wanted)  # sorted needles: each search starts where the last ended
+                at = np.empty(len(wanted), np.int64)
+                at[order] = np.searchsorted(keys, wanted[order])
+                np.minimum(at, len(keys) - 1, out=at)
+                return np.where(keys[at] == wanted, at, -1)
     both = np.concatenate([table, query]).astype(np.int64)
     _, inverse = row_ids(both)
     where = np.full(int(inverse.max()) + 1, -1, np.int64)
