@@ -294,3 +294,20 @@ def test_interpolate_ngram_and_neural(cli, corpus, tmp_path):
     cli(["lm", "train", corpus, "-o", wp, "--order", "2", "--tokenizer", Path(__file__).parent.parent / "corpora/bert_vocab/vocab.txt", "-q"])
     r = cli(["lm", "interpolate", "-m", tmp_path / "kn3", "-m", wp, "--tune", tune, "-o", tmp_path / "bad"])
     assert r.exit_code == 1 and "WordPiece" in r.output
+
+
+def test_quantized_training_memory_flags_and_export(cli, corpus, tmp_path):
+    r = cli(["lm", "train", corpus, "-o", tmp_path / "q", "--order", "3", "--quantize", "8", "--memory", "1K",
+             "--temp-dir", tmp_path, "--quiet"])
+    assert r.exit_code == 0, r.output
+    config = json.loads((tmp_path / "q" / "config.json").read_text())["model"]
+    assert config["quantize"] == 8 and config["memory"] == "1K"
+    assert cli(["lm", "export", "-m", tmp_path / "q", "-o", tmp_path / "q.arpa"]).exit_code == 0
+    assert (tmp_path / "q.arpa").read_text().startswith("\\data\\\n")
+    plain = cli(["lm", "train", corpus, "-o", tmp_path / "p", "--order", "3", "--quiet"])
+    assert plain.exit_code == 0
+    a = json.loads(cli(["lm", "score", "-m", tmp_path / "q", "-f", "jsonl"], input="the cat sat\n").stdout)
+    b = json.loads(cli(["lm", "score", "-m", tmp_path / "p", "-f", "jsonl"], input="the cat sat\n").stdout)
+    assert a["log10_prob"] == pytest.approx(b["log10_prob"], abs=0.05)
+    assert "--memory" in _one_error_line(cli(["lm", "train", corpus, "-o", tmp_path / "x", "--memory", "lots"]))
+    assert "quantize" in _one_error_line(cli(["lm", "train", corpus, "-o", tmp_path / "y", "--quantize", "4"]))
