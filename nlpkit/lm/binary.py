@@ -86,16 +86,18 @@ def bucketed(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def lookup(table_keys: np.ndarray, offsets: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """Index of each key in the bucketed ``table_keys``, or -1 where absent."""
     b = home(keys, len(offsets) - 1)
-    at = offsets[b].astype(np.int64)
-    end = offsets[b + 1].astype(np.int64)
+    cur = offsets.take(b).astype(np.int64)
+    end = offsets.take(b + 1).astype(np.int64)
     result = np.full(len(keys), -1, np.int64)
-    todo = np.flatnonzero(at < end)
-    while len(todo):  # round j looks at the j-th entry of every bucket still being scanned
-        here = at[todo]
-        hit = table_keys[here] == keys[todo]
-        result[todo[hit]] = here[hit]
-        at[todo] = here + 1
-        todo = todo[~hit & (here + 1 < end[todo])]
+    idx = np.flatnonzero(cur < end)
+    cur, end, want = cur.take(idx), end.take(idx), keys.take(idx)
+    while len(idx):  # round j compares the j-th key of every bucket still being scanned
+        hit = table_keys.take(cur) == want
+        found = np.flatnonzero(hit)
+        result[idx.take(found)] = cur.take(found)
+        cur += 1
+        go_on = np.flatnonzero(~hit & (cur < end))  # compact with index arrays: faster than masks
+        idx, cur, end, want = idx.take(go_on), cur.take(go_on), end.take(go_on), want.take(go_on)
     return result
 
 
