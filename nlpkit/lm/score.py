@@ -85,7 +85,7 @@ def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
-def _token_details(model, batch: list[str], tokens: list[list[str]], s, starts: list[int]) -> list[list[TokenScore]]:  # noqa: ANN001
+def _token_details(model, tokens: list[list[str]], s, starts: list[int]) -> list[list[TokenScore]]:  # noqa: ANN001
     vocab = model.words
     lp, length, oov = s.logp.tolist(), s.length.tolist(), s.oov.tolist()
     ids = s.ids.tolist()
@@ -111,7 +111,7 @@ def _score_batch(model, batch: list[str], per_token: bool) -> tuple[list[LineSco
     if per_token:
         starts = np.concatenate([[0], np.cumsum(np.bincount(s.line, minlength=n))]).tolist()
         shown = tokens if model.tokenizer is not None else good  # pieces, or the words as written
-        detail = _token_details(model, batch, [t.split() for t in shown], s, starts)
+        detail = _token_details(model, [t.split() for t in shown], s, starts)
     records = [LineScore(text, lp, nt, no, d) if e is None else LineScore(text, error=e)
                for text, lp, nt, no, d, e in zip(batch, logp, n_tokens, n_oov, detail, errors)]
     return records, oov_logp
