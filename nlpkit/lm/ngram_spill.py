@@ -83,8 +83,13 @@ class RunStore:
         """The merged (rows, counts) of every order; removes the spilled runs."""
         try:
             if not self.spilled:
-                merged = [merge_runs(self.rows[k], self.counts[k]) for k in range(self.order)]
-                return [m[0] for m in merged], [m[1] for m in merged]
+                rows, counts = [], []
+                for k in range(self.order):  # each order's runs are dropped as soon as they are merged
+                    r, c = merge_runs(self.rows[k], self.counts[k])
+                    self.rows[k], self.counts[k] = [], []
+                    rows.append(r)
+                    counts.append(c)
+                return rows, counts
             if self.held:
                 self._spill()
             rows, counts = [], []
