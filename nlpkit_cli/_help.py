@@ -75,6 +75,10 @@ EXAMPLES: dict[str, str] = {
     "lm score": "echo 'the market fell' | nlpkit lm score -m kn3 -f jsonl",
     "lm generate": "nlpkit lm generate -m kn3 --prompt 'the market' --num 3",
     "lm import": "nlpkit lm import model.arpa -o kn-imported",
+    "lm export": "nlpkit lm export -m kn3 -o kn3.arpa",
+    "lm prune": "nlpkit lm prune -m kn3 --threshold 1e-7 -o kn3p --eval valid.txt",
+    "lm filter": "nlpkit lm filter -m kn3 --vocab words.txt -o kn3-filtered",
+    "lm interpolate": "nlpkit lm interpolate -m kn3 -m lstm --tune valid.txt -o mix",
     "translate": "echo 'Ich bin müde.' | nlpkit translate -m de-en",
     "translate decode": "echo 'Ich bin müde.' | nlpkit translate decode -m de-en --beam 5 -f jsonl",
     "translate train": "nlpkit translate train corpora/de_en/tatoeba.train.tsv.gz -o de-en \\\n"

@@ -26,7 +26,7 @@ import torch
 
 from nlpkit.device import resolve_device
 from nlpkit.lm.neural import load_neural
-from nlpkit.lm.records import LineScore, Summary
+from nlpkit.lm.records import LineScore, Summary, bad_line
 
 LOG10_E = 1.0 / math.log(10.0)
 PASS_TOKENS = 2048  # document mode: tokens per forward pass of a recurrent model or NPLM
@@ -103,25 +103,35 @@ def _sentence_scores(model, vocab, lines: Iterable[str], per_token: bool, summar
                      window: int, batch_size: int, dev: torch.device) -> Iterator[LineScore]:
     it = iter(lines)
     while chunk := list(islice(it, window)):
-        seqs = [vocab.encode(line) for line in chunk]
+        errors = [bad_line(line) for line in chunk]
+        seqs = [vocab.encode(line) if e is None else [] for line, e in zip(chunk, errors)]
         order = sorted(range(len(chunk)), key=lambda i: len(seqs[i]))
         results: list[torch.Tensor | None] = [None] * len(chunk)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             for i, lp in zip(idx, score_batch(model, [seqs[i] for i in idx], vocab.eos_id, dev)):
                 results[i] = lp
-        for line, seq, lp in zip(chunk, seqs, results):
-            yield _record(line, seq, lp, vocab, per_token, summary)
+        for line, seq, lp, error in zip(chunk, seqs, results, errors):
+            if error is not None:
+                if summary is not None:
+                    summary.bad_lines += 1
+                yield LineScore(line, error=error)
+            else:
+                yield _record(line, seq, lp, vocab, per_token, summary)
 
 
 def _record(line: str, seq: list[int], lp: torch.Tensor, vocab, per_token: bool, summary: Summary | None) -> LineScore:  # noqa: ANN001
+    """The same record as an n-gram model's: per token (token, scored_as, log10 p, None, oov)."""
     unk = [i == vocab.unk_id for i in seq] + [False]
-    oov_logp = float(sum(v for v, u in zip(lp.tolist(), unk) if u))
+    values = lp.tolist()
+    oov_logp = float(sum(v for v, u in zip(values, unk) if u))
     detail = None
     if per_token:
-        pieces = [vocab.pieces[i] for i in seq] + ["</s>"]
-        detail = [(p, v, None) for p, v in zip(pieces, lp.tolist())]
-    record = LineScore(float(lp.sum()), len(line.split()) + 1, sum(unk), detail)
+        scored = [vocab.pieces[i] for i in seq] + ["</s>"]
+        # word vocabularies: show each word as written and what was scored (<unk> for an OOV)
+        tokens = line.split() + ["</s>"] if vocab.kind == "words" else scored
+        detail = list(zip(tokens, scored, values, [None] * len(values), unk))
+    record = LineScore(line, float(lp.sum()), len(line.split()) + 1, sum(unk), detail)
     if summary is not None:
         summary.add(record, oov_logp)
     return record

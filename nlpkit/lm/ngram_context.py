@@ -40,4 +40,5 @@ class DocumentScorer:
         pos = np.arange(len(seq)) - (np.cumsum(seg_lens) - seg_lens)[line_of]  # position in its segment
         lp, length = m._score_positions(seq, pos)
         target = pos >= np.array(first)[line_of]  # the line's words and its </s>, not the history
-        return Scores(lp[target], length[target], seq[target] == m.unk_id, line_of[target])
+        scored = seq[target]
+        return Scores(lp[target], length[target], scored == m.unk_id, line_of[target], scored)
