@@ -47,7 +47,7 @@ log = logging.getLogger("nlpkit")
 CHUNK_WORDS = 200_000
 POOL_GROUP = 32  # centres sharing one pool of noise words
 # Fields that change how a job runs but not the model it produces (may differ on --resume).
-RUNTIME_FIELDS = ("threads", "device")
+RUNTIME_FIELDS = ("threads", "device", "kernel")
 
 
 @dataclass
@@ -72,6 +72,7 @@ class Word2VecConfig:
     device: str = "auto"
     seed: int = 1
     lowercase: bool = False
+    kernel: str = "auto"  # auto (numba on CPU, torch elsewhere), numba (per-pair, CPU) or torch (batched)
 
     def __post_init__(self) -> None:
         checks = [
@@ -86,6 +87,7 @@ class Word2VecConfig:
             (0 < self.lr and 0 <= self.min_lr <= self.lr, "need 0 < --lr and 0 <= --min-lr <= --lr", None),
             (self.batch_size >= 1, "--batch-size must be at least 1", None),
             (self.sample >= 0, "--sample must be >= 0", None),
+            (self.kernel in ("auto", "numba", "torch"), f"unknown --kernel {self.kernel!r}", "use auto, numba or torch"),
         ]
         for ok, message, hint in checks:
             if not ok:
@@ -110,11 +112,24 @@ def train_word2vec(inputs: list[str], out_dir: str | Path, cfg: Word2VecConfig, 
             vocab = Vocab(list(state["words"]), state["counts"].numpy())
         else:
             vocab = scan_vocab(sources, cfg.lowercase, cfg.min_count, cfg.max_vocab, run)
-        trainer = Word2VecTrainer(cfg, vocab, device, state)
+        trainer = trainer_class(cfg, device)(cfg, vocab, device, state)
         stats = trainer.train(sources, out, run)
+        if hasattr(trainer, "epoch_losses"):
+            stats["epoch_losses"] = trainer.epoch_losses()
         model = config_dict(cfg)
         publish_vectors(out, vocab, trainer.vectors(), model, stats, run.stats.summary())
     return stats
+
+
+def trainer_class(cfg: Word2VecConfig, device: Any) -> type[Word2VecTrainer]:
+    """The compiled per-pair kernel on CPU (unless --kernel torch), batched torch steps elsewhere."""
+    if cfg.kernel == "torch" or (cfg.kernel == "auto" and device.type != "cpu"):
+        return Word2VecTrainer
+    if device.type != "cpu":
+        raise ConfigError(f"--kernel numba runs on the CPU, not on {device}", "use --device cpu, or --kernel torch")
+    from nlpkit.embeddings.w2v_numba import NumbaTrainer
+
+    return NumbaTrainer
 
 
 class Word2VecTrainer:
