@@ -32,6 +32,12 @@ class Loss(str, Enum):
     hs = "hs"
 
 
+class Kernel(str, Enum):
+    auto = "auto"
+    numba = "numba"
+    torch = "torch"
+
+
 class Method(str, Enum):
     add = "add"
     mul = "mul"
@@ -67,6 +73,7 @@ def train_cmd(
     min_lr: Annotated[float, typer.Option("--min-lr", help="Learning rate at the end of the linear decay (word2vec).")] = 0.0001,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Centre words (word2vec) or co-occurrences (GloVe) per step; default 256 / 8192.", show_default=False)] = None,
     threads: Annotated[int, typer.Option("--threads", help="Worker threads on CPU; 0 = all cores.")] = 0,
+    kernel: Annotated[Kernel, typer.Option("--kernel", help="word2vec: numba (compiled, one pair at a time, CPU), torch (batched, any device) or auto (numba on CPU).")] = Kernel.auto,
     x_max: Annotated[float, typer.Option("--x-max", help="GloVe weighting cut-off.")] = 100.0,
     alpha: Annotated[float, typer.Option("--alpha", help="GloVe weighting exponent.")] = 0.75,
     lowercase: Annotated[bool, typer.Option("--lowercase", help="Lowercase the text (queries are then lowercased too).")] = False,
@@ -93,7 +100,7 @@ def train_cmd(
 
         cfg = Word2VecConfig(
             **common, algo=algo.value, loss=loss.value, negative=negative, ns_exponent=ns_exponent, negative_pool=negative_pool,
-            sample=sample, lr=0.025 if lr is None else lr, min_lr=min_lr, batch_size=batch_size or 256,
+            sample=sample, lr=0.025 if lr is None else lr, min_lr=min_lr, batch_size=batch_size or 256, kernel=kernel.value,
         )
         stats = train_word2vec(inputs, output, cfg, run)
     log.info("wrote %s: %s words in %.1f s (%s words/s)", output, f"{stats['words']:,}", stats["seconds"], f"{stats['words_per_second']:,}")

@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -24,7 +26,8 @@ import numpy as np
 
 from nlpkit.artifacts import save_checkpoint
 from nlpkit.corpus import read_lines
-from nlpkit.embeddings.batches import context_matrix, encode_chunks, make_batches, subsample
+from nlpkit.embeddings.batches import Chunk, context_matrix, encode_chunks, make_batches, subsample
+from nlpkit.embeddings.spool import ChunkSpool
 from nlpkit.embeddings.training import (
     CheckpointClock,
     RunOptions,
@@ -207,13 +210,13 @@ class Word2VecTrainer:
         clock = CheckpointClock(run.checkpoint_every)
         clock.reset(self.words_done)
         start = time.monotonic() - self.seconds
+        spool = ChunkSpool(out.parent)
         with worker_threads(self.device, cfg.threads) as threads, ThreadPoolExecutor(threads) as pool, Progress(
             "train", total=total, unit="words", quiet=run.quiet
-        ) as bar:
+        ) as bar, closing(spool):
             bar.advance(self.words_done)
             while self.epoch < cfg.epochs:
-                lines = islice(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field), self.lines_done, None)
-                chunks = enumerate(encode_chunks(lines, self.vocab.index, lowercase=cfg.lowercase, chunk_words=CHUNK_WORDS), self.chunk)
+                chunks = enumerate(self._chunks(sources, run, spool), self.chunk)
                 for batches, words, n_lines in pipelined(chunks, self._prepare):
                     self._train_chunk(batches, words, pool, threads, total)
                     self.chunk, self.lines_done = self.chunk + 1, self.lines_done + n_lines
@@ -228,6 +231,14 @@ class Word2VecTrainer:
                 self.epoch, self.chunk, self.lines_done = self.epoch + 1, 0, 0
         self.seconds = time.monotonic() - start
         return {"words": self.words_done, "seconds": round(self.seconds, 2), "words_per_second": round(self.words_done / max(self.seconds, 1e-9))}
+
+    def _chunks(self, sources: list[str], run: RunOptions, spool: ChunkSpool) -> Iterator[Chunk]:
+        """This epoch's chunks from the current position: replayed from the spool after one full pass."""
+        if spool.complete:
+            return spool.replay(self.chunk)
+        lines = islice(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field), self.lines_done, None)
+        chunks = encode_chunks(lines, self.vocab.index, lowercase=self.cfg.lowercase, chunk_words=CHUNK_WORDS)
+        return spool.record(chunks) if self.chunk == 0 and self.epoch + 1 < self.cfg.epochs else chunks
 
     def _train_chunk(self, batches: list[tuple[Any, ...]], words: int, pool: ThreadPoolExecutor, threads: int, total: int) -> None:
         cfg = self.cfg
