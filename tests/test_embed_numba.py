@@ -137,3 +137,18 @@ def test_spool_replays_chunks(tmp_path):
         assert (a.words, a.lines) == (b.words, b.lines)
     spool.close()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_related_words_come_out_close_on_ptb(tmp_path, kernel):
+    from tests.conftest import CORPORA
+
+    cfg = Word2VecConfig(kernel=kernel, dim=50, epochs=5, min_count=5, threads=2, device="cpu", seed=1)
+    train_word2vec([str(CORPORA / "ptb" / "ptb.train.txt.gz")], tmp_path / "m", cfg, RunOptions(quiet=True, checkpoint_every="0"))
+    wv = WordVectors.load(tmp_path / "m")
+    top = {w: [r.word for r in wv.similar([wv.lookup(w)], topk=6)[0]] for w in ("monday", "million", "president")}
+    # calibrated on both kernels (212k words of PTB): billion, a weekday and vice/chief within the top 6
+    assert "billion" in top["million"]
+    assert {"tuesday", "wednesday", "thursday", "friday"} & set(top["monday"])
+    assert {"vice", "chairman", "chief", "executive"} & set(top["president"])
