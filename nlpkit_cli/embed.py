@@ -178,10 +178,11 @@ def debias_cmd(
     output: OutputDirOpt,
     analogies: Annotated[Optional[Path], typer.Option("--analogies", help="questions-words file for the before/after accuracy.", exists=True, dir_okay=False)] = None,
     restrict_vocab: Annotated[int, typer.Option("--restrict-vocab", help="Analogy candidates: the N most frequent words.")] = 30000,
+    gender_specific: Annotated[Optional[Path], typer.Option("--gender-specific", help="Words to leave gendered (JSON list or one per line); default: the shipped 1,441-word list.", exists=True, dir_okay=False)] = None,
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report as text or json.")] = ReportFormat.text,
 ) -> None:
     """Hard-debias (Bolukbasi et al. 2016): gender direction from definitional pairs, neutralise, equalise."""
     from nlpkit.embeddings.debias import debias_model, report_text
 
-    report = debias_model(model, output, analogies=analogies, restrict_vocab=restrict_vocab)
+    report = debias_model(model, output, analogies=analogies, restrict_vocab=restrict_vocab, gender_specific=gender_specific)
     typer.echo(json.dumps(report, indent=2) if format == ReportFormat.json else report_text(report))
