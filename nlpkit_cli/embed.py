@@ -10,13 +10,24 @@ from typing import Annotated, Optional
 
 import typer
 
-from nlpkit_cli._common import DeviceOpt, ModelOpt, OutputDirOpt, QuietOpt, SeedOpt, StrictUtf8Opt, TextFieldOpt, TrainInputsArg
+from nlpkit_cli._common import (
+    DeviceOpt,
+    InputsArg,
+    LineBufferedOpt,
+    ModelOpt,
+    OutputDirOpt,
+    QuietOpt,
+    SeedOpt,
+    StrictUtf8Opt,
+    TextFieldOpt,
+    TrainInputsArg,
+)
 
 log = logging.getLogger("nlpkit")
 
 app = typer.Typer(
     no_args_is_help=True,
-    help="Word embeddings: `train` (word2vec skip-gram/CBOW, GloVe), `eval`, `export`, `import`, `debias`. "
+    help="Word embeddings: `train` (word2vec skip-gram/CBOW, GloVe), `eval`, `export`, `import`, `debias`, `phrases`. "
     "Queries: `nlpkit analogy` and `nlpkit similar`.",
 )
 
@@ -36,6 +47,11 @@ class Kernel(str, Enum):
     auto = "auto"
     numba = "numba"
     torch = "torch"
+
+
+class Scoring(str, Enum):
+    default = "default"
+    npmi = "npmi"
 
 
 class Method(str, Enum):
@@ -77,6 +93,7 @@ def train_cmd(
     x_max: Annotated[float, typer.Option("--x-max", help="GloVe weighting cut-off.")] = 100.0,
     alpha: Annotated[float, typer.Option("--alpha", help="GloVe weighting exponent.")] = 0.75,
     lowercase: Annotated[bool, typer.Option("--lowercase", help="Lowercase the text (queries are then lowercased too).")] = False,
+    phrases: Annotated[Optional[Path], typer.Option("--phrases", help="Join phrases learned by `nlpkit embed phrases` (new york -> new_york) while reading.", exists=True, file_okay=False)] = None,
     checkpoint_every: Annotated[str, typer.Option("--checkpoint-every", help="Checkpoint every N words (5000000) or minutes (10m); 0 = never.")] = "10m",
     resume: Annotated[bool, typer.Option("--resume", help="Continue a killed job from the checkpoint in the output directory.")] = False,
     device: DeviceOpt = "auto",
@@ -88,7 +105,8 @@ def train_cmd(
     """Train word vectors on whitespace-tokenised text (one sentence per line); writes a model directory."""
     from nlpkit.embeddings.training import RunOptions
 
-    run = RunOptions(checkpoint_every=checkpoint_every, resume=resume, quiet=quiet, strict_utf8=strict_utf8, text_field=text_field)
+    run = RunOptions(checkpoint_every=checkpoint_every, resume=resume, quiet=quiet, strict_utf8=strict_utf8, text_field=text_field,
+                     phrases=str(phrases) if phrases else None)
     common = dict(dim=dim, window=window, min_count=min_count, max_vocab=max_vocab, epochs=epochs, threads=threads, device=device, seed=seed, lowercase=lowercase)
     if algo == Algo.glove:
         from nlpkit.embeddings.glove import GloVeConfig, train_glove
@@ -186,3 +204,45 @@ def debias_cmd(
 
     report = debias_model(model, output, analogies=analogies, restrict_vocab=restrict_vocab, gender_specific=gender_specific)
     typer.echo(json.dumps(report, indent=2) if format == ReportFormat.json else report_text(report))
+
+
+@app.command("phrases")
+def phrases_cmd(
+    inputs: InputsArg = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Learn: write the phrases model here.", show_default=False)] = None,
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Apply: rewrite the inputs with this phrases model.", show_default=False)] = None,
+    scoring: Annotated[Scoring, typer.Option("--scoring", help="default (Mikolov et al., scaled as gensim) or npmi.")] = Scoring.default,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="Keep pairs scoring above this; default 10 (default scoring) or 0.5 (npmi).", show_default=False)] = None,
+    min_count: Annotated[int, typer.Option("--min-count", help="Ignore pairs seen fewer times (and the score's delta).")] = 5,
+    passes: Annotated[int, typer.Option("--passes", help="Passes over the text; pass k can build phrases of up to 2^k words.")] = 1,
+    delimiter: Annotated[str, typer.Option("--delimiter", help="Joins the words of a phrase.")] = "_",
+    max_vocab: Annotated[int, typer.Option("--max-vocab", help="Count-table entries held in memory before the rarest are pruned.")] = 40_000_000,
+    lowercase: Annotated[bool, typer.Option("--lowercase", help="Lowercase the text first (learning and applying).")] = False,
+    strict_utf8: StrictUtf8Opt = False,
+    text_field: TextFieldOpt = "text",
+    line_buffered: LineBufferedOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Learn collocations (`-o PHRASES`) or join them in text (`-m PHRASES`, one line out per line in)."""
+    from nlpkit.errors import ConfigError
+
+    if (output is None) == (model is None):
+        raise ConfigError("give either -o PHRASES (learn) or -m PHRASES (apply)", "nlpkit embed phrases corpus.txt -o phrases")
+    if model is not None:
+        from nlpkit.corpus import read_lines
+        from nlpkit.embeddings.phrases import phrase_lines
+        from nlpkit_cli._common import RecordWriter
+
+        writer = RecordWriter(line_buffered)
+        for line in phrase_lines(model, read_lines(inputs or ["-"], strict_utf8=strict_utf8, text_field=text_field)):
+            writer.write(line)
+        writer.close()
+        return
+    from nlpkit.embeddings.phrases import PhrasesConfig, train_phrases
+
+    if not inputs:
+        raise ConfigError("no input to learn phrases from", "give files, or '-' for stdin")
+    cfg = PhrasesConfig(scoring=scoring.value, threshold=threshold, min_count=min_count, passes=passes, delimiter=delimiter,
+                        max_vocab=max_vocab, lowercase=lowercase)
+    stats = train_phrases(inputs, output, cfg, strict_utf8=strict_utf8, text_field=text_field)
+    log.info("wrote %s: %d phrases from %s words", output, stats["phrases"], f"{stats['passes'][0]['words']:,}")

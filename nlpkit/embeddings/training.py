@@ -50,6 +50,7 @@ class RunOptions:
     text_field: str = "text"
     max_cooccurrences: int = 20_000_000  # GloVe: distinct counts held in memory before spilling to disk
     stop_after: int = 0  # testing aid: stop as if killed after this many words (word2vec) or buckets (GloVe)
+    phrases: str | None = None  # a `nlpkit embed phrases` model applied to every line read
     stats: ReadStats = field(default_factory=ReadStats)
 
 
@@ -103,8 +104,18 @@ def corpus_source(inputs: Sequence[str | Path], out_dir: Path, resume: bool) -> 
         Path(spool).unlink(missing_ok=True)
 
 
+def corpus_lines(sources: list[str], run: RunOptions, stats: ReadStats | None = None) -> Iterator[str]:
+    """The training text, one line at a time, with ``run.phrases`` joined (``new york`` -> ``new_york``)."""
+    lines = read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field, stats=stats)
+    if not run.phrases:
+        return lines
+    from nlpkit.embeddings.phrases import Phraser
+
+    return map(Phraser.load(run.phrases).apply, lines)
+
+
 def scan_vocab(sources: list[str], lowercase: bool, min_count: int, max_vocab: int | None, run: RunOptions) -> Vocab:
-    lines = require_lines(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field, stats=run.stats), "corpus")
+    lines = require_lines(corpus_lines(sources, run, stats=run.stats), "corpus")
     counts, n_lines = count_words(lines, lowercase=lowercase)
     vocab = build_vocab(counts, min_count=min_count, max_vocab=max_vocab)
     log.info("vocabulary: %d words (of %d distinct), %d words of text in %d lines", len(vocab), len(counts), sum(counts.values()), n_lines)

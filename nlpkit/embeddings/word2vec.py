@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from nlpkit.artifacts import save_checkpoint
-from nlpkit.corpus import read_lines
 from nlpkit.embeddings.batches import Chunk, context_matrix, encode_chunks, make_batches, subsample
 from nlpkit.embeddings.spool import ChunkSpool
 from nlpkit.embeddings.training import (
@@ -33,6 +32,7 @@ from nlpkit.embeddings.training import (
     RunOptions,
     Stopped,
     config_dict,
+    corpus_lines,
     corpus_source,
     lr_at,
     publish_vectors,
@@ -120,7 +120,8 @@ def train_word2vec(inputs: list[str], out_dir: str | Path, cfg: Word2VecConfig, 
         if hasattr(trainer, "epoch_losses"):
             stats["epoch_losses"] = trainer.epoch_losses()
         model = config_dict(cfg)
-        publish_vectors(out, vocab, trainer.vectors(), model, stats, run.stats.summary())
+        data = {**run.stats.summary(), **({"phrases": str(run.phrases)} if run.phrases else {})}
+        publish_vectors(out, vocab, trainer.vectors(), model, stats, data)
     return stats
 
 
@@ -236,7 +237,7 @@ class Word2VecTrainer:
         """This epoch's chunks from the current position: replayed from the spool after one full pass."""
         if spool.complete:
             return spool.replay(self.chunk)
-        lines = islice(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field), self.lines_done, None)
+        lines = islice(corpus_lines(sources, run), self.lines_done, None)
         chunks = encode_chunks(lines, self.vocab.index, lowercase=self.cfg.lowercase, chunk_words=CHUNK_WORDS)
         return spool.record(chunks) if self.chunk == 0 and self.epoch + 1 < self.cfg.epochs else chunks
 
