@@ -89,6 +89,8 @@ def train_cmd(
     min_lr: Annotated[float, typer.Option("--min-lr", help="Learning rate at the end of the linear decay (word2vec).")] = 0.0001,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Centre words (word2vec) or co-occurrences (GloVe) per step; default 256 / 8192.", show_default=False)] = None,
     threads: Annotated[int, typer.Option("--threads", help="Worker threads on CPU; 0 = all cores.")] = 0,
+    subwords: Annotated[str, typer.Option("--subwords", help="word2vec: also learn character n-gram vectors of MIN-MAX characters (fastText), e.g. 3-6; empty = none.")] = "",
+    buckets: Annotated[int, typer.Option("--buckets", help="Hash buckets for the --subwords n-grams.")] = 2_000_000,
     kernel: Annotated[Kernel, typer.Option("--kernel", help="word2vec: numba (compiled, one pair at a time, CPU), torch (batched, any device) or auto (numba on CPU).")] = Kernel.auto,
     x_max: Annotated[float, typer.Option("--x-max", help="GloVe weighting cut-off.")] = 100.0,
     alpha: Annotated[float, typer.Option("--alpha", help="GloVe weighting exponent.")] = 0.75,
@@ -119,6 +121,7 @@ def train_cmd(
         cfg = Word2VecConfig(
             **common, algo=algo.value, loss=loss.value, negative=negative, ns_exponent=ns_exponent, negative_pool=negative_pool,
             sample=sample, lr=0.025 if lr is None else lr, min_lr=min_lr, batch_size=batch_size or 256, kernel=kernel.value,
+            subwords=subwords, buckets=buckets,
         )
         stats = train_word2vec(inputs, output, cfg, run)
     log.info("wrote %s: %s words in %.1f s (%s words/s)", output, f"{stats['words']:,}", stats["seconds"], f"{stats['words_per_second']:,}")
@@ -133,6 +136,7 @@ def eval_cmd(
     case_insensitive: Annotated[bool, typer.Option("--case-insensitive", help="Compare words in lower case.")] = False,
     method: Annotated[Method, typer.Option("--method", help="add (3CosAdd) or mul (3CosMul).")] = Method.add,
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="text or json.")] = ReportFormat.text,
+    subwords: Annotated[bool, typer.Option("--subwords/--no-subwords", help="Word pairs: give words outside the vocabulary their n-gram vector (models trained with --subwords).")] = True,
 ) -> None:
     """Analogy accuracy (per section, semantic/syntactic, total) and word-pair correlations."""
     from nlpkit.embeddings.evaluate import evaluate_analogies, evaluate_pairs
@@ -141,7 +145,7 @@ def eval_cmd(
 
     if analogies is None and not pairs:
         raise ConfigError("nothing to evaluate", "give --analogies FILE and/or --pairs FILE")
-    wv = WordVectors.load(model)
+    wv = WordVectors.load(model, subwords=subwords)
     result: dict[str, object] = {"model": str(model)}
     if analogies is not None:
         report = evaluate_analogies(wv, analogies, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive, method=method.value)
@@ -170,17 +174,22 @@ def export_cmd(
     model: ModelOpt,
     output: Annotated[Path, typer.Option("--output", "-o", help="Output file ('-' for stdout).", show_default=False)],
     format: Annotated[ExportFormat, typer.Option("--format", "-f", help="word2vec (text), word2vec-bin or glove.")] = ExportFormat.word2vec,
+    words: Annotated[Optional[Path], typer.Option("--words", help="Export only these words (one per line), in order; with --subwords models, unseen words too.", exists=True, dir_okay=False)] = None,
+    subwords: Annotated[bool, typer.Option("--subwords/--no-subwords", help="With --words: give unseen words their n-gram vector.")] = True,
 ) -> None:
     """Write the vectors as word2vec text/binary or GloVe text (gensim, fastText and word2vec tools read them)."""
     from nlpkit.embeddings.formats import export_model
 
-    info = export_model(model, output, format.value)
+    wanted = [w.strip() for w in words.read_text(encoding="utf-8").splitlines() if w.strip()] if words else None
+    info = export_model(model, output, format.value, words=wanted, subwords=subwords)
+    if info["missing"]:
+        log.warning("warning: %d of the --words have no vector (not in the vocabulary%s)", info["missing"], "" if subwords else ", --no-subwords")
     log.info("wrote %s: %d words x %d (%s)", output, info["words"], info["dim"], info["format"])
 
 
 @app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="word2vec text or binary, GloVe text or fastText .vec (detected).", show_default=False)],
+    file: Annotated[Path, typer.Argument(help="word2vec text or binary, GloVe text, fastText .vec or .bin with its n-gram table (detected).", show_default=False)],
     output: OutputDirOpt,
 ) -> None:
     """Turn a vector file into an nlpkit model directory (for analogy, similar, eval, debias)."""

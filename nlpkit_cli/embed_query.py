@@ -28,6 +28,9 @@ class QueryFormat(str, Enum):
 
 
 FormatOpt = Annotated[QueryFormat, typer.Option("--format", "-f", help="text, tsv or jsonl.")]
+SubwordsOpt = Annotated[
+    bool, typer.Option("--subwords/--no-subwords", help="Give words outside the vocabulary their n-gram vector (models trained with --subwords).")
+]
 
 
 def _stdin_lines() -> Iterator[str]:
@@ -64,12 +67,13 @@ def analogy_cmd(
     include_inputs: Annotated[bool, typer.Option("--include-inputs", help="Keep the query words as candidates and report the answer's rank.")] = False,
     format: FormatOpt = QueryFormat.text,
     line_buffered: LineBufferedOpt = None,
+    subwords: SubwordsOpt = True,
 ) -> None:
     """Answer "a is to b as c is to ?" by vector arithmetic; one output record per query."""
     from nlpkit.embeddings.queries import analogy_records
     from nlpkit.embeddings.vectors import WordVectors
 
-    wv = WordVectors.load(model)
+    wv = WordVectors.load(model, subwords=subwords)
     writer = RecordWriter(line_buffered)
     lines = queries if queries else _stdin_lines()
     block = 1 if writer.line_buffered else 256
@@ -83,12 +87,13 @@ def similar_cmd(
     include_inputs: Annotated[bool, typer.Option("--include-inputs", help="Keep the query word itself as a candidate.")] = False,
     format: FormatOpt = QueryFormat.text,
     line_buffered: LineBufferedOpt = None,
+    subwords: SubwordsOpt = True,
 ) -> None:
     """Nearest neighbours by cosine similarity; one output record per query word."""
     from nlpkit.embeddings.queries import similar_records
     from nlpkit.embeddings.vectors import WordVectors
 
-    wv = WordVectors.load(model)
+    wv = WordVectors.load(model, subwords=subwords)
     writer = RecordWriter(line_buffered)
     lines = words if words else _stdin_lines()
     block = 1 if writer.line_buffered else 256

@@ -177,12 +177,17 @@ def save_vectors(directory: Path, vectors: np.ndarray) -> None:
 
 
 def publish_vectors(
-    out_dir: Path, vocab: Vocab, vectors: np.ndarray, model: dict[str, Any], train: dict[str, Any], data: dict[str, Any]
+    out_dir: Path, vocab: Vocab, vectors: np.ndarray, model: dict[str, Any], train: dict[str, Any], data: dict[str, Any],
+    subwords: np.ndarray | None = None,
 ) -> None:
-    """Write the artefact atomically (replacing any checkpoint in ``out_dir``)."""
+    """Write the artefact atomically (replacing any checkpoint in ``out_dir``); ``subwords``: n-gram rows."""
     with artifact_writer(out_dir) as tmp:
         save_vectors(tmp, vectors)
         vocab.save(tmp)
+        if subwords is not None:
+            from nlpkit.embeddings.subwords import Subwords
+
+            Subwords(subwords, 0, 0).save(tmp)
         write_config(tmp, KIND, model=model, train=train, data=data, format_version=FORMAT_VERSION)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from nlpkit.embeddings.subwords import compose, parse_range, subword_table
 from nlpkit.embeddings.vocab import huffman_tree, noise_distribution
 from nlpkit.embeddings.word2vec import Word2VecTrainer
 
@@ -170,10 +171,51 @@ def _subsample(ids, keep, r):
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def train_span(w_in, w_out, ids, sent, keep, table, points, codes, lengths, sg, hs, negative, window, lr0, min_lr, done0, total, seed):
+def _objective(w_out, h, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track):
+    """One prediction of ``word`` from input ``h``: d(h) into ``neu1e``; returns (loss, generator)."""
+    neu1e[:] = 0.0
+    if hs:
+        return _hs(w_out, h, neu1e, word, points, codes, lengths, lr, track), r
+    return _ns(w_out, h, neu1e, word, table, negative, lr, r, track)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _add_rows(w_in, w, sub_ptr, sub_idx, acc):
+    """acc += the input rows of word ``w`` (itself, then its n-grams); returns how many."""
+    for t in range(sub_ptr[w], sub_ptr[w + 1]):
+        acc += w_in[sub_idx[t]]
+    return sub_ptr[w + 1] - sub_ptr[w]
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _update_rows(w_in, w, sub_ptr, sub_idx, grad):
+    for t in range(sub_ptr[w], sub_ptr[w + 1]):
+        w_in[sub_idx[t]] += grad
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _sg_centre(w_in, w_out, ctx, word, neu1, neu1e, sub_ptr, sub_idx, use_sub, table, points, codes, lengths, hs, negative, lr, r, track):
+    """Skip-gram: context word ``ctx``'s input (its row, or the mean of its rows with subwords) predicts ``word``."""
+    if use_sub:
+        neu1[:] = 0.0
+        neu1 /= np.float32(_add_rows(w_in, ctx, sub_ptr, sub_idx, neu1))
+        part, r = _objective(w_out, neu1, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
+        _update_rows(w_in, ctx, sub_ptr, sub_idx, neu1e)  # fastText: every row takes the whole gradient
+        return part, r
+    h = w_in[ctx]
+    part, r = _objective(w_out, h, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
+    for i in range(h.shape[0]):
+        h[i] += neu1e[i]
+    return part, r
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def train_span(w_in, w_out, ids, sent, keep, table, points, codes, lengths, sub_ptr, sub_idx, use_sub, sg, hs, negative, window,
+               lr0, min_lr, done0, total, seed):
     """Train on one span of text: ``ids`` (n,) word ids, ``sent`` (n,) line numbers.
 
     ``done0`` words were trained before this span, of ``total`` in the run (for the learning rate).
+    ``sub_ptr``/``sub_idx``: each word's input rows (CSR; just its own row without subwords).
     Returns (summed sampled loss, number of loss terms).
     """
     d = w_in.shape[1]
@@ -192,40 +234,24 @@ def train_span(w_in, w_out, ids, sent, keep, table, points, codes, lengths, sg, 
         lo, hi = max(0, j - reduced), min(m, j + reduced + 1)
         if sg:
             for k in range(lo, hi):
-                if k == j or sent[kept[k]] != sent[pos]:
-                    continue
-                h = w_in[ids[kept[k]]]
-                neu1e[:] = 0.0
-                if hs:
-                    part = _hs(w_out, h, neu1e, word, points, codes, lengths, lr, track)
-                else:
-                    part, r = _ns(w_out, h, neu1e, word, table, negative, lr, r, track)
-                for i in range(d):
-                    h[i] += neu1e[i]
-                if track:
-                    loss += part
-                    terms += 1
-        else:
-            neu1[:] = 0.0
-            count = 0
-            for k in range(lo, hi):
                 if k != j and sent[kept[k]] == sent[pos]:
-                    neu1 += w_in[ids[kept[k]]]
-                    count += 1
-            if count == 0:
-                continue
-            neu1 /= np.float32(count)
-            neu1e[:] = 0.0
-            if hs:
-                part = _hs(w_out, neu1, neu1e, word, points, codes, lengths, lr, track)
-            else:
-                part, r = _ns(w_out, neu1, neu1e, word, table, negative, lr, r, track)
-            for k in range(lo, hi):
-                if k != j and sent[kept[k]] == sent[pos]:
-                    w_in[ids[kept[k]]] += neu1e
-            if track:
-                loss += part
-                terms += 1
+                    part, r = _sg_centre(w_in, w_out, ids[kept[k]], word, neu1, neu1e, sub_ptr, sub_idx, use_sub, table, points,
+                                         codes, lengths, hs, negative, lr, r, track)
+                    loss, terms = loss + part, terms + track
+            continue
+        neu1[:] = 0.0  # CBOW: the mean of every input row of the context words predicts the centre
+        count = 0
+        for k in range(lo, hi):
+            if k != j and sent[kept[k]] == sent[pos]:
+                count += _add_rows(w_in, ids[kept[k]], sub_ptr, sub_idx, neu1)
+        if count == 0:
+            continue
+        neu1 /= np.float32(count)
+        part, r = _objective(w_out, neu1, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
+        for k in range(lo, hi):
+            if k != j and sent[kept[k]] == sent[pos]:
+                _update_rows(w_in, ids[kept[k]], sub_ptr, sub_idx, neu1e)
+        loss, terms = loss + part, terms + track
     return loss, terms
 
 
@@ -252,10 +278,27 @@ class NumbaTrainer(Word2VecTrainer):
         super().__init__(*args, **kwargs)
         self.epoch_loss: dict[int, list[float]] = {}
         v = len(self.vocab)
+        minn, maxn = parse_range(self.cfg.subwords)
+        if maxn:
+            self.sub_ptr, self.sub_idx = subword_table(self.vocab.words, minn, maxn, self.cfg.buckets)
+        else:
+            self.sub_ptr, self.sub_idx = np.arange(v + 1, dtype=np.int64), np.arange(v, dtype=np.int64)
         counts = self.vocab.counts if self.table is not None else np.ones(1)
         self.table = alias_table(noise_distribution(counts, self.cfg.ns_exponent))
         if self.tree is None:
             self.tree = (np.zeros((v, 1), np.int64), np.zeros((v, 1), np.int8), np.zeros(v, np.int64))
+
+    def _input_rows(self) -> int:
+        return len(self.vocab) + (self.cfg.buckets if self.cfg.subwords else 0)
+
+    def vectors(self) -> np.ndarray:
+        """(V, D) word vectors: with subwords, the mean of each word's row and its n-gram rows."""
+        w_in = self.w_in.numpy()
+        return compose(w_in, self.sub_ptr, self.sub_idx) if self.cfg.subwords else w_in
+
+    def subword_vectors(self) -> np.ndarray | None:
+        """(buckets, D) n-gram rows, or None without subwords."""
+        return self.w_in.numpy()[len(self.vocab) :] if self.cfg.subwords else None
 
     def _tree(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tree = huffman_tree(self.vocab.counts)
@@ -278,7 +321,7 @@ class NumbaTrainer(Word2VecTrainer):
             a, b = spans[i]
             return train_span(
                 w_in, w_out, chunk.ids[a:b], chunk.sentence[a:b], self.keep, self.table, points, codes, lengths,
-                cfg.algo == "sg", cfg.loss == "hs", cfg.negative, cfg.window, cfg.lr, cfg.min_lr,
+                self.sub_ptr, self.sub_idx, bool(cfg.subwords), cfg.algo == "sg", cfg.loss == "hs", cfg.negative, cfg.window, cfg.lr, cfg.min_lr,
                 float(done + round(words * a / max(1, len(chunk.ids)))), float(max(total, 1)), int(seeds[i]),
             )
 

@@ -40,6 +40,7 @@ from nlpkit.embeddings.training import (
     scan_vocab,
     worker_threads,
 )
+from nlpkit.embeddings.subwords import parse_range
 from nlpkit.embeddings.vocab import Vocab, huffman_tree, keep_probabilities, noise_table
 from nlpkit.errors import ConfigError
 from nlpkit.locking import output_lock
@@ -76,6 +77,8 @@ class Word2VecConfig:
     seed: int = 1
     lowercase: bool = False
     kernel: str = "auto"  # auto (numba on CPU, torch elsewhere), numba (per-pair, CPU) or torch (batched)
+    subwords: str = ""  # "MIN-MAX" character n-grams learned beside the words (fastText); "" = none
+    buckets: int = 2_000_000  # hash buckets for the n-grams
 
     def __post_init__(self) -> None:
         checks = [
@@ -91,10 +94,12 @@ class Word2VecConfig:
             (self.batch_size >= 1, "--batch-size must be at least 1", None),
             (self.sample >= 0, "--sample must be >= 0", None),
             (self.kernel in ("auto", "numba", "torch"), f"unknown --kernel {self.kernel!r}", "use auto, numba or torch"),
+            (self.buckets >= 1, "--buckets must be at least 1", None),
         ]
         for ok, message, hint in checks:
             if not ok:
                 raise ConfigError(message, hint)
+        parse_range(self.subwords)
 
 
 def _model_fields(cfg: Word2VecConfig) -> dict[str, Any]:
@@ -121,12 +126,15 @@ def train_word2vec(inputs: list[str], out_dir: str | Path, cfg: Word2VecConfig, 
             stats["epoch_losses"] = trainer.epoch_losses()
         model = config_dict(cfg)
         data = {**run.stats.summary(), **({"phrases": str(run.phrases)} if run.phrases else {})}
-        publish_vectors(out, vocab, trainer.vectors(), model, stats, data)
+        subwords = trainer.subword_vectors() if hasattr(trainer, "subword_vectors") else None
+        publish_vectors(out, vocab, trainer.vectors(), model, stats, data, subwords=subwords)
     return stats
 
 
 def trainer_class(cfg: Word2VecConfig, device: Any) -> type[Word2VecTrainer]:
     """The compiled per-pair kernel on CPU (unless --kernel torch), batched torch steps elsewhere."""
+    if cfg.subwords and (cfg.kernel == "torch" or device.type != "cpu"):
+        raise ConfigError("--subwords is trained by the compiled CPU kernel only", "use --device cpu and --kernel auto or numba")
     if cfg.kernel == "torch" or (cfg.kernel == "auto" and device.type != "cpu"):
         return Word2VecTrainer
     if device.type != "cpu":
@@ -145,7 +153,7 @@ class Word2VecTrainer:
         self.cfg, self.vocab, self.device = cfg, vocab, device
         v, d = len(vocab), cfg.dim
         gen = torch.Generator().manual_seed(cfg.seed)
-        self.w_in = ((torch.rand(v, d, generator=gen) - 0.5) / d).to(device)  # (V, D), as word2vec
+        self.w_in = ((torch.rand(self._input_rows(), d, generator=gen) - 0.5) / d).to(device)  # (V, D), as word2vec
         self.w_out = torch.zeros(v if cfg.loss == "ns" else max(1, v - 1), d, device=device)  # (V, D) or (V-1, D)
         self.keep = keep_probabilities(vocab.counts, cfg.sample)
         self.table = noise_table(vocab.counts, cfg.ns_exponent) if cfg.loss == "ns" else None
@@ -158,6 +166,9 @@ class Word2VecTrainer:
             self.epoch, self.chunk = int(state["epoch"]), int(state["chunk"])
             self.lines_done, self.words_done = int(state["lines_done"]), int(state["words_done"])
             self.seconds = float(state["seconds"])
+
+    def _input_rows(self) -> int:
+        return len(self.vocab)
 
     def _tree(self) -> tuple[Any, Any, Any]:
         import torch
