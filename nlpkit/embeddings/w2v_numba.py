@@ -9,8 +9,11 @@ the batched torch path in ``w2v_steps``). Per text position:
 - skip-gram: each context word's input vector predicts the centre word; CBOW: the mean of the
   context input vectors predicts it and the error is added to every context row (gensim's
   cbow_mean=1);
-- negative sampling (``negative`` draws per pair from the unigram^0.75 table, a draw equal to the
-  target skipped) or hierarchical softmax along the target's Huffman path;
+- negative sampling (``negative`` draws per pair from the unigram^0.75 distribution through an
+  alias table, a draw equal to the target skipped) or hierarchical softmax along the target's
+  Huffman path;
+- with ``--subwords``, a word's input is the mean of its own row and its character n-gram rows
+  (fastText), and each of those rows takes the whole gradient;
 - the learning rate decays linearly with the words (before subsampling) trained so far.
 
 Threads: a chunk of text is cut at line boundaries into one span per thread, and the spans run in

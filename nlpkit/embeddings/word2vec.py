@@ -1,9 +1,14 @@
-"""word2vec (skip-gram and CBOW; negative sampling or hierarchical softmax) trained with batched torch.
+"""word2vec (skip-gram and CBOW; negative sampling or hierarchical softmax): configuration and trainers.
+
+Two trainers share this module's loop (corpus passes, checkpoints, resume): on CPU by default the
+compiled per-pair kernel of ``w2v_numba`` (``NumbaTrainer``); with ``--kernel torch`` or on a GPU
+the batched torch steps of ``w2v_steps`` (``Word2VecTrainer``), described here.
 
 The corpus streams in chunks of about ``CHUNK_WORDS`` words: a background thread reads, encodes,
 subsamples and windows the next chunk (numpy) while the current one trains. Each chunk's batches
 are shared out to ``threads`` workers that update the weights without locks, as word2vec and
-gensim do. Memory is bounded by the vocabulary and one chunk, never by the corpus.
+gensim do. Memory is bounded by the vocabulary and one chunk, never by the corpus; after the first
+full pass the encoded chunks are replayed from a temporary file (``spool``).
 
 Randomness for chunk k of epoch e comes from ``numpy.random.default_rng([seed, e, k])``, so a run
 resumed from a checkpoint (taken between chunks) draws the same numbers as an uninterrupted one.
