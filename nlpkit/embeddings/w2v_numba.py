@@ -286,10 +286,13 @@ class NumbaTrainer(Word2VecTrainer):
             self.sub_ptr, self.sub_idx = subword_table(self.vocab.words, minn, maxn, self.cfg.buckets)
         else:
             self.sub_ptr, self.sub_idx = np.arange(v + 1, dtype=np.int64), np.arange(v, dtype=np.int64)
-        counts = self.vocab.counts if self.table is not None else np.ones(1)
-        self.table = alias_table(noise_distribution(counts, self.cfg.ns_exponent))
+        if self.table is None:  # hierarchical softmax: a placeholder keeps the kernel's signature
+            self.table = alias_table(np.ones(1))
         if self.tree is None:
             self.tree = (np.zeros((v, 1), np.int64), np.zeros((v, 1), np.int8), np.zeros(v, np.int64))
+
+    def _noise_table(self) -> tuple[np.ndarray, np.ndarray]:
+        return alias_table(noise_distribution(self.vocab.counts, self.cfg.ns_exponent))
 
     def _input_rows(self) -> int:
         return len(self.vocab) + (self.cfg.buckets if self.cfg.subwords else 0)

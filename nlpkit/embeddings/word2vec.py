@@ -161,7 +161,7 @@ class Word2VecTrainer:
         self.w_in = ((torch.rand(self._input_rows(), d, generator=gen) - 0.5) / d).to(device)  # (V, D), as word2vec
         self.w_out = torch.zeros(v if cfg.loss == "ns" else max(1, v - 1), d, device=device)  # (V, D) or (V-1, D)
         self.keep = keep_probabilities(vocab.counts, cfg.sample)
-        self.table = noise_table(vocab.counts, cfg.ns_exponent) if cfg.loss == "ns" else None
+        self.table = self._noise_table() if cfg.loss == "ns" else None
         self.tree = self._tree() if cfg.loss == "hs" else None
         self.epoch = self.chunk = self.lines_done = self.words_done = 0
         self.seconds = 0.0
@@ -174,6 +174,9 @@ class Word2VecTrainer:
 
     def _input_rows(self) -> int:
         return len(self.vocab)
+
+    def _noise_table(self) -> Any:
+        return noise_table(self.vocab.counts, self.cfg.ns_exponent)
 
     def _tree(self) -> tuple[Any, Any, Any]:
         import torch
