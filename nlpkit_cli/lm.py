@@ -25,6 +25,39 @@ from nlpkit_cli._common import (
     TextFieldOpt,
     TrainInputsArg,
 )
+from nlpkit_cli._common import ForceOpt
+from nlpkit_cli._train_opts import (
+    CheckpointEveryOpt,
+    ClipOpt,
+    DFfOpt,
+    DHiddenOpt,
+    DModelOpt,
+    DropoutOpt,
+    EpochsOpt,
+    EvalEveryOpt,
+    GradAccumOpt,
+    LogEveryOpt,
+    LrDecayOpt,
+    LrOpt,
+    MaxTimeOpt,
+    MetricsOpt,
+    MinLrOpt,
+    NHeadsOpt,
+    NLayersOpt,
+    OptimizerOpt,
+    PatienceOpt,
+    PrecisionOpt,
+    ResumeOpt,
+    ScheduleOpt,
+    ThreadsOpt,
+    TrainDeviceOpt,
+    TrainSeedOpt,
+    ValidOpt,
+    WarmupOpt,
+    WeightDecayOpt,
+    config_values,
+    run_options,
+)
 from nlpkit_cli.lm_format import format_record, parse_prune, summary_lines
 
 log = logging.getLogger("nlpkit")
@@ -46,11 +79,6 @@ class ScoreFormat(str, Enum):
     jsonl = "jsonl"
 
 
-class Optim(str, Enum):
-    adam = "adam"
-    sgd = "sgd"
-
-
 def _opt(flag: str, text: str, **kw):  # noqa: ANN003, ANN202 - a short alias keeps the signature readable
     return typer.Option(flag, help=text, **kw)
 
@@ -63,33 +91,43 @@ def train_cmd(
     order: Annotated[int, _opt("--order", "n-gram: the longest n-gram.")] = 5,
     prune: Annotated[str, _opt("--prune", "n-gram: per-order count thresholds, e.g. 0,0,1 (last repeats).")] = "",
     vocab_limit: Annotated[Optional[int], _opt("--vocab-limit", "n-gram: keep the N most frequent words.")] = None,
-    min_count: Annotated[int, _opt("--min-count", "Rarer words become <unk>.")] = 1,
+    min_count: Annotated[Optional[int], _opt("--min-count", "Rarer words become <unk> (default 1).", show_default=False)] = None,
     max_vocab: Annotated[Optional[int], _opt("--max-vocab", "Neural: vocabulary size, specials included.")] = None,
     tokenizer: Annotated[Optional[Path], _opt("--tokenizer", "Neural: a WordPiece tokenizer dir instead of words.")] = None,
-    valid: Annotated[Optional[Path], _opt("--valid", "Neural: validation text (model selection, lr decay).")] = None,
-    context: Annotated[int, _opt("--context", "nplm: words of history.")] = 4,
-    d_model: Annotated[Optional[int], _opt("--d-model", "Neural: embedding size.")] = None,
-    d_hidden: Annotated[Optional[int], _opt("--d-hidden", "nplm/rnn: hidden units.")] = None,
-    n_layers: Annotated[Optional[int], _opt("--n-layers", "rnn/transformer: layers.")] = None,
-    n_heads: Annotated[Optional[int], _opt("--n-heads", "transformer: attention heads.")] = None,
-    d_ff: Annotated[Optional[int], _opt("--d-ff", "transformer: feed-forward size.")] = None,
-    max_len: Annotated[Optional[int], _opt("--max-len", "transformer: longest context.")] = None,
-    dropout: Annotated[Optional[float], _opt("--dropout", "Neural: dropout rate.")] = None,
-    direct: Annotated[bool, _opt("--direct", "nplm: direct input-output connections.")] = False,
-    tie_weights: Annotated[bool, _opt("--tie-weights/--no-tie-weights", "Neural: tie input and output embeddings.")] = True,
-    epochs: Annotated[int, _opt("--epochs", "Neural: passes over the data.")] = 10,
-    max_time: Annotated[Optional[float], _opt("--max-time", "Neural: stop after SECONDS, keep the best model.")] = None,
-    batch_size: Annotated[int, _opt("--batch-size", "Neural: parallel streams.")] = 20,
-    bptt: Annotated[int, _opt("--bptt", "Neural: tokens per truncated-BPTT segment.")] = 35,
-    optimizer: Annotated[Optim, _opt("--optimizer", "Neural: adam or sgd.")] = Optim.adam,
-    lr: Annotated[float, _opt("--lr", "Neural: learning rate.")] = 1e-3,
-    lr_decay: Annotated[float, _opt("--lr-decay", "Neural: lr factor when valid ppl stalls.")] = 0.5,
-    clip: Annotated[float, _opt("--clip", "Neural: max gradient norm (0: off).")] = 0.25,
-    eval_every: Annotated[int, _opt("--eval-every", "Neural: steps between validations (0: per epoch).")] = 0,
-    amp: Annotated[bool, _opt("--amp/--no-amp", "Neural: bfloat16 mixed precision on CUDA.")] = True,
-    resume: Annotated[bool, _opt("--resume", "Continue a killed job from its checkpoint.")] = False,
-    device: DeviceOpt = "auto",
-    seed: SeedOpt = 0,
+    valid: ValidOpt = None,
+    context: Annotated[Optional[int], _opt("--context", "nplm: words of history (default 4).", show_default=False)] = None,
+    d_model: DModelOpt = None,
+    d_hidden: DHiddenOpt = None,
+    n_layers: NLayersOpt = None,
+    n_heads: NHeadsOpt = None,
+    d_ff: DFfOpt = None,
+    max_len: Annotated[Optional[int], _opt("--max-len", "transformer: longest context (default 128).", show_default=False)] = None,
+    dropout: DropoutOpt = None,
+    direct: Annotated[Optional[bool], _opt("--direct/--no-direct", "nplm: direct input-output connections (default off).", show_default=False)] = None,
+    tie_weights: Annotated[Optional[bool], _opt("--tie-weights/--no-tie-weights", "Neural: tie input and output embeddings (default on).", show_default=False)] = None,
+    batch_size: Annotated[Optional[int], _opt("--batch-size", "Neural: sentences per batch (default 20).", min=1, show_default=False)] = None,
+    epochs: EpochsOpt = None,
+    max_time: MaxTimeOpt = None,
+    checkpoint_every: CheckpointEveryOpt = None,
+    resume: ResumeOpt = False,
+    force: ForceOpt = False,
+    metrics: MetricsOpt = None,
+    eval_every: EvalEveryOpt = None,
+    patience: PatienceOpt = None,
+    lr: LrOpt = None,
+    warmup: WarmupOpt = None,
+    schedule: ScheduleOpt = None,
+    lr_decay: LrDecayOpt = None,
+    min_lr: MinLrOpt = None,
+    optimizer: OptimizerOpt = None,
+    weight_decay: WeightDecayOpt = None,
+    clip: ClipOpt = None,
+    grad_accum: GradAccumOpt = None,
+    precision: PrecisionOpt = None,
+    log_every: LogEveryOpt = None,
+    device: TrainDeviceOpt = None,
+    threads: ThreadsOpt = None,
+    seed: TrainSeedOpt = None,
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
     quiet: QuietOpt = False,
@@ -98,21 +136,27 @@ def train_cmd(
     if arch is Arch.ngram:
         from nlpkit.lm.ngram_train import NgramConfig, train_ngram
 
-        cfg = NgramConfig(order=order, prune=parse_prune(prune), min_count=min_count, vocab_limit=vocab_limit)
+        given = {"min_count": min_count} if min_count is not None else {}
+        cfg = NgramConfig(order=order, prune=parse_prune(prune), vocab_limit=vocab_limit, **given)
         result = train_ngram(inputs, output, cfg, strict_utf8=strict_utf8, text_field=text_field)
         log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
         return
     from nlpkit.lm.neural_train import train_neural
     from nlpkit.lm.train import TrainConfig
 
-    tcfg = TrainConfig(epochs=epochs, max_time=max_time, batch_size=batch_size, bptt=bptt, optimizer=optimizer.value,
-                       lr=lr, lr_decay=lr_decay, clip=clip, eval_every=eval_every, amp=amp, seed=seed)
+    tcfg = TrainConfig(**config_values(
+        epochs=epochs, max_time=max_time, checkpoint_every=checkpoint_every, eval_every=eval_every, patience=patience,
+        lr=lr, warmup=warmup, schedule=schedule, lr_decay=lr_decay, min_lr=min_lr, optimizer=optimizer,
+        weight_decay=weight_decay, clip=clip, grad_accum=grad_accum, precision=precision, log_every=log_every,
+        device=device, threads=threads, seed=seed, batch_size=batch_size, min_count=min_count, max_vocab=max_vocab,
+        tokenizer=str(tokenizer) if tokenizer else None,
+    ))
     options = dict(context=context, d_model=d_model, d_hidden=d_hidden, n_layers=n_layers, n_heads=n_heads, d_ff=d_ff,
                    max_len=max_len, dropout=dropout, direct=direct, tie_weights=tie_weights)
-    result = train_neural(inputs, output, arch.value, options, tcfg, valid=str(valid) if valid else None,
-                          tokenizer=str(tokenizer) if tokenizer else None, min_count=min_count, max_vocab=max_vocab,
-                          device=device, resume=resume, quiet=quiet, strict_utf8=strict_utf8, text_field=text_field)
-    log.info("wrote %s: best valid ppl %s", output, result["train"]["best_valid_ppl"])
+    result = train_neural(inputs, output, arch.value, options, tcfg, valid=valid, run=run_options(resume, force, metrics, quiet),
+                          strict_utf8=strict_utf8, text_field=text_field)
+    if result:
+        log.info("wrote %s: best valid ppl %s", output, result["train"].get("best_valid_ppl"))
 
 
 @app.command("score")

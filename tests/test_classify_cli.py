@@ -47,7 +47,7 @@ def model(tmp_path_factory):
 def test_train_writes_an_artefact(model):
     config = json.loads((model / "config.json").read_text())
     assert config["kind"] == "classifier" and config["model"]["arch"] == "avg"
-    assert config["labels"] == ["bad", "très bien"] and config["model"]["embed_dim"] == 64
+    assert config["labels"] == ["bad", "très bien"] and config["model"]["d_model"] == 64
     assert config["train"]["epochs"] == 30 and config["train"]["lr"] == 0.05
     assert {"model.safetensors", "vocab.json"} <= set(config["files"])
 
@@ -125,7 +125,7 @@ def test_eval_unknown_label_is_one_clear_line(cli, model, tmp_path):
 def test_wrong_options_for_the_arch_are_one_clear_line(cli, tmp_path):
     f = tmp_path / "d.tsv"
     f.write_text("a\tx\nb\ty\n", encoding="utf-8")
-    one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "--hidden-size", "8", "-q"]), "--hidden-size", "avg")
+    one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "--d-hidden", "8", "-q"]), "--d-hidden", "avg")
     one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "--arch", "bert", "-q"]), "--bert")
     one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "--label-col", "2", "--text-col", "2", "-q"]), "--label-col")
 

@@ -59,33 +59,60 @@ def test_score_summary_goes_to_stderr(cli, corpus, tmp_path):
 
 
 def test_neural_train_score_generate_and_resume(cli, corpus, tmp_path, monkeypatch):
-    import torch
+    from nlpkit.artifacts import load_torch_tensors
+    from nlpkit.training.engine import Engine
 
-    torch.set_num_threads(1)
-    out = tmp_path / "tf"
-    args = ["lm", "train", corpus, "-o", out, "--arch", "transformer", "--d-model", "16", "--n-heads", "2",
-            "--n-layers", "1", "--d-ff", "32", "--max-len", "16", "--bptt", "8", "--batch-size", "2",
-            "--valid", corpus, "--quiet", "--device", "cpu"]
-    # A job killed after its first epoch leaves a checkpoint, and --resume continues from it.
-    import nlpkit.lm.neural_train as nt
+    args = ["lm", "train", corpus, "--arch", "transformer", "--d-model", "16", "--n-heads", "2", "--n-layers", "1",
+            "--d-ff", "32", "--max-len", "16", "--batch-size", "4", "--valid", corpus, "--epochs", "2",
+            "--checkpoint-every", "2", "--threads", "1", "--quiet", "--device", "cpu", "--metrics"]
+    whole, out = tmp_path / "whole", tmp_path / "tf"
+    assert cli([*args, tmp_path / "whole.jsonl", "-o", whole]).exit_code == 0
+    # A job killed mid-epoch 2 (5 batches an epoch) leaves the checkpoint of step 6, and --resume finishes it.
+    real_step = Engine._step
 
-    def killed(*a, **k):
-        raise KeyboardInterrupt
+    def dying_step(self, group):
+        if self.state.step == 7:
+            raise KeyboardInterrupt
+        return real_step(self, group)
 
-    monkeypatch.setattr(nt, "save_neural", killed)
-    assert cli([*args, "--epochs", "1"]).exit_code == 130
+    monkeypatch.setattr(Engine, "_step", dying_step)
+    assert cli([*args, tmp_path / "m.jsonl", "-o", out]).exit_code == 130
     assert (out / "checkpoint.pt").exists() and not (out / "config.json").exists()
     monkeypatch.undo()
-    r = cli([*args, "--epochs", "2", "--resume"])
+    assert "--resume" in _one_error_line(cli([*args, tmp_path / "m.jsonl", "-o", out]))
+    assert "--d-model" in _one_error_line(cli([*args, tmp_path / "m.jsonl", "-o", out, "--resume", "--d-model", "8"]))
+    assert "--batch-size" in _one_error_line(cli([*args, tmp_path / "m.jsonl", "-o", out, "--resume", "--batch-size", "3"]))
+    r = cli([*args, tmp_path / "m.jsonl", "-o", out, "--resume"])
     assert r.exit_code == 0, r.output
     config = json.loads((out / "config.json").read_text())
-    assert [h["epoch"] for h in config["train"]["history"]] == [1.0, 2.0]
+    assert [h["epoch"] for h in config["train"]["history"]] == [1, 2] and config["train"]["steps"] == 10
     assert config["arch"] == "transformer" and config["model"]["d_model"] == 16
     assert not (out / "checkpoint.pt").exists()
+    a, b = load_torch_tensors(whole), load_torch_tensors(out)
+    assert a.keys() == b.keys() and all(torch_equal(a[k], b[k]) for k in a)
+    records = [json.loads(line) for line in (tmp_path / "whole.jsonl").read_text().splitlines()]
+    evals = [r for r in records if r["event"] == "eval"]
+    assert [r["epoch"] for r in evals] == [1, 2] and all({"step", "seconds", "loss", "lr", "valid_ppl"} <= set(r) for r in evals)
+    resumed = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
+    figures = lambda recs: [(r["step"], r["loss"], r["lr"], r["valid_ppl"]) for r in recs if r["event"] == "eval"]  # noqa: E731
+    assert figures(resumed) == figures(records)  # the killed run's epoch 1, then the resumed run's epoch 2
     r = cli(["lm", "score", "-m", out, "-f", "jsonl", "--device", "cpu"], input="the cat\n\n")
     assert [json.loads(line)["tokens"] for line in r.stdout.splitlines()] == [3, 1]
     r = cli(["lm", "generate", "-m", out, "--num", "2", "--max-tokens", "5", "--top-k", "3", "--device", "cpu"])
     assert r.exit_code == 0 and len(r.stdout.splitlines()) == 2
+
+
+def torch_equal(x, y) -> bool:
+    import torch
+
+    return torch.equal(x, y)
+
+
+def test_neural_flags_that_do_not_fit_the_arch_are_refused(cli, corpus, tmp_path):
+    assert "--n-heads does not apply to --arch lstm" in _one_error_line(
+        cli(["lm", "train", corpus, "-o", tmp_path / "m", "--arch", "lstm", "--n-heads", "2"]))
+    assert "--n-heads" in _one_error_line(
+        cli(["lm", "train", corpus, "-o", tmp_path / "m", "--arch", "transformer", "--d-model", "10", "--n-heads", "3"]))
 
 
 def test_bad_input_gives_one_clear_line(cli, corpus, tmp_path):
@@ -114,13 +141,10 @@ def test_line_buffered_scoring_matches_batched(cli, corpus, tmp_path):
 
 
 def test_neural_model_on_wordpiece_pieces(cli, corpus, tmp_path):
-    import torch
-
-    torch.set_num_threads(1)
     vocab = Path(__file__).resolve().parent.parent / "corpora" / "bert_vocab" / "vocab.txt"
     out = tmp_path / "gru"
     r = cli(["lm", "train", corpus, "-o", out, "--arch", "gru", "--tokenizer", vocab, "--d-model", "8", "--d-hidden", "8",
-             "--n-layers", "1", "--epochs", "1", "--batch-size", "2", "--quiet", "--device", "cpu"])
+             "--n-layers", "1", "--epochs", "1", "--batch-size", "2", "--threads", "1", "--quiet", "--device", "cpu"])
     assert r.exit_code == 0, r.output
     assert (out / "tokenizer.json").exists() and json.loads((out / "config.json").read_text())["vocab"] == "wordpiece"
     r = cli(["lm", "score", "-m", out, "-f", "jsonl", "--per-token", "--device", "cpu"], input="the tokenization cat\n")

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nlpkit.corpus import ReadStats, read_lines
 from nlpkit.errors import ConfigError, CorpusError
+
 
 @dataclass(frozen=True)
 class Example:
@@ -103,3 +105,32 @@ def split_off(examples: list[Example], fraction: float, seed: int) -> tuple[list
     train = [e for i, e in enumerate(examples) if i not in held]
     valid = [e for i, e in enumerate(examples) if i in held]
     return train, valid
+
+
+@dataclass
+class Datasets:
+    train: list[Example]
+    valid: list[Example]
+    labels: list[str]
+    summary: dict[str, Any]
+
+
+def load_datasets(inputs: list[str], valid: list[str] | None, cfg: Any, strict_utf8: bool = False) -> Datasets:
+    """Training and validation examples (``--valid`` files, or ``--valid-fraction`` held out) and the labels."""
+    stats, valid_stats = ReadStats(), ReadStats()
+    train = read_examples(inputs, cfg.label_col, cfg.text_col, strict_utf8=strict_utf8, stats=stats)
+    held: list[Example] = []
+    if valid:
+        held = read_examples(valid, cfg.label_col, cfg.text_col, strict_utf8=strict_utf8, stats=valid_stats, what="validation data")
+    elif cfg.valid_fraction:
+        train, held = split_off(train, cfg.valid_fraction, cfg.seed)
+    labels = sorted({e.label for e in train})
+    if len(labels) < 2:
+        raise CorpusError(f"the training data has only one label ({labels[0]!r})", "a classifier needs at least two classes")
+    unknown = sorted({e.label for e in held} - set(labels))
+    if unknown:
+        raise CorpusError(f"validation label {unknown[0]!r} never occurs in the training data", "give validation data with the training labels")
+    summary = {"train": stats.summary(), "train_examples": len(train), "valid_examples": len(held), "labels": labels}
+    if valid:
+        summary["valid"] = valid_stats.summary()
+    return Datasets(train, held, labels, summary)

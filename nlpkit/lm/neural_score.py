@@ -18,7 +18,7 @@ import torch
 
 from nlpkit.device import resolve_device
 from nlpkit.lm.neural import load_neural
-from nlpkit.lm.score import LineScore, Summary
+from nlpkit.lm.records import LineScore, Summary
 
 LOG10_E = 1.0 / math.log(10.0)
 
