@@ -117,6 +117,28 @@ def test_classifier_vectors_cover_unseen_words(model):
     assert np.allclose(embed.weight[3].detach().numpy(), wv.raw([wv.lookup("catt")])[0], atol=1e-6)
 
 
+def test_debiased_subword_model_keeps_vocabulary_vectors_only(model, tmp_path):
+    from nlpkit.embeddings.formats import export_vectors, import_model
+
+    # the toy model lacks definitional pairs: add them, then give the copy the n-gram table back
+    wv = WordVectors.load(model)
+    words = list(wv.words) + ["woman", "man", "she", "he"]
+    rng = np.random.default_rng(0)
+    vecs = np.concatenate([np.asarray(wv.vectors), rng.normal(size=(4, 16)).astype(np.float32)])
+    export_vectors(words, vecs, tmp_path / "v.txt", "word2vec")
+    import_model(tmp_path / "v.txt", tmp_path / "plain")
+    (tmp_path / "plain" / "subwords.safetensors").write_bytes((model / "subwords.safetensors").read_bytes())
+    config = json.loads((tmp_path / "plain" / "config.json").read_text())
+    config["model"].update(subwords="3-5", buckets=5000)
+    (tmp_path / "plain" / "config.json").write_text(json.dumps(config))
+    assert WordVectors.load(tmp_path / "plain").lookup("catt") is not None
+    from nlpkit.embeddings.debias import debias_model
+
+    debias_model(tmp_path / "plain", tmp_path / "out")
+    out = WordVectors.load(tmp_path / "out")
+    assert out.subwords is None and out.lookup("catt") is None and out.lookup("cat") is not None
+
+
 def test_subwords_need_the_cpu_kernel():
     import torch
 

@@ -126,7 +126,7 @@ def debias_model(
     gender_specific: str | Path | None = None,
 ) -> dict[str, Any]:
     """Debias ``model_dir`` into ``out_dir``; returns the before/after report."""
-    wv = WordVectors.load(model_dir)
+    wv = WordVectors.load(model_dir, subwords=False)  # the vocabulary's vectors only: word lists must not reach n-gram rows
     unit = np.asarray(wv.unit)
     definitional = _pairs(wv, word_list("definitional_pairs"))
     if len(definitional) < 2:
@@ -153,6 +153,7 @@ def debias_model(
     if analogies is not None:
         report["analogy_accuracy"] = _analogy_change(wv, out_wv, analogies, restrict_vocab)
     model = dict(wv.config.get("model", {}))
+    model.pop("subwords", None)  # n-gram vectors are not debiased: the output has vocabulary vectors only
     with output_lock(out_dir):
         publish_vectors(Path(out_dir), wv.vocab, debiased, model, {"debiased_from": str(model_dir)}, {"debias": {k: report[k] for k in ("definitional_pairs", "equalized_pairs", "neutralized_words", "gender_specific_list")}})
     return report
