@@ -72,6 +72,11 @@ def test_unseen_words_get_vectors_near_their_spelling(model):
         assert len(set(top) & set(GROUPS[group])) >= 2, (word, top)
         assert word not in top  # a subword row is never an answer
     assert WordVectors.load(model, subwords=False).lookup("catt") is None
+    known, unseen = wv.lookup("cat"), wv.lookup("catt")
+    rows = wv.rows(np.array([known, unseen]))  # (2, D)
+    expected = wv.subwords.vector("catt")
+    assert np.allclose(rows[0], wv.unit[known]) and np.allclose(rows[1], expected / np.linalg.norm(expected), atol=1e-6)
+    assert wv.word(unseen) == "catt" and wv.lookup("catt") == unseen  # the same row on a second lookup
 
 
 def test_known_words_are_the_mean_of_their_rows(model):

@@ -156,14 +156,17 @@ class WordVectors:
         return out
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
-        """(..., D) unit rows of ``ids`` (vocabulary or subword rows)."""
-        ids = np.asarray(ids)
+        """(Q, D) unit rows of ``ids`` (vocabulary or subword rows)."""
+        ids = np.asarray(ids, dtype=np.int64)
         v = len(self.words)
         if not self._extra_raw or ids.size == 0 or ids.max() < v:
             return np.asarray(self.unit[ids])
-        extra = np.stack(self._extra_raw)
-        extra = extra / np.maximum(np.linalg.norm(extra, axis=1, keepdims=True), 1e-12)
-        return np.concatenate([np.asarray(self.unit), extra.astype(np.float32)])[ids]
+        out = np.empty((len(ids), self.dim), np.float32)
+        known = ids < v
+        out[known] = np.asarray(self.unit[ids[known]])
+        extra = self.raw(ids[~known])
+        out[~known] = extra / np.maximum(np.linalg.norm(extra, axis=1, keepdims=True), 1e-12)
+        return out
 
     def similar(self, word_ids: Sequence[int], topk: int = 10, include_inputs: bool = False) -> list[list[Neighbour]]:
         """Nearest neighbours by cosine of each word in ``word_ids``."""
