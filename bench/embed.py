@@ -108,7 +108,7 @@ def train_nlpkit(corpus: Path, out: Path, config: str, epochs: int, threads: int
     shutil.rmtree(out, ignore_errors=True)
     cmd = nlpkit_cmd("embed", "train", str(corpus), "-o", str(out), "--algo", algo, "--dim", "100",
                      "--min-count", "5", "--epochs", str(epochs), "--threads", str(threads), "--device", "cpu",
-                     "--checkpoint-every", "0", "--seed", "1", *extra)
+                     "--checkpoint-every", "0", "--seed", "1", "--force", *extra)
     if algo != "glove":
         cmd += ["--window", "5", "--loss", loss, "--negative", "5", "--sample", "1e-3", "--lr", "0.025", "--min-lr", "0.0001"]
     return timed(cmd, out.with_suffix(".log"))

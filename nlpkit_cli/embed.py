@@ -12,6 +12,7 @@ import typer
 
 from nlpkit_cli._common import (
     DeviceOpt,
+    ForceOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
@@ -96,8 +97,11 @@ def train_cmd(
     alpha: Annotated[float, typer.Option("--alpha", help="GloVe weighting exponent.")] = 0.75,
     lowercase: Annotated[bool, typer.Option("--lowercase", help="Lowercase the text (queries are then lowercased too).")] = False,
     phrases: Annotated[Optional[Path], typer.Option("--phrases", help="Join phrases learned by `nlpkit embed phrases` (new york -> new_york) while reading.", exists=True, file_okay=False)] = None,
-    checkpoint_every: Annotated[str, typer.Option("--checkpoint-every", help="Checkpoint every N words (5000000) or minutes (10m); 0 = never.")] = "10m",
+    max_time: Annotated[Optional[str], typer.Option("--max-time", help="Stop after this much training (90, 90s, 15m, 2h; summed over resumed runs) and write the model.", show_default=False)] = None,
+    checkpoint_every: Annotated[str, typer.Option("--checkpoint-every", help="Checkpoint every N words (5000000) or every DURATION (10m, 1h); 0 = never.")] = "10m",
     resume: Annotated[bool, typer.Option("--resume", help="Continue a killed job from the checkpoint in the output directory.")] = False,
+    force: ForceOpt = False,
+    metrics: Annotated[Optional[Path], typer.Option("--metrics", help="Append JSONL records (step, epoch, words, seconds, loss, lr) at each checkpoint and epoch end.", show_default=False)] = None,
     device: DeviceOpt = "auto",
     seed: SeedOpt = 1,
     strict_utf8: StrictUtf8Opt = False,
@@ -105,23 +109,27 @@ def train_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Train word vectors on whitespace-tokenised text (one sentence per line); writes a model directory."""
+    from nlpkit.durations import parse_cadence, parse_duration
     from nlpkit.embeddings.training import RunOptions
 
-    run = RunOptions(checkpoint_every=checkpoint_every, resume=resume, quiet=quiet, strict_utf8=strict_utf8, text_field=text_field,
-                     phrases=str(phrases) if phrases else None)
+    parse_cadence(checkpoint_every, "--checkpoint-every")  # a bad value fails before the corpus is read
+    run = RunOptions(
+        checkpoint_every=checkpoint_every, max_time=parse_duration(max_time, "--max-time"), resume=resume, force=force,
+        metrics=metrics, quiet=quiet, strict_utf8=strict_utf8, text_field=text_field, phrases=str(phrases) if phrases else None,
+    )
     common = dict(dim=dim, window=window, min_count=min_count, max_vocab=max_vocab, epochs=epochs, threads=threads, device=device, seed=seed, lowercase=lowercase)
+    common.update({k: v for k, v in (("lr", lr), ("batch_size", batch_size)) if v is not None})  # else the algorithm's default
     if algo == Algo.glove:
         from nlpkit.embeddings.glove import GloVeConfig, train_glove
 
-        cfg = GloVeConfig(**common, x_max=x_max, alpha=alpha, lr=0.05 if lr is None else lr, batch_size=batch_size or 8192)
+        cfg = GloVeConfig(**common, x_max=x_max, alpha=alpha)
         stats = train_glove(inputs, output, cfg, run)
     else:
         from nlpkit.embeddings.word2vec import Word2VecConfig, train_word2vec
 
         cfg = Word2VecConfig(
             **common, algo=algo.value, loss=loss.value, negative=negative, ns_exponent=ns_exponent, negative_pool=negative_pool,
-            sample=sample, lr=0.025 if lr is None else lr, min_lr=min_lr, batch_size=batch_size or 256, kernel=kernel.value,
-            subwords=subwords, buckets=buckets,
+            sample=sample, min_lr=min_lr, kernel=kernel.value, subwords=subwords, buckets=buckets,
         )
         stats = train_word2vec(inputs, output, cfg, run)
     log.info("wrote %s: %s words in %.1f s (%s words/s)", output, f"{stats['words']:,}", stats["seconds"], f"{stats['words_per_second']:,}")
@@ -152,7 +160,14 @@ def eval_cmd(
         result["analogies"] = {"file": str(analogies), "method": method.value, "restrict_vocab": restrict_vocab, **report.as_dict()}
     if pairs:
         result["pairs"] = [{"file": str(p), **evaluate_pairs(wv, p, case_insensitive=case_insensitive)} for p in pairs]
-    typer.echo(json.dumps(result, indent=2) if format == ReportFormat.json else _eval_text(result))
+    typer.echo(_json(result) if format == ReportFormat.json else _eval_text(result))
+
+
+def _json(report: dict) -> str:
+    """A report as one line of JSON, floats at 6 significant digits (README, Conventions)."""
+    from nlpkit_cli._records import dumps, rounded
+
+    return dumps(rounded(report))
 
 
 def _eval_text(result: dict) -> str:
@@ -212,7 +227,7 @@ def debias_cmd(
     from nlpkit.embeddings.debias import debias_model, report_text
 
     report = debias_model(model, output, analogies=analogies, restrict_vocab=restrict_vocab, gender_specific=gender_specific)
-    typer.echo(json.dumps(report, indent=2) if format == ReportFormat.json else report_text(report))
+    typer.echo(_json(report) if format == ReportFormat.json else report_text(report))
 
 
 @app.command("phrases")

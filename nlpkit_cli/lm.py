@@ -24,6 +24,7 @@ from nlpkit_cli._common import (
     StrictUtf8Opt,
     TextFieldOpt,
     TrainInputsArg,
+    pick_alias,
 )
 from nlpkit_cli._common import ForceOpt
 from nlpkit_cli._train_opts import (
@@ -90,9 +91,9 @@ def train_cmd(
     arch: Annotated[Arch, _opt("--arch", "ngram, nplm, rnn, gru, lstm or transformer.")] = Arch.ngram,
     order: Annotated[int, _opt("--order", "n-gram: the longest n-gram.")] = 5,
     prune: Annotated[str, _opt("--prune", "n-gram: per-order count thresholds, e.g. 0,0,1 (last repeats).")] = "",
-    vocab_limit: Annotated[Optional[int], _opt("--vocab-limit", "n-gram: keep the N most frequent words.")] = None,
+    vocab_limit: Annotated[Optional[int], _opt("--vocab-limit", "Old name of --max-vocab (n-gram).", hidden=True)] = None,
     min_count: Annotated[Optional[int], _opt("--min-count", "Rarer words become <unk> (default 1).", show_default=False)] = None,
-    max_vocab: Annotated[Optional[int], _opt("--max-vocab", "Neural: vocabulary size, specials included.")] = None,
+    max_vocab: Annotated[Optional[int], _opt("--max-vocab", "Vocabulary size limit: n-gram: the N most frequent words; neural: specials included.")] = None,
     tokenizer: Annotated[Optional[Path], _opt("--tokenizer", "Neural: a WordPiece tokenizer dir instead of words.")] = None,
     valid: ValidOpt = None,
     context: Annotated[Optional[int], _opt("--context", "nplm: words of history (default 4).", show_default=False)] = None,
@@ -137,7 +138,7 @@ def train_cmd(
         from nlpkit.lm.ngram_train import NgramConfig, train_ngram
 
         given = {"min_count": min_count} if min_count is not None else {}
-        cfg = NgramConfig(order=order, prune=parse_prune(prune), vocab_limit=vocab_limit, **given)
+        cfg = NgramConfig(order=order, prune=parse_prune(prune), vocab_limit=pick_alias(max_vocab, vocab_limit), **given)
         result = train_ngram(inputs, output, cfg, strict_utf8=strict_utf8, text_field=text_field)
         log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
         return
@@ -167,6 +168,8 @@ def score_cmd(
     per_token: Annotated[bool, _opt("--per-token", "Add each token's log10 p (and n-gram length).")] = False,
     summary: Annotated[bool, _opt("--summary", "Print corpus perplexity (with and without OOVs) to stderr.")] = False,
     batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = 64,
+    context: Annotated[bool, _opt("--context", "Document mode: the lines are running text; each is scored after "
+                                  "the previous ones (neural: state carried; n-gram: the last n-1 words).")] = False,
     device: DeviceOpt = "auto",
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
@@ -181,7 +184,7 @@ def score_cmd(
     writer = RecordWriter(line_buffered)
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
     records = score_lines(model, lines, per_token=per_token, device=device, batch_size=batch_size, summary=totals,
-                          interactive=writer.line_buffered)
+                          interactive=writer.line_buffered, context=context)
     for record in records:
         writer.write(format_record(record, format.value, per_token))
     writer.close()

@@ -97,7 +97,7 @@ def test_cli_queries_export_and_no_subwords(cli, model, tmp_path):
     r = cli(["similar", "-m", model, "catt", "-f", "jsonl", "-k", "2"])
     assert r.exit_code == 0 and len(json.loads(r.stdout)["answers"]) == 2
     r = cli(["similar", "-m", model, "catt", "-f", "jsonl", "--no-subwords"])
-    assert json.loads(r.stdout)["oov"] == ["catt"]
+    assert json.loads(r.stdout)["oov_words"] == ["catt"]
     r = cli(["analogy", "-m", model, "cat:catt::dog", "-f", "jsonl"])
     assert r.exit_code == 0 and json.loads(r.stdout)["answers"]
     words = tmp_path / "w.txt"

@@ -338,6 +338,12 @@ class NumbaTrainer(Word2VecTrainer):
             acc[0] += loss
             acc[1] += terms
 
+    def _loss(self) -> float | None:
+        if not self.epoch_loss:
+            return None
+        total, terms = self.epoch_loss[max(self.epoch_loss)]
+        return round(total / max(terms, 1), 6)
+
     def epoch_losses(self) -> list[float]:
         """Mean sampled loss per (centre, context) term, per epoch trained in this process."""
         return [round(s / max(n, 1), 6) for _, (s, n) in sorted(self.epoch_loss.items())]

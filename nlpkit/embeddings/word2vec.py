@@ -40,6 +40,8 @@ from nlpkit.embeddings.training import (
     corpus_lines,
     corpus_source,
     lr_at,
+    metrics_writer,
+    out_of_time,
     publish_vectors,
     resume_state,
     scan_vocab,
@@ -76,7 +78,7 @@ class Word2VecConfig:
     epochs: int = 5
     lr: float = 0.025
     min_lr: float = 0.0001
-    batch_size: int = 1024  # centre words per step
+    batch_size: int = 256  # centre words per step
     threads: int = 0  # worker threads; 0 = all cores
     device: str = "auto"
     seed: int = 1
@@ -223,19 +225,19 @@ class Word2VecTrainer:
             fn(self.w_in, self.w_out, *batch[:4], self.tree, lr)
 
     def train(self, sources: list[str], out: Path, run: RunOptions) -> dict[str, Any]:
-        from nlpkit.tokenize_stream import pipelined
+        from nlpkit.pumps import pipelined
 
         cfg = self.cfg
         total = cfg.epochs * self.vocab.total
-        clock = CheckpointClock(run.checkpoint_every)
-        clock.reset(self.words_done)
-        start = time.monotonic() - self.seconds
+        clock = CheckpointClock(run.checkpoint_every, self.words_done)
+        metrics = metrics_writer(run)
+        start, stopped = time.monotonic() - self.seconds, "epochs"
         spool = ChunkSpool(out.parent)
         with worker_threads(self.device, cfg.threads) as threads, ThreadPoolExecutor(threads) as pool, Progress(
             "train", total=total, unit="words", quiet=run.quiet
-        ) as bar, closing(spool):
+        ) as bar, closing(metrics), closing(spool):
             bar.advance(self.words_done)
-            while self.epoch < cfg.epochs:
+            while self.epoch < cfg.epochs and stopped == "epochs":
                 chunks = enumerate(self._chunks(sources, run, spool), self.chunk)
                 for batches, words, n_lines in pipelined(chunks, self._prepare):
                     self._train_chunk(batches, words, pool, threads, total)
@@ -243,14 +245,35 @@ class Word2VecTrainer:
                     bar.advance(words, lr=lr_at(cfg.lr, cfg.min_lr, self.words_done, total))
                     self.seconds = time.monotonic() - start
                     if run.stop_after and self.words_done >= run.stop_after:
-                        self.save(out)
-                        raise Stopped(f"stopped after {self.words_done} words")
+                        raise Stopped(f"stopped after {self.words_done} words")  # as kill -9: no checkpoint
+                    if out_of_time(run, self.seconds):
+                        stopped = "max-time"
+                        break
                     if clock.due(self.words_done):
                         self.save(out)
+                        self._record(metrics, total, "log", self.epoch + 1)
                         clock.reset(self.words_done)
-                self.epoch, self.chunk, self.lines_done = self.epoch + 1, 0, 0
+                if stopped == "epochs":
+                    self.epoch, self.chunk, self.lines_done = self.epoch + 1, 0, 0
+                    self._record(metrics, total, "epoch", self.epoch)
         self.seconds = time.monotonic() - start
-        return {"words": self.words_done, "seconds": round(self.seconds, 2), "words_per_second": round(self.words_done / max(self.seconds, 1e-9))}
+        return {
+            "words": self.words_done, "seconds": round(self.seconds, 2),
+            "words_per_second": round(self.words_done / max(self.seconds, 1e-9)), "stopped_by": stopped,
+        }
+
+    def _record(self, metrics: Any, total: int, event: str, epoch: int) -> None:
+        # the torch kernel computes no loss (as word2vec.c); the compiled one samples it
+        lr = lr_at(self.cfg.lr, self.cfg.min_lr, self.words_done, total)
+        words, seconds = getattr(self, "_last_record", (0, 0.0))
+        self._last_record = (self.words_done, self.seconds)
+        rate = (self.words_done - words) / max(self.seconds - seconds, 1e-9)
+        metrics.write({"event": event, "step": self.words_done, "epoch": epoch, "words": self.words_done,
+                       "seconds": round(self.seconds, 3), "loss": self._loss(), "lr": lr, "words_per_s": rate})
+
+    def _loss(self) -> float | None:
+        """Mean loss of the epoch trained last, where the kernel measures it."""
+        return None
 
     def _chunks(self, sources: list[str], run: RunOptions, spool: ChunkSpool) -> Iterator[Chunk]:
         """This epoch's chunks from the current position: replayed from the spool after one full pass."""

@@ -32,9 +32,16 @@ def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary | None,  # noqa: ANN001
-                 batch_lines: int = NGRAM_BATCH) -> Iterator[LineScore]:
+                 batch_lines: int = NGRAM_BATCH, context: bool = False) -> Iterator[LineScore]:
+    """``context``: document mode, each line after the last words of the previous ones (ngram_context)."""
+    if context:
+        from nlpkit.lm.ngram_context import DocumentScorer
+
+        score = DocumentScorer(model)
+    else:
+        score = model.score_lines
     for batch in _batches(lines, batch_lines):
-        s = model.score_lines(batch)
+        s = score(batch)
         n = len(batch)
         logp = np.bincount(s.line, weights=s.logp, minlength=n).tolist()
         oov = np.bincount(s.line, weights=s.oov, minlength=n).astype(np.int64).tolist()
@@ -56,18 +63,21 @@ def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary 
 
 
 def score_lines(model_dir: str | Path, lines: Iterable[str], *, per_token: bool = False, device: str = "auto",
-                batch_size: int = 64, summary: Summary | None = None, interactive: bool = False) -> Iterator[LineScore]:
+                batch_size: int = 64, summary: Summary | None = None, interactive: bool = False,
+                context: bool = False) -> Iterator[LineScore]:
     """Score each line with the model in ``model_dir`` (n-gram or neural).
 
     ``interactive``: answer each line as soon as it is read (no read-ahead batching), for a terminal.
+    ``context``: document mode, the lines are one running text (see ``ngram_context`` and
+    ``neural_score`` for what each kind of model carries from line to line).
     """
     config = read_config(model_dir, {"ngram_lm": 1, "neural_lm": 1})
     if config["kind"] == "ngram_lm":
         from nlpkit.lm.ngram_model import NgramModel
 
         model = NgramModel.load(model_dir, config["specials"])
-        return ngram_scores(model, lines, per_token, summary, 1 if interactive else NGRAM_BATCH)
+        return ngram_scores(model, lines, per_token, summary, 1 if interactive else NGRAM_BATCH, context)
     from nlpkit.lm.neural_score import neural_scores
 
     return neural_scores(model_dir, lines, per_token=per_token, device=device, batch_size=batch_size, summary=summary,
-                         window=1 if interactive else batch_size * 32)
+                         window=1 if interactive else batch_size * 32, context=context)
