@@ -25,7 +25,7 @@ def objective(trainer, lines, window=2, negative=5, seed=0) -> float:
     skip-gram: centre input vector vs context output vector; CBOW: mean context vector vs centre.
     """
     rng = np.random.default_rng(seed)
-    w_in, w_out = trainer.w_in.numpy(), trainer.w_out.numpy()
+    w_in, w_out = np.asarray(trainer.w_in), np.asarray(trainer.w_out)  # numpy (compiled kernel) or torch
     cfg, index = trainer.cfg, trainer.vocab.index
     p = noise_distribution(trainer.vocab.counts)
     tree = huffman_tree(trainer.vocab.counts) if cfg.loss == "hs" else None
@@ -152,3 +152,25 @@ def test_related_words_come_out_close_on_ptb(tmp_path, kernel):
     assert "billion" in top["million"]
     assert {"tuesday", "wednesday", "thursday", "friday"} & set(top["monday"])
     assert {"vice", "chairman", "chief", "executive"} & set(top["president"])
+
+
+def test_compiled_kernel_on_cpu_trains_without_torch(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    corpus = write_corpus(tmp_path / "c.txt", sentences=100)
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from nlpkit_cli.app import app\n"
+        f"r = CliRunner().invoke(app, ['embed', 'train', {str(corpus)!r}, '-o', {str(tmp_path / 'm')!r}, '--device', 'cpu',\n"
+        "                              '--min-count', '1', '--dim', '8', '--epochs', '2', '--checkpoint-every', '0', '-q'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"  # torch costs about a second to import; the kernel does not need it
+    assert (tmp_path / "m" / "vectors.safetensors").exists()

@@ -129,16 +129,18 @@ def worker_threads(device: Any, threads: int) -> Iterator[int]:
     The per-step products are small, so parallel workers (as word2vec's threads) use the cores
     better than intra-op threads, which also spin and stall on a loaded machine.
     """
-    import torch
-
     if device.type != "cpu":
         yield 1
+        return
+    # --threads 0: every core this process may use (its affinity), as for the neural trainers
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch = sys.modules.get("torch")  # the compiled word2vec kernel runs without torch: nothing to set
+    if torch is None:
+        yield threads or cores
         return
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        # --threads 0: every core this process may use (its affinity), as for the neural trainers
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         yield threads or cores
     finally:
         torch.set_num_threads(before)

@@ -33,7 +33,7 @@ import numpy as np
 from numba import njit
 
 from nlpkit.embeddings.subwords import compose, parse_range, subword_table
-from nlpkit.embeddings.vocab import huffman_tree, noise_distribution
+from nlpkit.embeddings.vocab import huffman_tree, keep_probabilities, noise_distribution
 from nlpkit.embeddings.word2vec import Word2VecTrainer
 
 _MUL = np.uint64(25214903917)  # word2vec.c's LCG
@@ -270,26 +270,53 @@ def split_spans(sentence: np.ndarray, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
+class _Cpu:
+    """Stands in for ``torch.device("cpu")`` where the run needs no torch."""
+
+    type = "cpu"
+
+    def __str__(self) -> str:
+        return "cpu"
+
+
+CPU = _Cpu()
+
+
 class NumbaTrainer(Word2VecTrainer):
     """``Word2VecTrainer`` with the per-pair compiled kernel in place of batched torch steps.
 
-    The weights stay torch tensors (checkpoints and resume are shared with the torch path); the
-    kernel writes into them through numpy views of the same memory.
+    The weights are numpy arrays (torch is imported only to write or read a checkpoint); the loop,
+    checkpoints and resume are the torch trainer's.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, cfg: Any, vocab: Any, device: Any, state: dict[str, Any] | None = None) -> None:
+        self.cfg, self.vocab, self.device = cfg, vocab, device
+        v, d = len(vocab), cfg.dim
+        rng = np.random.default_rng(cfg.seed)
+        self.w_in = ((rng.random((self._input_rows(), d), dtype=np.float32) - 0.5) / d).astype(np.float32)  # (V [+ buckets], D)
+        self.w_out = np.zeros((v if cfg.loss == "ns" else max(1, v - 1), d), np.float32)  # (V, D) or (V-1, D)
+        self.keep = keep_probabilities(vocab.counts, cfg.sample)
+        self.table = self._noise_table() if cfg.loss == "ns" else alias_table(np.ones(1))  # placeholder keeps the signature
+        self.tree = self._tree() if cfg.loss == "hs" else (np.zeros((v, 1), np.int64), np.zeros((v, 1), np.int8), np.zeros(v, np.int64))
+        self.epoch = self.chunk = self.lines_done = self.words_done = 0
+        self.seconds = 0.0
+        if state:
+            self.w_in[:] = state["w_in"].numpy()
+            self.w_out[:] = state["w_out"].numpy()
+            self.epoch, self.chunk = int(state["epoch"]), int(state["chunk"])
+            self.lines_done, self.words_done = int(state["lines_done"]), int(state["words_done"])
+            self.seconds = float(state["seconds"])
         self.epoch_loss: dict[int, list[float]] = {}
-        v = len(self.vocab)
-        minn, maxn = parse_range(self.cfg.subwords)
+        minn, maxn = parse_range(cfg.subwords)
         if maxn:
-            self.sub_ptr, self.sub_idx = subword_table(self.vocab.words, minn, maxn, self.cfg.buckets)
+            self.sub_ptr, self.sub_idx = subword_table(vocab.words, minn, maxn, cfg.buckets)
         else:
             self.sub_ptr, self.sub_idx = np.arange(v + 1, dtype=np.int64), np.arange(v, dtype=np.int64)
-        if self.table is None:  # hierarchical softmax: a placeholder keeps the kernel's signature
-            self.table = alias_table(np.ones(1))
-        if self.tree is None:
-            self.tree = (np.zeros((v, 1), np.int64), np.zeros((v, 1), np.int8), np.zeros(v, np.int64))
+
+    def _weights(self) -> tuple[Any, Any]:
+        import torch
+
+        return torch.from_numpy(self.w_in), torch.from_numpy(self.w_out)
 
     def _noise_table(self) -> tuple[np.ndarray, np.ndarray]:
         return alias_table(noise_distribution(self.vocab.counts, self.cfg.ns_exponent))
@@ -299,12 +326,11 @@ class NumbaTrainer(Word2VecTrainer):
 
     def vectors(self) -> np.ndarray:
         """(V, D) word vectors: with subwords, the mean of each word's row and its n-gram rows."""
-        w_in = self.w_in.numpy()
-        return compose(w_in, self.sub_ptr, self.sub_idx) if self.cfg.subwords else w_in
+        return compose(self.w_in, self.sub_ptr, self.sub_idx) if self.cfg.subwords else self.w_in
 
     def subword_vectors(self) -> np.ndarray | None:
         """(buckets, D) n-gram rows, or None without subwords."""
-        return self.w_in.numpy()[len(self.vocab) :] if self.cfg.subwords else None
+        return self.w_in[len(self.vocab) :] if self.cfg.subwords else None
 
     def _tree(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         tree = huffman_tree(self.vocab.counts)
@@ -319,7 +345,7 @@ class NumbaTrainer(Word2VecTrainer):
         cfg = self.cfg
         spans = split_spans(chunk.sentence, threads)
         seeds = np.random.default_rng([cfg.seed, self.epoch, k]).integers(1, 2**62, size=max(1, len(spans)))
-        w_in, w_out = self.w_in.numpy(), self.w_out.numpy()
+        w_in, w_out = self.w_in, self.w_out
         points, codes, lengths = self.tree
         done = self.words_done
 

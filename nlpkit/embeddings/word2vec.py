@@ -116,11 +116,9 @@ def _model_fields(cfg: Word2VecConfig) -> dict[str, Any]:
 
 def train_word2vec(inputs: list[str], out_dir: str | Path, cfg: Word2VecConfig, run: RunOptions | None = None) -> dict[str, Any]:
     """Train on ``inputs`` and publish a ``word_vectors`` artefact in ``out_dir``; returns train stats."""
-    from nlpkit.device import resolve_device
-
     run = run or RunOptions()
     out = Path(out_dir)
-    device = resolve_device(cfg.device)
+    device = _device(cfg)
     with output_lock(out), corpus_source(inputs, out, run.resume) as sources:
         state = resume_state(out, run, _model_fields(cfg))
         if state:
@@ -136,6 +134,17 @@ def train_word2vec(inputs: list[str], out_dir: str | Path, cfg: Word2VecConfig, 
         subwords = trainer.subword_vectors() if hasattr(trainer, "subword_vectors") else None
         publish_vectors(out, vocab, trainer.vectors(), model, stats, data, subwords=subwords)
     return stats
+
+
+def _device(cfg: Word2VecConfig) -> Any:
+    """The run's device; an explicit ``--device cpu`` for the compiled kernel needs no torch (1 s to import)."""
+    if cfg.device.strip().lower() == "cpu" and cfg.kernel != "torch":
+        from nlpkit.embeddings.w2v_numba import CPU
+
+        return CPU
+    from nlpkit.device import resolve_device
+
+    return resolve_device(cfg.device)
 
 
 def trainer_class(cfg: Word2VecConfig, device: Any) -> type[Word2VecTrainer]:
@@ -297,15 +306,20 @@ class Word2VecTrainer:
         else:
             list(pool.map(lambda job: self._step(*job), jobs))
 
+    def _weights(self) -> tuple[Any, Any]:
+        """(input, output) weights as CPU tensors, for checkpoints."""
+        return self.w_in.cpu(), self.w_out.cpu()
+
     def save(self, out: Path) -> None:
         import torch
 
+        w_in, w_out = self._weights()
         state = {
             "config": json.dumps(_model_fields(self.cfg)),
             "words": list(self.vocab.words),
             "counts": torch.from_numpy(self.vocab.counts),
-            "w_in": self.w_in.cpu(),
-            "w_out": self.w_out.cpu(),
+            "w_in": w_in,
+            "w_out": w_out,
             "epoch": self.epoch,
             "chunk": self.chunk,
             "lines_done": self.lines_done,
