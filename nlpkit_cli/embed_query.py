@@ -29,6 +29,9 @@ FormatOpt = Annotated[
     QueryFormat,
     typer.Option("--format", "-f", help="text, tsv (query words, then word<TAB>score per answer) or jsonl."),
 ]
+SubwordsOpt = Annotated[
+    bool, typer.Option("--subwords/--no-subwords", help="Give words outside the vocabulary their n-gram vector (models trained with --subwords).")
+]
 
 
 def _stdin_lines() -> Iterator[str]:
@@ -80,12 +83,13 @@ def analogy_cmd(
     echo: EchoOpt = False,
     strict: StrictOpt = False,
     line_buffered: LineBufferedOpt = None,
+    subwords: SubwordsOpt = True,
 ) -> None:
     """Answer "a is to b as c is to ?" by vector arithmetic; one output record per query."""
     from nlpkit.embeddings.queries import analogy_records
     from nlpkit.embeddings.vectors import WordVectors
 
-    wv = WordVectors.load(model)
+    wv = WordVectors.load(model, subwords=subwords)
     writer = RecordWriter(line_buffered)
     lines = queries if queries else _stdin_lines()
     block = 1 if writer.line_buffered else 256
@@ -103,12 +107,13 @@ def similar_cmd(
     echo: EchoOpt = False,
     strict: StrictOpt = False,
     line_buffered: LineBufferedOpt = None,
+    subwords: SubwordsOpt = True,
 ) -> None:
     """Nearest neighbours by cosine similarity; one output record per query word."""
     from nlpkit.embeddings.queries import similar_records
     from nlpkit.embeddings.vectors import WordVectors
 
-    wv = WordVectors.load(model)
+    wv = WordVectors.load(model, subwords=subwords)
     writer = RecordWriter(line_buffered)
     lines = words if words else _stdin_lines()
     block = 1 if writer.line_buffered else 256

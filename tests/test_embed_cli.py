@@ -161,7 +161,7 @@ def test_query_path_imports_no_torch(model):
         "assert r.exit_code == 0 and 'queen' in r.stdout, r.output\n"
         f"r = CliRunner().invoke(app, ['similar', '-m', {str(model)!r}, 'king'])\n"
         "assert r.exit_code == 0, r.output\n"
-        "print(' '.join(m for m in ('torch', 'datasets') if m in sys.modules))\n"
+        "print(' '.join(m for m in ('torch', 'datasets', 'numba') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr

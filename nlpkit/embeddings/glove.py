@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 
 from nlpkit.artifacts import save_checkpoint
-from nlpkit.corpus import read_lines
 from nlpkit.embeddings.batches import encode_chunks
 from nlpkit.embeddings.cooccur import CooccurrenceCounter, load_bucket
 from nlpkit.embeddings.training import (
@@ -32,6 +31,7 @@ from nlpkit.embeddings.training import (
     RunOptions,
     Stopped,
     config_dict,
+    corpus_lines,
     corpus_source,
     metrics_writer,
     out_of_time,
@@ -94,7 +94,7 @@ def count_cooccurrences(sources: list[str], vocab: Vocab, cfg: GloVeConfig, work
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     counter = CooccurrenceCounter(len(vocab), cfg.window, workdir, run.max_cooccurrences)
-    lines = read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field)
+    lines = corpus_lines(sources, run)
     counter.add_chunks(encode_chunks(lines, vocab.index, lowercase=cfg.lowercase))
     buckets = counter.finish()
     log.info("co-occurrences counted: %d bucket(s), %d spilled run(s)", len(buckets), len(counter.runs))

@@ -66,7 +66,7 @@ def analogy_records(
         for (rec, ids), found in zip(todo, results):
             rec["answers"] = _answers(found[:topk])
             if include_inputs:
-                inputs = {wv.words[i] for i in ids}
+                inputs = {wv.word(i) for i in ids}
                 rec["answer_rank"] = next((n.rank for n in found if n.word not in inputs), None)
         yield from records
 

@@ -54,6 +54,7 @@ class RunOptions:
     text_field: str = "text"
     max_cooccurrences: int = 20_000_000  # GloVe: distinct counts held in memory before spilling to disk
     stop_after: int = 0  # testing aid: stop as if killed after this many words (word2vec) or buckets (GloVe)
+    phrases: str | None = None  # a `nlpkit embed phrases` model applied to every line read
     stats: ReadStats = field(default_factory=ReadStats)
 
 
@@ -103,8 +104,18 @@ def corpus_source(inputs: Sequence[str | Path], out_dir: Path, resume: bool) -> 
         Path(spool).unlink(missing_ok=True)
 
 
+def corpus_lines(sources: list[str], run: RunOptions, stats: ReadStats | None = None) -> Iterator[str]:
+    """The training text, one line at a time, with ``run.phrases`` joined (``new york`` -> ``new_york``)."""
+    lines = read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field, stats=stats)
+    if not run.phrases:
+        return lines
+    from nlpkit.embeddings.phrases import Phraser
+
+    return map(Phraser.load(run.phrases).apply, lines)
+
+
 def scan_vocab(sources: list[str], lowercase: bool, min_count: int, max_vocab: int | None, run: RunOptions) -> Vocab:
-    lines = require_lines(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field, stats=run.stats), "corpus")
+    lines = require_lines(corpus_lines(sources, run, stats=run.stats), "corpus")
     counts, n_lines = count_words(lines, lowercase=lowercase)
     vocab = build_vocab(counts, min_count=min_count, max_vocab=max_vocab)
     log.info("vocabulary: %d words (of %d distinct), %d words of text in %d lines", len(vocab), len(counts), sum(counts.values()), n_lines)
@@ -118,16 +129,18 @@ def worker_threads(device: Any, threads: int) -> Iterator[int]:
     The per-step products are small, so parallel workers (as word2vec's threads) use the cores
     better than intra-op threads, which also spin and stall on a loaded machine.
     """
-    import torch
-
     if device.type != "cpu":
         yield 1
+        return
+    # --threads 0: every core this process may use (its affinity), as for the neural trainers
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch = sys.modules.get("torch")  # the compiled word2vec kernel runs without torch: nothing to set
+    if torch is None:
+        yield threads or cores
         return
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        # --threads 0: every core this process may use (its affinity), as for the neural trainers
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         yield threads or cores
     finally:
         torch.set_num_threads(before)
@@ -187,12 +200,17 @@ def save_vectors(directory: Path, vectors: np.ndarray) -> None:
 
 
 def publish_vectors(
-    out_dir: Path, vocab: Vocab, vectors: np.ndarray, model: dict[str, Any], train: dict[str, Any], data: dict[str, Any]
+    out_dir: Path, vocab: Vocab, vectors: np.ndarray, model: dict[str, Any], train: dict[str, Any], data: dict[str, Any],
+    subwords: np.ndarray | None = None,
 ) -> None:
-    """Write the artefact atomically (replacing any checkpoint in ``out_dir``)."""
+    """Write the artefact atomically (replacing any checkpoint in ``out_dir``); ``subwords``: n-gram rows."""
     with artifact_writer(out_dir) as tmp:
         save_vectors(tmp, vectors)
         vocab.save(tmp)
+        if subwords is not None:
+            from nlpkit.embeddings.subwords import Subwords
+
+            Subwords(subwords, 0, 0).save(tmp)
         write_config(tmp, KIND, model=model, train=train, data=data, format_version=FORMAT_VERSION)
 
 
