@@ -57,6 +57,7 @@ EXAMPLES: dict[str, str] = {
     "tokenize stats": "nlpkit tokenize stats -m corpora/bert_vocab/vocab.txt corpora/eval",
     "embed": "nlpkit embed train corpora/ptb/ptb.train.txt.gz -o vec --dim 50 --epochs 1",
     "embed train": "nlpkit embed train corpora/ptb/ptb.train.txt.gz -o vec --dim 50 --epochs 1",
+    "embed phrases": "nlpkit embed phrases corpora/ptb -o phr; nlpkit embed phrases -m phr a.txt",
     "embed eval": "nlpkit embed eval -m vec",
     "embed export": "nlpkit embed export -m vec -o vec.txt",
     "embed import": "nlpkit embed import vec.txt -o vec2",
