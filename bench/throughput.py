@@ -101,6 +101,75 @@ def lm_transformer(b: Bench) -> None:
     _lm(b, "transformer", {"d_model": b.dim(256), "n_layers": 4, "n_heads": 4, "d_ff": b.dim(1024)})
 
 
+@family("tag", "tokens")
+def tag_bilstm_crf(b: Bench) -> None:
+    from nlpkit.tag.config import TagConfig
+    from nlpkit.tag.train import train_tagger
+    from nlpkit.training import RunOptions
+
+    tags = ["O", "B-X", "I-X", "B-Y", "I-Y"]
+    rng = random.Random(0)
+    data = b.work / "train.txt"
+    data.write_text("".join("".join(f"{w} {rng.choice(tags)}\n" for w in line.split()) + "\n"
+                            for line in synthetic_lines(int(10000 * b.scale), 25)))
+    cfg = TagConfig(batch_size=32, d_model=b.dim(100), d_hidden=b.dim(200), char_dim=b.dim(25), valid_fraction=0.0,
+                    **engine_options(b))
+    train_tagger([str(data)], b.work / "m", cfg, run=RunOptions(quiet=True, metrics=str(b.metrics)))
+
+
+def _pairs_tsv(b: Bench, n: int) -> Path:
+    """Synthetic parallel text: the target is the source reversed, with its words renamed."""
+    data = b.work / "pairs.tsv"
+    lines = synthetic_lines(n, 20)
+    data.write_text("".join(f"{line}\t{' '.join('v' + w[1:] for w in reversed(line.split()))}\n" for line in lines))
+    return data
+
+
+@family("translate", "tokens")
+def translate_transformer(b: Bench) -> None:
+    from nlpkit.training import RunOptions
+    from nlpkit.translate.config import TrainConfig
+    from nlpkit.translate.data import ParallelSource
+    from nlpkit.translate.train import train_translation
+
+    data = _pairs_tsv(b, int(20000 * b.scale))
+    cfg = TrainConfig(arch="transformer", max_tokens=4000, vocab_size=int(8000 * min(1.0, b.scale * 10)) or 200, **engine_options(b))
+    options = {"d_model": b.dim(256), "n_heads": 4 if b.scale >= 1 else 2, "n_layers": 3, "d_ff": b.dim(1024)}
+    train_translation(ParallelSource([str(data)]), b.work / "m", options, cfg, run=RunOptions(quiet=True, metrics=str(b.metrics)))
+
+
+@family("bert", "tokens")
+def bert_pretrain(b: Bench) -> None:
+    from nlpkit.bert.config import PretrainConfig
+    from nlpkit.bert.train import pretrain
+    from nlpkit.training import RunOptions
+
+    lines = synthetic_lines(int(30000 * b.scale), 15)
+    docs = ["\n".join(lines[i : i + 6]) for i in range(0, len(lines), 6)]  # documents of six sentences
+    data = b.work / "corpus.txt"
+    data.write_text("\n\n".join(docs) + "\n")
+    options = {**engine_options(b), "epochs": 1}
+    cfg = PretrainConfig(vocab_size=int(8000 * min(1.0, b.scale * 10)) or 200, max_seq_len=128, batch_size=32, steps=10**6, warmup=100,
+                         shuffle_buffer=1000, **options)
+    sizes = {"d_model": b.dim(256), "n_layers": 4, "n_heads": 4 if b.scale >= 1 else 2, "d_ff": b.dim(1024)}
+    pretrain([str(data)], b.work / "m", sizes, cfg, run=RunOptions(quiet=True, metrics=str(b.metrics)))
+
+
+@family("embed", "words")
+def embed_word2vec(b: Bench) -> None:
+    """Skip-gram with negative sampling (fp32 only: the kernels take no autocast)."""
+    from nlpkit.embeddings.training import RunOptions
+    from nlpkit.embeddings.word2vec import Word2VecConfig, train_word2vec
+
+    if b.precision != "fp32":
+        return
+    data = b.work / "train.txt"
+    data.write_text("\n".join(synthetic_lines(int(100000 * b.scale), 25)) + "\n")
+    cfg = Word2VecConfig(dim=b.dim(100), min_count=1, epochs=1000, device=b.device, threads=0 if b.scale >= 1 else 1)
+    every = "200000" if b.scale >= 1 else "1000"  # a record per chunk of text
+    train_word2vec([str(data)], b.work / "m", cfg, RunOptions(quiet=True, max_time=b.seconds, checkpoint_every=every, metrics=b.metrics))
+
+
 def throughput(metrics: Path, unit: str) -> float | None:
     key = f"{unit}_per_s"
     rates = [r[key] for r in map(json.loads, metrics.read_text().splitlines()) if r.get("event") == "log" and key in r]
@@ -123,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 b = Bench(Path(tmp), Path(tmp) / "metrics.jsonl", args.device, precision, args.seconds, args.scale)
                 fn(b)
-                rate = throughput(b.metrics, unit)
+                rate = throughput(b.metrics, unit) if b.metrics.exists() else None
             print(f"{name}\t{precision}\t{rate:,.0f}\t{unit}/s" if rate else f"{name}\t{precision}\tn/a\t{unit}/s", flush=True)
 
 

@@ -24,7 +24,7 @@ from nlpkit_cli._common import (
     TrainInputsArg,
     default_group,
 )
-from nlpkit_cli._common import ForceOpt
+from nlpkit_cli._common import EchoOpt, ForceOpt, StrictOpt
 from nlpkit_cli._train_opts import (
     CheckpointEveryOpt,
     ClipOpt,
@@ -72,7 +72,6 @@ class PredictFormat(str, Enum):
 
 
 class InputFormat(str, Enum):
-    auto = "auto"
     text = "text"
     tsv = "tsv"
 
@@ -92,9 +91,11 @@ ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU thread
 def predict_cmd(
     model: ModelOpt,
     inputs: InputsArg = None,
-    format: Annotated[PredictFormat, typer.Option("--format", "-f", help="text (the label), tsv (label<TAB>probability) or jsonl ({\"label\", \"scores\"}).")] = PredictFormat.text,
-    input_format: Annotated[InputFormat, typer.Option("--input-format", help="text: whole lines; tsv: the --text-col column; auto: tsv for lines with tabs.")] = InputFormat.auto,
-    text_col: TextColOpt = None,
+    format: Annotated[PredictFormat, typer.Option("--format", "-f", help="text (the label), tsv (label<TAB>probability) or jsonl ({\"text\", \"label\", \"score\", \"scores\"}).")] = PredictFormat.text,
+    input_format: Annotated[Optional[InputFormat], typer.Option("--input-format", help="text: classify whole lines (tabs included); tsv: classify column --text-col (default: tsv when --text-col is given, else text).", show_default=False)] = None,
+    text_col: Annotated[Optional[int], typer.Option("--text-col", min=1, help="With tsv input: the column of the text, from 1 (default: the model's training column).", show_default=False)] = None,
+    echo: EchoOpt = False,
+    strict: StrictOpt = False,
     batch_size: BatchOpt = 64,
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = None,
@@ -103,31 +104,48 @@ def predict_cmd(
     line_buffered: LineBufferedOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Predict a label for every input line (plain text, or the TSV the model was trained on), in order."""
+    """Predict a label for every input line, in order; score: the probability of that label.
+
+    A tsv line without the --text-col column is a bad line: an error record (jsonl) or an empty row
+    and a warning; --strict stops there instead.
+    """
     from nlpkit.classify.artifact import load_classifier
-    from nlpkit.classify.data import check_text_col, prediction_text
-    from nlpkit.classify.predict import predict
+    from nlpkit.classify.data import check_text_col
+    from nlpkit.classify.predict import predict_lines
     from nlpkit.corpus import read_lines
     from nlpkit.device import set_threads
+    from nlpkit_cli._records import BadLines
 
     set_threads(threads)
     clf = load_classifier(model, device)
     col = text_col or clf.config.get("train", {}).get("text_col", 2)
     check_text_col(col)
+    how = (input_format or (InputFormat.tsv if text_col else InputFormat.text)).value
     writer = RecordWriter(line_buffered)
+    bad = BadLines(strict)
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
-    texts = (prediction_text(line, input_format.value, col) for line in lines)
-    for p in predict(clf, texts, batch_size, chunk_size=1 if writer.line_buffered else 4096):
-        writer.write(_format_prediction(p, format))
+    results = predict_lines(clf, lines, how, col, batch_size, chunk_size=1 if writer.line_buffered else 4096)
+    for lineno, r in enumerate(results, 1):
+        if r.error is not None:
+            bad(lineno, r.line, r.error)
+        writer.write(_format_prediction(r, format, echo))
     writer.close()
+    bad.summary()
 
 
-def _format_prediction(p: Any, format: PredictFormat) -> str:
+def _format_prediction(r: Any, format: PredictFormat, echo: bool) -> str:
+    from nlpkit_cli._records import NA, dumps, fnum, tsv_row
+
+    p = r.prediction
     if format is PredictFormat.jsonl:
-        return json.dumps({"label": p.label, "scores": {k: round(v, 6) for k, v in p.scores.items()}}, ensure_ascii=False)
+        if p is None:
+            return dumps({"text": r.line, "error": r.error})
+        scores = {k: fnum(v) for k, v in p.scores.items()}
+        return dumps({"text": r.line, "label": p.label, "score": fnum(p.score), "scores": scores})
+    echoed = r.line if echo else None
     if format is PredictFormat.tsv:
-        return f"{p.label}\t{p.scores[p.label]:.6f}"
-    return p.label
+        return tsv_row(["", NA] if p is None else [p.label, float(p.score)], echoed)
+    return tsv_row(["" if p is None else p.label], echoed)
 
 
 @app.command("train")
@@ -215,7 +233,9 @@ def eval_cmd(
     set_threads(threads)
     report = evaluate(model, inputs, label_col=label_col, text_col=text_col, device=device, batch_size=batch_size, strict_utf8=strict_utf8)
     if format is EvalFormat.json:
-        typer.echo(json.dumps(report))
+        from nlpkit_cli._records import dumps, rounded
+
+        typer.echo(dumps(rounded(report)))
         return
     typer.echo("\n".join(_report_lines(report)))
 

@@ -14,6 +14,7 @@ import typer
 
 from nlpkit_cli._common import (
     DeviceOpt,
+    EchoOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
@@ -21,9 +22,11 @@ from nlpkit_cli._common import (
     QuietOpt,
     RecordWriter,
     SeedOpt,
+    StrictOpt,
     StrictUtf8Opt,
     TextFieldOpt,
     TrainInputsArg,
+    pick_alias,
 )
 from nlpkit_cli._common import ForceOpt
 from nlpkit_cli._train_opts import (
@@ -58,11 +61,12 @@ from nlpkit_cli._train_opts import (
     config_values,
     run_options,
 )
+from nlpkit_cli._records import BadLines
 from nlpkit_cli.lm_format import format_record, parse_prune, summary_lines
 
 log = logging.getLogger("nlpkit")
 
-app = typer.Typer(no_args_is_help=True, help="Language models: `train` (n-gram or neural), `score`, `generate`, `import`.")
+app = typer.Typer(no_args_is_help=True, help="Language models: `train` (n-gram or neural), `score`, `generate`, `import`, `export`.")
 
 
 class Arch(str, Enum):
@@ -90,10 +94,15 @@ def train_cmd(
     arch: Annotated[Arch, _opt("--arch", "ngram, nplm, rnn, gru, lstm or transformer.")] = Arch.ngram,
     order: Annotated[int, _opt("--order", "n-gram: the longest n-gram.")] = 5,
     prune: Annotated[str, _opt("--prune", "n-gram: per-order count thresholds, e.g. 0,0,1 (last repeats).")] = "",
-    vocab_limit: Annotated[Optional[int], _opt("--vocab-limit", "n-gram: keep the N most frequent words.")] = None,
+    vocab_limit: Annotated[Optional[int], _opt("--vocab-limit", "Old name of --max-vocab (n-gram).", hidden=True)] = None,
     min_count: Annotated[Optional[int], _opt("--min-count", "Rarer words become <unk> (default 1).", show_default=False)] = None,
-    max_vocab: Annotated[Optional[int], _opt("--max-vocab", "Neural: vocabulary size, specials included.")] = None,
-    tokenizer: Annotated[Optional[Path], _opt("--tokenizer", "Neural: a WordPiece tokenizer dir instead of words.")] = None,
+    max_vocab: Annotated[Optional[int], _opt("--max-vocab", "Vocabulary size limit: n-gram: the N most frequent words; neural: specials included.")] = None,
+    tokenizer: Annotated[Optional[Path], _opt("--tokenizer", "A WordPiece tokenizer dir: model pieces, not words (no OOVs).")] = None,
+    lowercase: Annotated[bool, _opt("--lowercase", "n-gram: lowercase the text; lm score/generate do the same.")] = False,
+    arpa: Annotated[bool, _opt("--arpa", "n-gram: also write DIR/model.arpa.")] = False,
+    quantize: Annotated[int, _opt("--quantize", "n-gram: 8 stores probabilities in one byte each (0: float32).")] = 0,
+    memory: Annotated[str, _opt("--memory", "n-gram: RAM for count runs before spilling to --temp-dir, e.g. 4G.")] = "2G",
+    temp_dir: Annotated[Optional[Path], _opt("--temp-dir", "n-gram: where spilled count runs go (default: system tmp).")] = None,
     valid: ValidOpt = None,
     context: Annotated[Optional[int], _opt("--context", "nplm: words of history (default 4).", show_default=False)] = None,
     d_model: DModelOpt = None,
@@ -133,12 +142,14 @@ def train_cmd(
     text_field: TextFieldOpt = "text",
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a language model; writes config.json and model.arpa (n-gram) or model.safetensors."""
+    """Train a language model; writes config.json and ngram.bin (n-gram) or model.safetensors."""
     if arch is Arch.ngram:
         from nlpkit.lm.ngram_train import NgramConfig, train_ngram
 
         given = {"min_count": min_count} if min_count is not None else {}
-        cfg = NgramConfig(order=order, prune=parse_prune(prune), vocab_limit=vocab_limit, **given)
+        cfg = NgramConfig(order=order, prune=parse_prune(prune), vocab_limit=pick_alias(max_vocab, vocab_limit),
+                          lowercase=lowercase, tokenizer=str(tokenizer) if tokenizer else None, quantize=quantize, arpa=arpa,
+                          memory=memory, temp_dir=str(temp_dir) if temp_dir else None, **given)
         result = train_ngram(inputs, output, cfg, strict_utf8=strict_utf8, text_field=text_field)
         log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
         return
@@ -165,14 +176,19 @@ def train_cmd(
 def score_cmd(
     model: ModelOpt,
     inputs: InputsArg = None,
-    format: Annotated[ScoreFormat, typer.Option("--format", "-f", help="tsv (log10_prob, tokens, oov, ppl) or jsonl.")] = ScoreFormat.tsv,
-    per_token: Annotated[bool, _opt("--per-token", "Add each token's log10 p (and n-gram length).")] = False,
-    summary: Annotated[bool, _opt("--summary", "Print corpus perplexity (with and without OOVs) to stderr.")] = False,
+    format: Annotated[ScoreFormat, typer.Option("--format", "-f", help="tsv (log10_prob, n_tokens, n_oov, ppl) or jsonl.")] = ScoreFormat.tsv,
+    per_token: Annotated[bool, _opt("--per-token", "Add each token's log10 p, n-gram length, OOV mark.")] = False,
+    summary: Annotated[bool, _opt("--summary", "Print corpus perplexity (without, then with OOVs) to stderr.")] = False,
     batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = 64,
+    context: Annotated[bool, _opt("--context", "Document mode: the lines are running text; each is scored after "
+                                  "the previous ones (neural: state carried; n-gram: the last n-1 words).")] = False,
+    threads: Annotated[int, _opt("--threads", "n-gram: score batches of lines on N threads.", min=1)] = 1,
     device: DeviceOpt = "auto",
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
     line_buffered: LineBufferedOpt = None,
+    echo: EchoOpt = False,
+    strict: StrictOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Score each input line (an empty line too): log10 p with </s>, tokens, OOVs, perplexity."""
@@ -183,10 +199,14 @@ def score_cmd(
     writer = RecordWriter(line_buffered)
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
     records = score_lines(model, lines, per_token=per_token, device=device, batch_size=batch_size, summary=totals,
-                          interactive=writer.line_buffered)
-    for record in records:
-        writer.write(format_record(record, format.value, per_token))
+                          interactive=writer.line_buffered, threads=threads, context=context)
+    bad = BadLines(strict)
+    for lineno, record in enumerate(records, start=1):
+        if record.error is not None:
+            bad(lineno, record.text, record.error)
+        writer.write(format_record(record, format.value, per_token, echo))
     writer.close()
+    bad.summary()
     if totals is not None:
         for line in summary_lines(totals):
             typer.echo(line, err=True)
@@ -218,10 +238,105 @@ def generate_cmd(
 def import_cmd(
     arpa: Annotated[Path, typer.Argument(help="An ARPA file (.gz/.bz2/.xz too), e.g. from KenLM's lmplz.", show_default=False)],
     output: OutputDirOpt,
+    quantize: Annotated[int, _opt("--quantize", "8 stores probabilities in one byte each (0: float32).")] = 0,
+    keep_arpa: Annotated[bool, _opt("--arpa", "Also keep a copy of the ARPA file as DIR/model.arpa.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Make a model directory from any ARPA file, for `lm score` and `lm generate`."""
+    """Make a model directory (compact ngram.bin) from any ARPA file, for `lm score` and `lm generate`."""
     from nlpkit.lm.ngram_train import import_arpa
 
-    result = import_arpa(arpa, output)
+    result = import_arpa(arpa, output, quantize=quantize, keep_arpa=keep_arpa)
     log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
+
+
+class ExportFormat(str, Enum):
+    arpa = "arpa"
+
+
+@app.command("export")
+def export_cmd(
+    model: ModelOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.", show_default=False)],
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="arpa (KenLM, SRILM and others read it).")] = ExportFormat.arpa,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write an n-gram model as an ARPA file, e.g. `nlpkit lm export -m kn5 -o kn5.arpa`."""
+    from nlpkit.lm.ngram_train import export_arpa
+
+    n = export_arpa(model, output)
+    log.info("wrote %s: %d n-grams", output, n)
+
+
+def _eval_lines(path: Optional[Path]) -> list[str]:
+    from nlpkit.corpus import read_lines
+
+    return [line for line in read_lines([str(path)]) if line.strip()] if path else []
+
+
+EvalOpt = Annotated[Optional[Path], _opt("--eval", "Text to report perplexity on, before and after.")]
+
+
+@app.command("prune")
+def prune_cmd(
+    model: ModelOpt,
+    output: OutputDirOpt,
+    threshold: Annotated[float, _opt("--threshold", "Prune n-grams whose removal raises perplexity by less than T (relative).")] = 1e-8,
+    eval_text: EvalOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Entropy-based pruning (Stolcke 1998), e.g. `nlpkit lm prune -m kn5 --threshold 1e-7 -o kn5p`."""
+    from nlpkit.lm.ngram_model import load_ngram
+    from nlpkit.lm.ngram_train import derive_model, model_tables
+    from nlpkit.lm.prune import entropy_prune, perplexity
+
+    before = load_ngram(model)
+    lines = _eval_lines(eval_text)
+    tables, removed = entropy_prune(model_tables(before), threshold)
+    result = derive_model(model, tables, output, {"pruned": {"threshold": threshold, "removed": removed}})
+    log.info("wrote %s: %s n-grams (removed %s)", output, "/".join(map(str, result["train"]["ngrams"])),
+             "/".join(map(str, removed)))
+    if lines:
+        log.info("perplexity on %s: %.6g before, %.6g after", eval_text, perplexity(before, lines),
+                 perplexity(load_ngram(output), lines))
+
+
+@app.command("filter")
+def filter_cmd(
+    model: ModelOpt,
+    output: OutputDirOpt,
+    vocab: Annotated[Path, _opt("--vocab", "Words to keep: a file of whitespace-separated words.", show_default=False)],
+    eval_text: EvalOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Keep only n-grams over a vocabulary, e.g. `nlpkit lm filter -m kn5 --vocab words.txt -o small`."""
+    from nlpkit.lm.ngram_model import load_ngram
+    from nlpkit.lm.ngram_train import derive_model, model_tables
+    from nlpkit.lm.prune import filter_vocab, perplexity
+
+    before = load_ngram(model)
+    words = set(vocab.read_text(encoding="utf-8").split())
+    tables = filter_vocab(model_tables(before), words)
+    result = derive_model(model, tables, output, {"filtered": {"vocab": str(vocab), "words": len(words)}})
+    log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
+    lines = _eval_lines(eval_text)
+    if lines:
+        log.info("perplexity on %s: %.6g before, %.6g after", eval_text, perplexity(before, lines),
+                 perplexity(load_ngram(output), lines))
+
+
+@app.command("interpolate")
+def interpolate_cmd(
+    models: Annotated[list[Path], typer.Option("--model", "-m", help="A model to mix (give two or more).", show_default=False)],
+    tune: Annotated[Path, _opt("--tune", "Held-out text the weights are tuned on (EM).", show_default=False)],
+    output: OutputDirOpt,
+    batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = 64,
+    device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
+) -> None:
+    """Mix models linearly with EM-tuned weights, e.g. `nlpkit lm interpolate -m kn5 -m lstm --tune valid.txt -o mix`."""
+    from nlpkit.corpus import read_lines
+    from nlpkit.lm.interpolate import interpolate
+
+    lines = list(read_lines([str(tune)]))
+    result = interpolate(models, lines, output, device=device, batch_size=batch_size, tune_name=str(tune))
+    log.info("wrote %s: weights %s", output, " ".join(f"{w:.4g}" for w in result["model"]["weights"]))

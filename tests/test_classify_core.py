@@ -44,9 +44,9 @@ def test_bad_columns_are_config_errors(label_col, text_col):
         list(parse_examples(["a\tb"], label_col, text_col))
 
 
-def test_prediction_text_auto_text_and_tsv():
-    assert prediction_text("pos\tgreat film", "auto", 2) == "great film"
-    assert prediction_text("great film", "auto", 2) == "great film"
+def test_prediction_text_text_and_tsv():
+    assert prediction_text("pos\tgreat film", "tsv", 2) == "great film"
+    assert prediction_text("great film", "text", 2) == "great film"
     assert prediction_text("a\tb", "text", 2) == "a\tb"
     with pytest.raises(CorpusError):
         prediction_text("no columns", "tsv", 2)

@@ -110,9 +110,11 @@ def test_save_load_round_trip_and_score_schema(tmp_path, arch):
     assert torch.equal(model(x, model.init_state(1, "cpu"))[0], again(x, again.init_state(1, "cpu"))[0])
     lines = ["the cat sat", "", "zebra the"]
     records = list(neural_scores(out, lines, per_token=True, device="cpu", batch_size=2))
-    assert [r.tokens for r in records] == [4, 1, 3]
-    assert [r.oov for r in records] == [0, 0, 1]
+    assert [r.n_tokens for r in records] == [4, 1, 3]
+    assert [r.n_oov for r in records] == [0, 0, 1]
+    assert [r.text for r in records] == lines
     assert records[0].per_token[-1][0] == "</s>"
+    assert records[2].per_token[0][:2] == ("zebra", "<unk>") and records[2].per_token[0][4] is True
     assert records[0].ppl == pytest.approx(10 ** (-records[0].log10_prob / 4))
 
 

@@ -71,18 +71,18 @@ def read_examples(
 def prediction_text(line: str, input_format: str, text_col: int) -> str:
     """The text to classify in one input line.
 
-    ``text``: the whole line; ``tsv``: column ``text_col``; ``auto``: column ``text_col`` of a line
-    that has that many tab-separated columns, otherwise the whole line (so plain text and the
-    training TSV both work; use ``text`` for plain text that holds tabs).
+    ``text``: the whole line, tabs and all; ``tsv``: column ``text_col`` (from 1). A ``tsv`` line
+    with fewer columns raises CorpusError (the caller makes it an error record). Nothing is guessed
+    from the line's content: a line with a tab is still plain text under ``text``.
     """
     if input_format == "text":
         return line
+    if input_format != "tsv":
+        raise ConfigError(f"--input-format {input_format!r} is not text or tsv")
     cols = line.split("\t")
-    if len(cols) >= text_col and len(cols) > 1:
-        return cols[text_col - 1]
-    if input_format == "tsv" and line.strip():
-        raise CorpusError(f"an input line has {len(cols)} column(s), need {text_col} for --text-col {text_col}", "use --input-format text for plain text")
-    return line
+    if len(cols) < text_col:
+        raise CorpusError(f"{len(cols)} column(s), need {text_col} for --text-col {text_col}", "use --input-format text for plain text")
+    return cols[text_col - 1]
 
 
 def check_text_col(text_col: int) -> None:

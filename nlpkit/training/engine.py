@@ -59,7 +59,8 @@ class Engine:
             unused = getattr(task, "find_unused_parameters", False)  # a model with parts the loss never reaches
             self.net = DistributedDataParallel(model, device_ids=ids, find_unused_parameters=unused)
         self.params = [p for p in model.parameters() if p.requires_grad]
-        self.opt = make_optimizer(self.params, self.cfg, self.device)
+        custom = getattr(task, "optimizer", None)  # a family may shape its own (parameter groups, betas, eps)
+        self.opt = custom(model) if custom is not None else make_optimizer(self.params, self.cfg, self.device)
         self.per_epoch = self._steps(len(self._shard(task.batches(0))))
         self.schedule = make_schedule(self.opt, self.cfg, self.cfg.epochs * self.per_epoch)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.cfg.precision == "fp16")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nlpkit.errors import ArtifactError
-from nlpkit.wordpiece import WordPieceConfig, load_tokenizer, train_wordpiece
+from nlpkit.tokenize.wordpiece import WordPieceConfig, load_tokenizer, train_wordpiece
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
