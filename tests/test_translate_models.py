@@ -133,7 +133,7 @@ def test_transformer_schedule_is_warmup_then_inverse_sqrt():
     from nlpkit.translate.config import TrainConfig
 
     cfg = TrainConfig(arch="transformer")
-    assert (cfg.schedule, cfg.warmup, cfg.lr) == ("inverse_sqrt", 1000, 5e-4)
+    assert (cfg.schedule, cfg.warmup, cfg.lr) == ("inverse_sqrt", 400, 1e-3)
     assert lr_factor(499, cfg.schedule, 1000, 10**6) == pytest.approx(0.5)  # step 500 of the warm-up
     assert lr_factor(3999, cfg.schedule, 1000, 10**6) == pytest.approx(0.5)  # sqrt(1000 / 4000)
     assert TrainConfig(arch="rnn").schedule == "constant"
