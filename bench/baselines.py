@@ -1,0 +1,213 @@
+"""Issue 12's table: each sequence model at its DEFAULT settings against the baseline it was made to beat.
+
+    python bench/baselines.py lm        --out bench/out/baselines --max-time 10m   # PTB: LSTM vs KN 5-gram
+    python bench/baselines.py vectors   --out bench/out/baselines                  # skip-gram on IMDB unsup (for --vectors)
+    python bench/baselines.py sentiment --out bench/out/baselines --max-time 10m [--vectors DIR]
+    python bench/baselines.py translate --out bench/out/baselines --max-time 30m --archs transformer,rnn-attn,rnn
+
+Every model is trained through the `nlpkit` command line with only the data, `--valid`,
+`--max-time` (and `--vectors` where asked) given, so the figures are those of the defaults. Rows:
+
+* ``lm``: `lm train --order 5` and `lm train --arch lstm --valid ptb.valid.txt --max-time T`, both
+  scored sentence by sentence with `lm score --summary` on ptb.test.txt (perplexity including OOVs).
+* ``sentiment``: the sentence-polarity set (10,662 sentences), shuffled with seed 0 and split
+  80/10/10 into train/valid/test TSV files; `classify train --arch avg` and `--arch bilstm` (each
+  with `--max-time T`), accuracy on test, and the probabilities of a few negation probes.
+* ``vectors``: the 50,000 unlabelled IMDB reviews tokenised the way the classifier tokenises,
+  then `embed train --algo sg --dim 300`: the `--vectors DIR` of the sentiment recipe.
+* ``translate``: bench/translate.py's held-out Tatoeba split (2,000 test sentences unseen on either
+  side); `translate train --arch A --max-time T` for each arch, then sacreBLEU greedy and beam 5.
+
+Each step skips a model directory that already holds a finished model (delete it to retrain), so a
+row can be rerun for its report alone. The lead runs these on an idle machine, one at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"  # ../shared/data from the repository root (--data to change)
+PROBES = [
+    "not good",
+    "not bad at all",
+    "good",
+    "completely lacking in good taste , good service , and good ambience",
+    "the acting was good but the plot was awful .",
+    "the plot was awful but the acting was good .",
+]
+
+
+def nlpkit(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
+    """Run the CLI as a user would (this checkout's package first on the path)."""
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    cmd = [sys.executable, "-m", "nlpkit_cli", *args]
+    print("$ nlpkit " + " ".join(args), file=sys.stderr, flush=True)
+    return subprocess.run(cmd, env=env, check=True, text=True, capture_output=capture)
+
+
+def finished(model_dir: Path) -> bool:
+    return (model_dir / "config.json").exists() and not (model_dir / "checkpoint.pt").exists()
+
+
+def common(args: argparse.Namespace) -> list[str]:
+    extra = ["--threads", str(args.threads)] if args.threads is not None else []
+    return extra + (["--seed", str(args.seed)] if args.seed is not None else [])
+
+
+# -- PTB: LSTM vs Kneser-Ney 5-gram -----------------------------------------------------------------
+def ppl(model_dir: Path, test: Path) -> float:
+    """Test perplexity (including OOVs) from `lm score --summary`'s stderr."""
+    done = nlpkit("lm", "score", "-m", str(model_dir), str(test), "--summary", capture=True)
+    found = re.search(r"perplexity ([0-9.]+) \(including OOVs\)", done.stderr)
+    if not found:
+        raise SystemExit(f"no perplexity in lm score's output: {done.stderr[-500:]}")
+    return float(found.group(1))
+
+
+def run_lm(args: argparse.Namespace) -> None:
+    ptb, out = args.ptb, args.out
+    if not finished(out / "ptb-kn5"):
+        nlpkit("lm", "train", str(ptb / "ptb.train.txt"), "-o", str(out / "ptb-kn5"), "--order", "5", "--force", "-q")
+    lstm = out / "ptb-lstm"
+    if not finished(lstm):
+        nlpkit("lm", "train", str(ptb / "ptb.train.txt"), "-o", str(lstm), "--arch", "lstm", "--valid", str(ptb / "ptb.valid.txt"),
+               "--max-time", args.max_time, "--metrics", str(out / "ptb-lstm.metrics.jsonl"), "--force", *common(args))
+    train = json.loads((lstm / "config.json").read_text(encoding="utf-8"))["train"]
+    rows = [("KN 5-gram (--order 5)", ppl(out / "ptb-kn5", ptb / "ptb.test.txt"), "-"),
+            (f"LSTM (defaults, --max-time {args.max_time})", ppl(lstm, ptb / "ptb.test.txt"),
+             f"{train['epochs_done']} epochs, {train['steps']} steps, {train['seconds']} s, best valid ppl {train.get('best_valid_ppl')}")]
+    print("| model | PTB test ppl (per sentence, incl. OOVs) | training |")
+    print("|---|---|---|")
+    for name, value, how in rows:
+        print(f"| {name} | {value:.2f} | {how} |")
+    print(f"LSTM beats the 5-gram: {rows[1][1] < rows[0][1]}")
+
+
+# -- sentence polarity: BiLSTM vs averaged embeddings -----------------------------------------------
+def polarity_split(out: Path, seed: int = 0) -> Path:
+    """train/valid/test.tsv (label<TAB>text), 80/10/10 of the 10,662 sentences, shuffled with ``seed``."""
+    split = out / "polarity"
+    if (split / "test.tsv").exists():
+        return split
+    rows = []
+    for label in ("neg", "pos"):
+        with gzip.open(DATA / "sentence_polarity" / f"rt-polarity.{label}.gz", "rt", encoding="utf-8", errors="replace") as f:
+            rows += [(label, line.strip()) for line in f if line.strip()]
+    random.Random(seed).shuffle(rows)
+    n = len(rows)
+    parts = {"train": rows[: n * 8 // 10], "valid": rows[n * 8 // 10 : n * 9 // 10], "test": rows[n * 9 // 10 :]}
+    split.mkdir(parents=True, exist_ok=True)
+    for name, part in parts.items():
+        (split / f"{name}.tsv").write_text("".join(f"{lab}\t{text}\n" for lab, text in part), encoding="utf-8")
+    print(json.dumps({name: len(part) for name, part in parts.items()}), file=sys.stderr)
+    return split
+
+
+def accuracy(model_dir: Path, test: Path) -> float:
+    done = nlpkit("classify", "eval", "-m", str(model_dir), str(test), "--format", "json", capture=True)
+    return float(json.loads(done.stdout)["accuracy"])
+
+
+def probes(model_dir: Path) -> list[float]:
+    """P(pos) of each probe sentence."""
+    done = subprocess.run([sys.executable, "-m", "nlpkit_cli", "classify", "-m", str(model_dir), "-f", "jsonl"],
+                          input="\n".join(PROBES) + "\n", text=True, capture_output=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return [json.loads(line)["scores"]["pos"] for line in done.stdout.splitlines()]
+
+
+def run_sentiment(args: argparse.Namespace) -> None:
+    split = polarity_split(args.out)
+    models = [("avg", "avg", []), ("bilstm", "bilstm", [])]
+    if args.vectors:
+        models.append(("bilstm --vectors", "bilstm", ["--vectors", str(args.vectors)]))
+    rows = []
+    for name, arch, extra in models:
+        model_dir = args.out / ("polarity-" + name.replace(" --", "-"))
+        if not finished(model_dir):
+            nlpkit("classify", "train", str(split / "train.tsv"), "-o", str(model_dir), "--arch", arch, "--valid", str(split / "valid.tsv"),
+                   "--max-time", args.max_time, "--force", *extra, *common(args))
+        rows.append((name, accuracy(model_dir, split / "test.tsv"), probes(model_dir)))
+    print("| model | test accuracy | " + " | ".join(f"P(pos) '{p}'" for p in PROBES) + " |")
+    print("|---|---|" + "---|" * len(PROBES))
+    for name, acc, p in rows:
+        print(f"| {name} | {100 * acc:.2f}% | " + " | ".join(f"{v:.3f}" for v in p) + " |")
+    best = max(acc for name, acc, _ in rows if name.startswith("bilstm"))
+    print(f"best BiLSTM - avg: {100 * (best - rows[0][1]):+.2f} points (goal >= +3, and >= 84%)")
+
+
+def run_vectors(args: argparse.Namespace) -> None:
+    """Skip-gram vectors on the unlabelled IMDB reviews, tokenised as the classifier tokenises."""
+    sys.path.insert(0, str(ROOT))
+    from nlpkit.classify.vocab import word_tokens
+
+    text = args.out / "imdb_unsup.tok.txt"
+    if not text.exists():
+        args.out.mkdir(parents=True, exist_ok=True)
+        with gzip.open(DATA / "imdb" / "imdb_unsup.txt.gz", "rt", encoding="utf-8") as f, text.open("w", encoding="utf-8") as w:
+            for line in f:
+                w.write(" ".join(word_tokens(line)) + "\n")
+    if not finished(args.out / "imdb-sg300"):
+        nlpkit("embed", "train", str(text), "-o", str(args.out / "imdb-sg300"), "--algo", "sg", "--dim", "300",
+               "--epochs", str(args.epochs), "--min-count", "3", *common(args))
+    print(f"vectors: {args.out / 'imdb-sg300'} (pass as --vectors)")
+
+
+# -- Tatoeba de->en: transformer (and the RNNs) ---------------------------------------------------
+def run_translate(args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from translate import split as tatoeba_split
+
+    out = args.out / "tatoeba"
+    if not (out / "test.de").exists():
+        tatoeba_split(DATA / "tatoeba_deu_eng" / "deu.txt.gz", out)
+    rows = []
+    for arch in args.archs.split(","):
+        model_dir = out / arch
+        if not finished(model_dir):
+            nlpkit("translate", "train", str(out / "train.tsv"), "--src-col", "2", "--tgt-col", "1", "--valid", str(out / "valid.tsv"),
+                   "-o", str(model_dir), "--arch", arch, "--max-time", args.max_time, "--force", *common(args))
+        done = nlpkit("translate", "eval", "-m", str(model_dir), "--src", str(out / "test.de"), "--ref", str(out / "test.en"),
+                      "--beam", "1,5", "--format", "json", capture=True)
+        result = json.loads(done.stdout)
+        rows.append((arch, {r["beam"]: r for r in result["rows"]}))
+    print("| model | BLEU greedy | BLEU beam 5 | decode s greedy | decode s beam 5 |")
+    print("|---|---|---|---|---|")
+    for arch, by_beam in rows:
+        g, b = by_beam.get(1, {}), by_beam.get(5, {})
+        print(f"| {arch} (--max-time {args.max_time}) | {g.get('bleu', float('nan')):.2f} | {b.get('bleu', float('nan')):.2f} "
+              f"| {g.get('seconds', '')} | {b.get('seconds', '')} |")
+    if rows:
+        print("signature: " + next(iter(rows[0][1].values()))["signature"])
+
+
+def main(argv: list[str]) -> None:
+    global DATA
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("row", choices=["lm", "sentiment", "vectors", "translate"])
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "baselines")
+    p.add_argument("--max-time", default="10m", help="each neural model's training budget (a duration: 90s, 10m, 1h)")
+    p.add_argument("--threads", type=int, default=None, help="passed to every trainer (default: the trainers' own, 0 = all cores)")
+    p.add_argument("--seed", type=int, default=None, help="passed to every trainer (default: the trainers' own)")
+    p.add_argument("--data", type=Path, default=DATA, help="the shared data directory (default ../shared/data)")
+    p.add_argument("--vectors", type=Path, help="sentiment: also train the BiLSTM with these vectors (from the `vectors` row)")
+    p.add_argument("--epochs", type=int, default=5, help="vectors: skip-gram epochs over the unlabelled reviews")
+    p.add_argument("--archs", default="transformer,rnn-attn,rnn", help="translate: the architectures, comma-separated")
+    args = p.parse_args(argv)
+    DATA = args.data
+    args.ptb = DATA / "ptb"
+    args.out.mkdir(parents=True, exist_ok=True)
+    {"lm": run_lm, "sentiment": run_sentiment, "vectors": run_vectors, "translate": run_translate}[args.row](args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
