@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Language models on the Penn Treebank sample: a Kneser-Ney 5-gram (ARPA) and a tiny LSTM.
+# Language models on the Penn Treebank sample: a Kneser-Ney 5-gram (ARPA) and an LSTM.
 set -euo pipefail
 out="$DEMO_OUT"
 run() { echo "\$ $*" >&2; "$@"; }
@@ -19,9 +19,10 @@ run nlpkit lm import "$out/lm-kn5.arpa" -o "$out/lm-imported" --quiet --quantize
 # smaller models: entropy pruning, with perplexity before/after
 run nlpkit lm prune -m "$out/lm-kn5" --threshold 1e-7 -o "$out/lm-kn5-pruned" --eval $ptb/ptb.valid.txt.gz
 
-# neural: a tiny 1-layer LSTM for 40 seconds; same score schema, same commands
-run nlpkit lm train $ptb/ptb.train.txt.gz -o "$out/lm-lstm" --arch lstm --d-model 64 --d-hidden 64 --n-layers 1 \
-  --valid $ptb/ptb.valid.txt.gz --max-vocab 5000 --batch-size 32 --lr 0.003 --max-time 40 --eval-every 50 --force --quiet
+# neural: an LSTM with the default settings (2x200, adaptive softmax) for one minute; same score
+# schema, same commands
+run nlpkit lm train $ptb/ptb.train.txt.gz -o "$out/lm-lstm" --arch lstm --valid $ptb/ptb.valid.txt.gz \
+  --max-time 60s --force --quiet
 printf 'the company said it expects higher earnings\n' | run nlpkit lm score -m "$out/lm-lstm" --format jsonl
 run nlpkit lm score -m "$out/lm-lstm" $ptb/ptb.test.txt.gz --summary > "$out/lm-lstm.scores.tsv"
 run nlpkit lm generate -m "$out/lm-lstm" --prompt "the company" --num 2 --temperature 0.8 --seed 1
