@@ -44,7 +44,7 @@ class TrainConfig(EngineConfig):
         if self.lr is None:
             self.lr = 1e-3
         if self.warmup is None:
-            self.warmup = 400 if transformer else 0  # 30 minutes of 2 CPU cores are about 2,000 steps of 4,000 tokens
+            self.warmup = 400 if transformer else 0  # 30 minutes of 2 CPU cores are only 1,000-2,000 steps
         if self.schedule is None:
             self.schedule = "inverse_sqrt" if transformer else "constant"
         if self.label_smoothing is None:
