@@ -154,7 +154,9 @@ def run_vectors(args: argparse.Namespace) -> None:
     if not text.exists():
         args.out.mkdir(parents=True, exist_ok=True)
         with gzip.open(DATA / "imdb" / "imdb_unsup.txt.gz", "rt", encoding="utf-8") as f, text.open("w", encoding="utf-8") as w:
-            for line in f:
+            for n, line in enumerate(f):
+                if args.unsup_lines and n >= args.unsup_lines:
+                    break
                 w.write(" ".join(word_tokens(line)) + "\n")
     if not finished(args.out / "imdb-sg300"):
         nlpkit("embed", "train", str(text), "-o", str(args.out / "imdb-sg300"), "--algo", "sg", "--dim", "300",
@@ -207,6 +209,7 @@ def main(argv: list[str]) -> None:
     p.add_argument("--data", type=Path, default=DATA, help="the shared data directory (default ../shared/data)")
     p.add_argument("--vectors", type=Path, help="sentiment: also train the BiLSTM with these vectors (from the `vectors` row)")
     p.add_argument("--epochs", type=int, default=5, help="vectors: skip-gram epochs over the unlabelled reviews")
+    p.add_argument("--unsup-lines", type=int, default=0, help="vectors: only the first N unlabelled reviews (smoke tests; 0: all)")
     p.add_argument("--test-lines", type=int, default=0, help="translate: decode only the first N test sentences (smoke tests)")
     p.add_argument("--archs", default="transformer,rnn-attn,rnn", help="translate: the architectures, comma-separated")
     args = p.parse_args(argv)
