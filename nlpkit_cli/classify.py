@@ -165,7 +165,7 @@ def train_cmd(
     n_layers: Annotated[Optional[int], typer.Option("--n-layers", help="bilstm: stacked layers (default 1).", show_default=False)] = None,
     cell: Annotated[Optional[str], typer.Option("--cell", help="bilstm: lstm (default) or gru.", show_default=False)] = None,
     pooling: Annotated[Optional[str], typer.Option("--pooling", help="bilstm: max (default), mean or last.", show_default=False)] = None,
-    dropout: Annotated[Optional[float], typer.Option("--dropout", help="Dropout (default 0 avg, 0.5 bilstm, 0.1 bert).", show_default=False)] = None,
+    dropout: Annotated[Optional[float], typer.Option("--dropout", help="Dropout (default 0 avg, 0.3 bilstm, 0.1 bert).", show_default=False)] = None,
     max_len: Annotated[Optional[int], typer.Option("--max-len", help="Tokens per text kept (default: all for avg, 400 bilstm, 256 bert or the encoder's positions if fewer).", show_default=False)] = None,
     vectors: Annotated[Optional[str], typer.Option("--vectors", help="Initialise embeddings from `nlpkit embed train` vectors (DIR).", show_default=False)] = None,
     freeze_vectors: Annotated[bool, typer.Option("--freeze-vectors", help="Keep the --vectors embeddings fixed.")] = False,

@@ -48,7 +48,7 @@ class BiLSTMConfig:
     n_layers: int = 1  # stacked bidirectional layers
     cell: str = "lstm"  # lstm or gru
     pooling: str = "max"  # how the (B, T, 2H) states become one vector: max, mean, or last (final states)
-    dropout: float = 0.5  # on embeddings and on the pooled vector (and between layers); 0.5: short texts overfit fast
+    dropout: float = 0.3  # on embeddings and on the pooled vector (and between layers)
     max_len: int = 400  # words per text (the first ones); 0 keeps every word
 
     def __post_init__(self) -> None:
