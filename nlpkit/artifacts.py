@@ -7,10 +7,20 @@ Layout of every artefact::
     DIR/model.safetensors    weights (or vectors.safetensors, model.arpa, ...)
     DIR/tokenizer.json       where the model has a tokenizer
 
-Writing: ``with artifact_writer(out_dir) as tmp:`` gives a fresh hidden directory beside
-``out_dir``; the caller writes its files there and calls ``write_config`` last. When the block
-ends without an exception the temporary directory is renamed into place, replacing an older
-artefact or a resume checkpoint; on an exception it is removed and ``out_dir`` is untouched.
+Writing: ``with artifact_writer(out_dir, kind=..., force=...) as tmp:`` gives a fresh hidden
+directory beside ``out_dir``; the caller writes its files there and calls ``write_config`` last.
+When the block ends without an exception the files are published into ``out_dir``; on an
+exception the temporary directory is removed and ``out_dir`` is untouched.
+
+What may be replaced: a directory is ours only when its ``config.json`` parses and names an
+nlpkit kind, or when it holds nothing but our resume checkpoint and temporary files. Anything
+else is refused, naming what was found; so is another kind of model, and a finished model of the
+same kind unless ``force``. Files the user added to a model directory are kept.
+
+Publishing never leaves a moment without a model: each new file is renamed over the old one,
+``config.json`` last (the commit point), with hard links to the old files kept in a hidden
+``.DIR.old-*`` journal until the commit. A crash before the commit is rolled back by the next
+job that takes the output lock; one after it is rolled forward. Writing into ``-o .`` works.
 
 Loading: ``read_config(dir, {"kind": max_format_version})`` refuses a directory that is not an
 artefact, a kind the caller cannot load, a newer format version, and missing or truncated files.
@@ -21,59 +31,236 @@ Resume checkpoints (``DIR/checkpoint.pt``) hold plain dicts of tensors and numbe
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from nlpkit import __version__
 from nlpkit.errors import ArtifactError
+from nlpkit.safeio import disk_full_guard, fix_mode, tree_size, write_bytes_atomic, write_text_atomic
 
 FORMAT_VERSION = 1
 CONFIG = "config.json"
 CHECKPOINT = "checkpoint.pt"
+STDIN_SPOOL = "stdin.spool"
+KINDS = ("wordpiece", "word_vectors", "ngram_lm", "neural_lm", "translation", "bert", "classifier")
+# Working files a job leaves in the output directory: a resume checkpoint, its spooled stdin,
+# GloVe's co-occurrence buckets.
+WORKING = frozenset({CHECKPOINT, STDIN_SPOOL, "cooccurrence"})
+_JOURNAL = "journal.json"
 
 
-def _is_ours(path: Path) -> bool:
-    """True for a directory we may replace: empty, an artefact, or a resume checkpoint."""
-    if not path.is_dir():
-        return False
-    names = {p.name for p in path.iterdir()}
-    return not names or CONFIG in names or CHECKPOINT in names
+def _is_temp_name(name: str) -> bool:
+    """Our temporary files inside an output directory (``.NAME.tmp-*`` from safeio)."""
+    return name.startswith(".") and ".tmp-" in name
+
+
+def _nlpkit_config(path: Path) -> dict[str, Any] | None:
+    """The parsed ``config.json`` when it is an nlpkit one, else None."""
+    try:
+        config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(config, dict) and isinstance(config.get("kind"), str):
+        if config["kind"] in KINDS or "nlpkit_version" in config:
+            return config
+    return None
+
+
+def _describe(names: list[str]) -> str:
+    shown = ", ".join(sorted(names)[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def check_output(out_dir: str | Path, kind: str | None = None, force: bool = False) -> dict[str, Any] | None:
+    """Refuse an output directory we must not write into; return its nlpkit config if it has one.
+
+    Call it before a long job starts so that a refusal comes at once; ``artifact_writer``
+    repeats it before publishing.
+    """
+    out = Path(out_dir)
+    if not out.exists():
+        return None
+    if not out.is_dir():
+        raise ArtifactError(f"{out} exists and is a file, not a model directory", "choose a new output directory")
+    names = [p.name for p in out.iterdir()]
+    config = _nlpkit_config(out) if CONFIG in names else None
+    if config is None:
+        foreign = [n for n in names if n not in WORKING and not _is_temp_name(n)]
+        if not foreign:
+            return None
+        what = "a config.json that is not an nlpkit model's" if CONFIG in names else "files that are not an nlpkit model"
+        raise ArtifactError(
+            f"{out} holds {what} ({_describe(foreign)}); refusing to write there",
+            "choose a new output directory (nlpkit writes only into its own model directories)",
+        )
+    found = config["kind"]
+    if kind is not None and found != kind:
+        raise ArtifactError(f"{out} holds a {found} model, not a {kind} model; refusing to replace it", "choose another output directory")
+    if not force:
+        raise ArtifactError(
+            f"{out} already holds a finished {found} model", "pass --force to replace it (files you added there are kept)"
+        )
+    return config
 
 
 @contextmanager
-def artifact_writer(out_dir: str | Path) -> Iterator[Path]:
-    """Yield a temporary directory; publish it as ``out_dir`` if the block succeeds."""
+def artifact_writer(out_dir: str | Path, *, kind: str | None = None, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory; publish it into ``out_dir`` if the block succeeds.
+
+    The output lock is taken here unless this process already holds it (training commands
+    take it before they start).
+    """
+    from nlpkit.locking import holds_lock, output_lock
+
     out = Path(out_dir)
-    if out.exists() and not _is_ours(out):
-        kind = "a file" if not out.is_dir() else "a directory that is not an nlpkit model"
-        raise ArtifactError(f"{out} exists and is {kind}", "choose a new output directory or remove it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    check_output(out, kind, force)
+    with nullcontext() if holds_lock(out) else output_lock(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+        fix_mode(tmp)
+        try:
+            with disk_full_guard(out, lambda: max(tree_size(tmp), tree_size(out)), cleanup=False):
+                yield tmp
+                if not (tmp / CONFIG).exists():
+                    raise RuntimeError("artifact_writer: write_config() was not called")
+                new_kind = json.loads((tmp / CONFIG).read_text(encoding="utf-8"))["kind"]
+                old = check_output(out, kind or new_kind, force)
+                publish(tmp, out, _our_files(out, old))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _our_files(out: Path, config: Mapping[str, Any] | None) -> set[str]:
+    """Names in ``out`` that an earlier nlpkit job wrote there (so a new artefact may replace them)."""
+    if not out.is_dir():
+        return set()
+    ours = set(WORKING) | {n.name for n in out.iterdir() if _is_temp_name(n.name)}
+    if config is not None:
+        ours |= {CONFIG, *config.get("files", {})}
+    return ours
+
+
+def publish(tmp: Path, out: Path, ours: set[str] | None = None) -> None:
+    """Move the files of ``tmp`` into ``out``; only the names in ``ours`` may be replaced or removed.
+
+    A new directory appears with one rename. Into an existing one, each file is renamed over its
+    old version and ``config.json`` comes last; the journal beside it lets a crash be undone.
+    """
+    out = Path(os.path.abspath(out))
+    if not out.exists():
+        os.rename(tmp, out)
+        return
+    new = sorted(p.name for p in tmp.iterdir())
+    ours = ours or set()
+    clash = [n for n in new if os.path.lexists(out / n) and n not in ours]
+    if clash:
+        raise ArtifactError(
+            f"{out} holds files nlpkit did not write that the new model would overwrite ({_describe(clash)})",
+            "move them away or choose another output directory",
+        )
+    replaced = [n for n in new if os.path.lexists(out / n)]
+    plan = {
+        "replaced": replaced,
+        "added": [n for n in new if n not in replaced],
+        "stale": sorted(n for n in ours if n not in new and os.path.lexists(out / n)),
+    }
+    journal = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
+    write_text_atomic(journal / _JOURNAL, json.dumps(plan))
+    for name in replaced:
+        os.link(out / name, journal / name)  # the old version survives until the commit
     try:
-        yield tmp
-        if not (tmp / CONFIG).exists():
-            raise RuntimeError("artifact_writer: write_config() was not called")
-        publish(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for name in sorted(new, key=lambda n: n == CONFIG):  # config.json last: the commit point
+            os.replace(tmp / name, out / name)
+    except BaseException:
+        _roll_back(journal, out, plan)
+        raise
+    _finish(journal, out, plan)
 
 
-def publish(tmp: Path, out: Path) -> None:
-    """Rename ``tmp`` to ``out``; an existing ``out`` is moved aside first and then removed."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rename(out, old / out.name)
-    os.rename(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _roll_back(journal: Path, out: Path, plan: Mapping[str, list[str]]) -> None:
+    for name in plan["replaced"]:
+        if (journal / name).exists():
+            os.replace(journal / name, out / name)
+    for name in plan["added"]:
+        _remove(out / name)
+    shutil.rmtree(journal, ignore_errors=True)
+
+
+def _finish(journal: Path, out: Path, plan: Mapping[str, list[str]]) -> None:
+    for name in plan["stale"]:
+        _remove(out / name)
+    shutil.rmtree(journal, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def recover(journal: Path, out: Path) -> str:
+    """Complete or undo a publish that died (``.DIR.old-*``): "rolled back" or "completed"."""
+    try:
+        plan = json.loads((journal / _JOURNAL).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        shutil.rmtree(journal, ignore_errors=True)  # died before the journal was written: nothing moved
+        return "removed"
+    if CONFIG in plan["replaced"]:
+        old = journal / CONFIG
+        committed = not (old.exists() and (out / CONFIG).exists() and os.path.samefile(old, out / CONFIG))
+    else:
+        committed = (out / CONFIG).exists()
+    if committed:
+        _finish(journal, out, plan)
+        return "completed"
+    _roll_back(journal, out, plan)
+    return "rolled back"
+
+
+def _leftover_pattern(out: Path) -> re.Pattern[str]:
+    return re.compile(rf"\.{re.escape(out.name)}\.(tmp|old|stdin)-(?:(\d+)-)?[A-Za-z0-9_]+")
+
+
+_INNER_TEMP = re.compile(r"\..+\.tmp-[A-Za-z0-9_]{8}|\.checkpoint\.pt\.[A-Za-z0-9_]{8}")
+
+
+def clean_leftovers(out_dir: str | Path) -> list[str]:
+    """Remove (or recover) what dead jobs left beside and inside ``out_dir``; call it holding the lock.
+
+    The caller's lock proves every earlier writer of ``out_dir`` is gone, so their temporary
+    directories, stdin copies, temporary files and publish journals are debris.
+    """
+    out = Path(os.path.abspath(out_dir))
+    cleaned: list[str] = []
+    if not out.parent.is_dir():
+        return cleaned
+    pattern = _leftover_pattern(out)
+    for p in sorted(out.parent.iterdir()):
+        match = pattern.fullmatch(p.name)
+        if match is None or (match.group(2) and int(match.group(2)) == os.getpid()):
+            continue
+        if match.group(1) == "old":
+            cleaned.append(f"{p.name} ({recover(p, out)})")
+        else:
+            _remove(p)
+            cleaned.append(p.name)
+    if out.is_dir():
+        for p in sorted(out.iterdir()):
+            if _INNER_TEMP.fullmatch(p.name):
+                _remove(p)
+                cleaned.append(f"{out.name}/{p.name}")
+    return cleaned
 
 
 def write_config(
@@ -106,15 +293,7 @@ def write_config(
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write a text file through a temporary file and a rename, so a reader never sees half of it."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)
 
 
 def read_config(model_dir: str | Path, kinds: Mapping[str, int] | None = None) -> dict[str, Any]:
@@ -132,7 +311,8 @@ def read_config(model_dir: str | Path, kinds: Mapping[str, int] | None = None) -
         config = json.loads(path.read_text(encoding="utf-8"))
         kind = config["kind"]
         version = int(config["format_version"])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        files = dict(config.get("files", {}))
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
         raise ArtifactError(f"{path} is corrupt (not a valid nlpkit config)", "retrain or restore the model") from None
     if kinds is not None:
         if kind not in kinds:
@@ -142,13 +322,18 @@ def read_config(model_dir: str | Path, kinds: Mapping[str, int] | None = None) -
             raise ArtifactError(
                 f"{d} was written by a newer nlpkit (format {version} > {kinds[kind]})", "upgrade nlpkit to load it"
             )
-    for name, size in config.get("files", {}).items():
+    for name, size in files.items():
         f = d / name
         if not f.exists():
             raise ArtifactError(f"{d} is incomplete: {name} is missing", "retrain or restore the model")
         if f.stat().st_size != size:
             raise ArtifactError(f"{d} is corrupt: {name} has the wrong size", "retrain or restore the model")
     return config
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def load_numpy_tensors(model_dir: str | Path, name: str) -> dict[str, Any]:
@@ -159,7 +344,7 @@ def load_numpy_tensors(model_dir: str | Path, name: str) -> dict[str, Any]:
     try:
         return load_file(str(path))
     except Exception as exc:  # safetensors raises several types for a damaged header
-        raise ArtifactError(f"cannot read {path}: {exc}".splitlines()[0], "retrain or restore the model") from None
+        raise ArtifactError(f"cannot read {path}: {_first_line(exc)}", "retrain or restore the model") from None
 
 
 def load_torch_tensors(model_dir: str | Path, name: str = "model.safetensors", device: str = "cpu") -> dict[str, Any]:
@@ -170,35 +355,40 @@ def load_torch_tensors(model_dir: str | Path, name: str = "model.safetensors", d
     try:
         return load_file(str(path), device=str(device))
     except Exception as exc:
-        raise ArtifactError(f"cannot read {path}: {exc}".splitlines()[0], "retrain or restore the model") from None
+        raise ArtifactError(f"cannot read {path}: {_first_line(exc)}", "retrain or restore the model") from None
 
 
 def save_checkpoint(out_dir: str | Path, state: Mapping[str, Any]) -> Path:
-    """Atomically write a resume checkpoint (tensors, numbers, strings, lists, dicts) into ``out_dir``."""
+    """Atomically write a resume checkpoint (tensors, numbers, strings, lists, dicts) into ``out_dir``.
+
+    The bytes are built in memory and written by ``safeio``: a full disk is one clear line and
+    the previous checkpoint stays whole.
+    """
     import torch
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / CHECKPOINT
-    fd, tmp = tempfile.mkstemp(prefix=f".{CHECKPOINT}.", dir=out)
-    os.close(fd)
-    try:
-        torch.save(dict(state), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    fix_mode(out)
+    buffer = io.BytesIO()
+    torch.save(dict(state), buffer)
+    return write_bytes_atomic(out / CHECKPOINT, buffer.getbuffer())
 
 
 def load_checkpoint(out_dir: str | Path) -> dict[str, Any] | None:
     """Read a resume checkpoint written by ``save_checkpoint``; ``None`` when there is none."""
+    import pickle
+
     import torch
 
     path = Path(out_dir) / CHECKPOINT
     if not path.exists():
         return None
+    hint = "delete it to start over"
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns in several lines about legacy and pickled files
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ArtifactError(f"cannot read checkpoint {path}: it holds pickled Python objects, not plain tensors", hint) from None
     except Exception as exc:
-        raise ArtifactError(f"cannot read checkpoint {path}: {exc}".splitlines()[0], "delete it to start over") from None
+        raise ArtifactError(f"cannot read checkpoint {path}: {_first_line(exc)}", hint) from None

@@ -3,11 +3,18 @@
 The lock is an ``flock`` on ``<parent>/.<name>.lock``, beside the directory rather than inside it,
 because the directory itself is replaced by a rename when the artefact is published. The kernel
 drops the lock when the process dies, so a killed job never leaves a stale lock behind.
+
+Holding the lock also proves that every earlier writer of the directory is dead, so taking it
+cleans what they left (temporary directories, stdin copies, half-published models). The lock is
+taken by ``artifact_writer`` itself unless this process already holds it (``holds_lock``), as
+training commands do from their start. Import nothing heavy here: the lock is taken before torch is imported, so a
+second job is refused at once.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,10 +22,19 @@ from pathlib import Path
 
 from nlpkit.errors import LockError
 
+log = logging.getLogger("nlpkit")
+
 
 def lock_path(out_dir: str | Path) -> Path:
     out = Path(out_dir).resolve()
     return out.parent / f".{out.name}.lock"
+
+
+_held: set[Path] = set()
+
+
+def holds_lock(out_dir: str | Path) -> bool:
+    return lock_path(out_dir) in _held
 
 
 @contextmanager
@@ -27,17 +43,28 @@ def output_lock(out_dir: str | Path) -> Iterator[Path]:
     path = lock_path(out_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = _acquire(path, out_dir)
+    _held.add(path)
     try:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
+        _clean(out_dir)
         yield path
     finally:
+        _held.discard(path)
         # Unlink before unlocking: a waiter that opened the old file notices the inode changed.
         try:
             path.unlink()
         except FileNotFoundError:
             pass
         os.close(fd)
+
+
+def _clean(out_dir: str | Path) -> None:
+    from nlpkit.artifacts import clean_leftovers
+
+    cleaned = clean_leftovers(out_dir)
+    if cleaned:
+        log.info("removed what an interrupted job left: %s", ", ".join(cleaned))
 
 
 def _acquire(path: Path, out_dir: str | Path) -> int:

@@ -38,6 +38,22 @@ _PASS_THROUGH = tuple(
 EXIT_ERROR = 1
 EXIT_SIGPIPE = 128 + 13
 EXIT_INTERRUPT = 128 + 2
+EXIT_TERMINATED = 128 + 15
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that a stopped job cleans up the same way."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def handle_sigterm() -> None:
+    """Make SIGTERM (kill, systemd, a batch scheduler) behave like Ctrl-C; exit status 143."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 def _set_quiet(value: bool) -> bool:
@@ -113,9 +129,10 @@ class NlpkitGroup(TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             raise typer.Exit(EXIT_SIGPIPE) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(EXIT_INTERRUPT) from None
+        except KeyboardInterrupt as exc:
+            term = isinstance(exc, Terminated)
+            typer.echo("terminated" if term else "interrupted", err=True)
+            raise typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPT) from None
         except (OSError, MemoryError) as exc:
             if debug_enabled():
                 raise

@@ -17,7 +17,7 @@ from nlpkit_cli import bert
 from nlpkit_cli import lm
 from nlpkit_cli import translate
 from nlpkit_cli import classify
-from nlpkit_cli._common import EXIT_INTERRUPT, NlpkitGroup
+from nlpkit_cli._common import EXIT_INTERRUPT, EXIT_TERMINATED, NlpkitGroup, handle_sigterm
 
 app = typer.Typer(
     cls=NlpkitGroup,
@@ -60,15 +60,16 @@ def main() -> None:
     """Console-script entry point: die quietly on a closed pipe, as Unix tools do."""
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    handle_sigterm()
     try:
         app()
     except SystemExit as exc:
-        if exc.code == EXIT_INTERRUPT:
+        if exc.code in (EXIT_INTERRUPT, EXIT_TERMINATED):
             # Reader threads may be blocked on stdin; a normal shutdown would wait on their lock.
             for stream in (sys.stdout, sys.stderr):
                 try:
                     stream.flush()
                 except (OSError, ValueError):
                     pass
-            os._exit(EXIT_INTERRUPT)
+            os._exit(exc.code)
         raise

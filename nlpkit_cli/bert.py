@@ -18,6 +18,7 @@ from nlpkit_cli._common import (
     LineBufferedOpt,
     ModelOpt,
     OutputDirOpt,
+    ForceOpt,
     QuietOpt,
     RecordWriter,
     SeedOpt,
@@ -215,11 +216,12 @@ def export_cmd(
     model: ModelOpt,
     output: OutputDirOpt,
     format: Annotated[ExportFormat, typer.Option("--format", "-f", help="hf: a transformers BertForPreTraining directory.")] = ExportFormat.hf,
+    force: ForceOpt = False,
 ) -> None:
     """Write a directory that transformers' BertForPreTraining / BertForMaskedLM .from_pretrained() loads."""
     from nlpkit.bert.hf import export_hf
 
-    export_hf(model, output)
+    export_hf(model, output, force=force)
     log.info("wrote %s", output)
 
 
@@ -227,9 +229,10 @@ def export_cmd(
 def import_cmd(
     source: Annotated[Path, typer.Argument(help="A HuggingFace BERT directory (config.json, model.safetensors or pytorch_model.bin, vocab.txt).", show_default=False)],
     output: OutputDirOpt,
+    force: ForceOpt = False,
 ) -> None:
     """Turn a HuggingFace BERT directory into an nlpkit bert model."""
     from nlpkit.bert.hf import import_hf
 
-    import_hf(source, output)
+    import_hf(source, output, force=force)
     log.info("wrote %s", output)

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from nlpkit_cli._common import DeviceOpt, ModelOpt, OutputDirOpt, QuietOpt, SeedOpt, StrictUtf8Opt, TextFieldOpt, TrainInputsArg
+from nlpkit_cli._common import DeviceOpt, ForceOpt, ModelOpt, OutputDirOpt, QuietOpt, SeedOpt, StrictUtf8Opt, TextFieldOpt, TrainInputsArg
 
 log = logging.getLogger("nlpkit")
 
@@ -157,11 +157,12 @@ def export_cmd(
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="word2vec text or binary, GloVe text or fastText .vec (detected).", show_default=False)],
     output: OutputDirOpt,
+    force: ForceOpt = False,
 ) -> None:
     """Turn a vector file into an nlpkit model directory (for analogy, similar, eval, debias)."""
     from nlpkit.embeddings.formats import import_model
 
-    info = import_model(file, output)
+    info = import_model(file, output, force=force)
     log.info("wrote %s: %d words x %d (read as %s)", output, info["words"], info["dim"], info["format"])
 
 
@@ -172,9 +173,10 @@ def debias_cmd(
     analogies: Annotated[Optional[Path], typer.Option("--analogies", help="questions-words file for the before/after accuracy.", exists=True, dir_okay=False)] = None,
     restrict_vocab: Annotated[int, typer.Option("--restrict-vocab", help="Analogy candidates: the N most frequent words.")] = 30000,
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report as text or json.")] = ReportFormat.text,
+    force: ForceOpt = False,
 ) -> None:
     """Hard-debias (Bolukbasi et al. 2016): gender direction from definitional pairs, neutralise, equalise."""
     from nlpkit.embeddings.debias import debias_model, report_text
 
-    report = debias_model(model, output, analogies=analogies, restrict_vocab=restrict_vocab)
+    report = debias_model(model, output, analogies=analogies, restrict_vocab=restrict_vocab, force=force)
     typer.echo(json.dumps(report, indent=2) if format == ReportFormat.json else report_text(report))

@@ -18,6 +18,7 @@ from nlpkit_cli._common import (
     LineBufferedOpt,
     ModelOpt,
     OutputDirOpt,
+    ForceOpt,
     QuietOpt,
     RecordWriter,
     SeedOpt,
@@ -173,9 +174,10 @@ def import_cmd(
     arpa: Annotated[Path, typer.Argument(help="An ARPA file (.gz/.bz2/.xz too), e.g. from KenLM's lmplz.", show_default=False)],
     output: OutputDirOpt,
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Make a model directory from any ARPA file, for `lm score` and `lm generate`."""
     from nlpkit.lm.ngram_train import import_arpa
 
-    result = import_arpa(arpa, output)
+    result = import_arpa(arpa, output, force=force)
     log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))

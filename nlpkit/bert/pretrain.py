@@ -93,7 +93,7 @@ def _pretrain(inputs, output, model_cfg, cfg, world, device, valid, metrics, res
     # --resume can go on to --steps.
     state = trainer.state(tok.to_str()) if trainer.step < cfg.steps else None  # collective under DDP
     if world.is_main:
-        save_bert(output, model, tok, train=_train_record(cfg, inputs, valid), data=spec.stats.summary(), results=record)
+        save_bert(output, model, tok, train=_train_record(cfg, inputs, valid), data=spec.stats.summary(), results=record, force=True)
         if state is not None:
             save_checkpoint(output, state)
     return record

@@ -20,7 +20,8 @@ import numpy as np
 
 from nlpkit.embeddings.evaluate import evaluate_analogies
 from nlpkit.embeddings.training import publish_vectors
-from nlpkit.embeddings.vectors import WordVectors
+from nlpkit.artifacts import check_output
+from nlpkit.embeddings.vectors import KIND, WordVectors
 from nlpkit.errors import ConfigError
 from nlpkit.locking import output_lock
 
@@ -93,8 +94,9 @@ def _summary(proj: dict[str, float]) -> dict[str, Any]:
     }
 
 
-def debias_model(model_dir: str | Path, out_dir: str | Path, *, analogies: str | Path | None = None, restrict_vocab: int = 30000) -> dict[str, Any]:
+def debias_model(model_dir: str | Path, out_dir: str | Path, *, analogies: str | Path | None = None, restrict_vocab: int = 30000, force: bool = False) -> dict[str, Any]:
     """Debias ``model_dir`` into ``out_dir``; returns the before/after report."""
+    check_output(out_dir, KIND, force)
     wv = WordVectors.load(model_dir)
     unit = np.asarray(wv.unit)
     definitional = _pairs(wv, word_list("definitional_pairs"))
@@ -120,7 +122,7 @@ def debias_model(model_dir: str | Path, out_dir: str | Path, *, analogies: str |
         report["analogy_accuracy"] = {"file": str(analogies), "restrict_vocab": restrict_vocab, "before": acc[0], "after": acc[1]}
     model = dict(wv.config.get("model", {}))
     with output_lock(out_dir):
-        publish_vectors(Path(out_dir), wv.vocab, debiased, model, {"debiased_from": str(model_dir)}, {"debias": {k: report[k] for k in ("definitional_pairs", "equalized_pairs", "neutralized_words")}})
+        publish_vectors(Path(out_dir), wv.vocab, debiased, model, {"debiased_from": str(model_dir)}, {"debias": {k: report[k] for k in ("definitional_pairs", "equalized_pairs", "neutralized_words")}}, force=force)
     return report
 
 

@@ -88,6 +88,8 @@ class _Decoder:
 def import_vectors(path: str | Path) -> tuple[list[str], np.ndarray, str]:
     """Read a word2vec text/binary, GloVe or fastText .vec file; returns (words, vectors, format)."""
     path = Path(path)
+    if path.is_dir():
+        raise CorpusError(f"{path} is a directory, not a vector file", "pass the .vec/.txt/.bin file itself (a model directory is used as -m)")
     if not path.is_file():
         raise CorpusError(f"no such file: {path}", "check the path")
     decode = _Decoder()
@@ -98,6 +100,11 @@ def import_vectors(path: str | Path) -> tuple[list[str], np.ndarray, str]:
             n, d = int(m.group(1)), int(m.group(2))
             if n < 1 or d < 1:
                 raise CorpusError(f"{path}: header says {n} words of dimension {d}", "the file is empty or damaged")
+            if n * d > path.stat().st_size:  # every value takes at least one byte (four in binary)
+                raise CorpusError(
+                    f"{path}: implausible header ({n} words of dimension {d} cannot fit in {path.stat().st_size} bytes)",
+                    "fix or remove the first line",
+                )
             binary = _looks_binary(f, d)
             words, vectors = (_read_binary if binary else _read_text)(f, path, n, d, decode)
             fmt = "word2vec-bin" if binary else "word2vec"
@@ -107,6 +114,11 @@ def import_vectors(path: str | Path) -> tuple[list[str], np.ndarray, str]:
             fmt = "glove"
     if decode.fallbacks:
         log.warning("warning: %d word(s) were not valid UTF-8 and were read as Latin-1", decode.fallbacks)
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    if len(bad):
+        raise CorpusError(
+            f"{path}: the vector of {words[bad[0]]!r} has NaN or infinite values ({len(bad)} word(s) in all)", "fix or re-export the file"
+        )
     return words, vectors, fmt
 
 
@@ -186,18 +198,21 @@ def dedupe(words: list[str], vectors: np.ndarray) -> tuple[list[str], np.ndarray
     return [w for w, k in zip(words, keep) if k], vectors[mask]
 
 
-def import_model(path: str | Path, out_dir: str | Path) -> dict[str, object]:
+def import_model(path: str | Path, out_dir: str | Path, force: bool = False) -> dict[str, object]:
     """Import a vector file as a ``word_vectors`` artefact (word counts unknown: stored as 0)."""
     from nlpkit.embeddings.training import publish_vectors
     from nlpkit.embeddings.vocab import Vocab
+    from nlpkit.artifacts import check_output
+    from nlpkit.embeddings.vectors import KIND
     from nlpkit.locking import output_lock
 
+    check_output(out_dir, KIND, force)
     words, vectors, fmt = import_vectors(path)
     words, vectors = dedupe(words, vectors)
     vocab = Vocab(words, np.zeros(len(words), dtype=np.int64))
     model = {"algo": "imported", "dim": int(vectors.shape[1]), "lowercase": False}
     with output_lock(out_dir):
-        publish_vectors(Path(out_dir), vocab, vectors, model, {}, {"source": str(path), "format": fmt})
+        publish_vectors(Path(out_dir), vocab, vectors, model, {}, {"source": str(path), "format": fmt}, force=force)
     return {"words": len(words), "dim": int(vectors.shape[1]), "format": fmt}
 
 

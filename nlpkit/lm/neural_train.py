@@ -81,5 +81,5 @@ def train_neural(
                       "valid": valid, "parameters": n_params, "seconds": round(trainer.elapsed, 1),
                       "best_valid_ppl": trainer.history and min(h["valid_ppl"] for h in trainer.history),
                       "history": trainer.history}
-        with artifact_writer(out_dir) as tmp:
+        with artifact_writer(out_dir, force=True) as tmp:
             return save_neural(tmp, arch, model.cpu(), vocab, train_info, stats.summary())

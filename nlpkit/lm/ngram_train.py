@@ -69,7 +69,7 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
         log.info("counted %d words in %d sentences, %d types", counts.tokens, counts.sentences, len(counts.words))
         counts = restrict_vocab(counts, config.min_count, config.vocab_limit)
         tables = estimate(counts, config.prune)
-        with artifact_writer(out_dir) as tmp:
+        with artifact_writer(out_dir, force=True) as tmp:
             _save(tables, tmp)
             return write_config(
                 tmp, KIND, model=asdict(config), format_version=FORMAT_VERSION,
@@ -79,10 +79,10 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
             )
 
 
-def import_arpa(arpa: str | Path, out_dir: str | Path) -> dict:
+def import_arpa(arpa: str | Path, out_dir: str | Path, force: bool = False) -> dict:
     """Wrap any ARPA file as an nlpkit n-gram model directory."""
     tables = read_arpa(arpa)
-    with output_lock(out_dir), artifact_writer(out_dir) as tmp:
+    with output_lock(out_dir), artifact_writer(out_dir, kind=KIND, force=force) as tmp:
         _save(tables, tmp, Path(arpa) if not str(arpa).endswith((".gz", ".bz2", ".xz")) else None)
         config = NgramConfig(order=tables.order)
         return write_config(

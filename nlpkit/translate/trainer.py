@@ -198,7 +198,7 @@ class Trainer:
         """Write the artefact with the best weights (the last ones when there is no validation)."""
         if self.best is not None and self.best.get("state") is not None:
             self.model.load_state_dict(self.best["state"])
-        with artifact_writer(output) as tmp:
+        with artifact_writer(output, force=True) as tmp:
             save_weights(self.model, tmp)
             save_vocabs(self.vocabs, tmp)
             train = {**asdict(self.cfg), "results": self.result}
