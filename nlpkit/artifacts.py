@@ -135,6 +135,8 @@ def artifact_writer(out_dir: str | Path, *, kind: str | None = None, force: bool
                     raise RuntimeError("artifact_writer: write_config() was not called")
                 new_kind = json.loads((tmp / CONFIG).read_text(encoding="utf-8"))["kind"]
                 old = check_output(out, kind or new_kind, force)
+                for path in tmp.iterdir():
+                    fix_mode(path)  # some writers (safetensors) create 0600 files
                 publish(tmp, out, _our_files(out, old))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,32 +31,64 @@ def lock_path(out_dir: str | Path) -> Path:
 
 
 _held: set[Path] = set()
+_handed: dict[Path, int] = {}  # locks taken by hold_output for a whole command
 
 
 def holds_lock(out_dir: str | Path) -> bool:
     return lock_path(out_dir) in _held
 
 
+def hold_output(out_dir: str | Path) -> Callable[[], None]:
+    """Take the lock now, for a command about to run (before it imports torch, so that a second
+    job is refused at once); ``output_lock`` inside the command then passes through. Returns
+    the function that releases it."""
+    path = lock_path(out_dir)
+    if path in _held:
+        return lambda: None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = _acquire(path, out_dir)
+    _held.add(path)
+    _handed[path] = fd
+    try:
+        _claim(fd, out_dir)
+    except BaseException:
+        _release(path, fd)
+        raise
+    return lambda: _release(path, _handed.get(path, fd))
+
+
+def _claim(fd: int, out_dir: str | Path) -> None:
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    _clean(out_dir)
+
+
+def _release(path: Path, fd: int) -> None:
+    _held.discard(path)
+    _handed.pop(path, None)
+    # Unlink before unlocking: a waiter that opened the old file notices the inode changed.
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    os.close(fd)
+
+
 @contextmanager
 def output_lock(out_dir: str | Path) -> Iterator[Path]:
     """Hold the lock on ``out_dir`` for the duration of the block; fail at once if it is taken."""
     path = lock_path(out_dir)
+    if path in _handed:  # taken for this whole command by hold_output
+        yield path
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = _acquire(path, out_dir)
     _held.add(path)
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        _clean(out_dir)
+        _claim(fd, out_dir)
         yield path
     finally:
-        _held.discard(path)
-        # Unlink before unlocking: a waiter that opened the old file notices the inode changed.
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        os.close(fd)
+        _release(path, fd)
 
 
 def _clean(out_dir: str | Path) -> None:

@@ -79,8 +79,20 @@ TrainInputsArg = Annotated[
     ),
 ]
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory written by nlpkit.", show_default=False)]
+def _lock_output(ctx: Context, value: Optional[Path]) -> Optional[Path]:
+    """Lock the output directory while the options are parsed: before the command imports torch,
+    so a second job on the same directory is refused at once. Released when the command ends."""
+    if value is None or ctx.resilient_parsing or os.environ.get("RANK", "0") != "0":
+        return value  # under torchrun only rank 0 writes (and locks)
+    from nlpkit.locking import hold_output
+
+    ctx.call_on_close(hold_output(value))
+    return value
+
+
 OutputDirOpt = Annotated[
-    Path, typer.Option("--output", "-o", help="Output directory (written atomically).", show_default=False)
+    Path,
+    typer.Option("--output", "-o", help="Output directory (written atomically).", show_default=False, callback=_lock_output),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed repeats a run.")]

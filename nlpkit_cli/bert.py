@@ -200,12 +200,13 @@ def embed_cmd(
     if format is EmbedFormat.npy and (output is None or pool is Pool.none):
         raise ConfigError("--format npy needs --output FILE.npy and --pool cls or mean", "or use --format jsonl")
     net, tok, _ = load_bert(model, resolve_device(device))
+    writer = RecordWriter(line_buffered)
+    batch_size = 1 if writer.line_buffered and format is EmbedFormat.jsonl else batch_size  # answer each line as it comes
     records = embed(net, tok, read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field), pool=pool.value, layer=layer, batch_size=batch_size)
     if format is EmbedFormat.npy:
         n = save_npy(records, output)
         log.info("wrote %d vectors to %s", n, output)
         return
-    writer = RecordWriter(line_buffered)
     for record in records:
         writer.write(json.dumps(record, ensure_ascii=False))
     writer.close()

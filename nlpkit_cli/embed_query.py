@@ -48,10 +48,19 @@ def _format(fmt: QueryFormat, rec: dict[str, Any], label: str) -> str:
     return f"{label} -> {shown}{rank}"
 
 
+def _shown(text: str, limit: int = 80) -> str:
+    """Input echoed in a log line: undecodable bytes as \\xNN, at most ``limit`` characters."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _write(records: Iterator[tuple[str, dict[str, Any]]], writer: RecordWriter, fmt: QueryFormat) -> None:
     for label, rec in records:
         if "error" in rec and label:
-            log.warning("warning: %s: %s", label, rec["error"])
+            log.warning("warning: %s: %s", _shown(label), _shown(rec["error"]))
         writer.write(_format(fmt, rec, label))
     writer.close()
 

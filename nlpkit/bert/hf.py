@@ -141,6 +141,8 @@ def export_hf(model_dir: str | Path, output: str | Path, force: bool = False) ->
                 _write_json(tmp / "config.json", hf_config(model.cfg))
                 _write_tokenizer(tok, tmp, model.cfg.max_position)
                 _check_export_target(out, force)
+                for path in tmp.iterdir():
+                    fix_mode(path)
                 publish(tmp, out, set(HF_FILES))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -17,6 +17,7 @@ import torch
 
 from nlpkit.bert.artifact import special_ids
 from nlpkit.bert.model import Bert
+from nlpkit.corpus import clip_text
 from nlpkit.errors import ConfigError, CorpusError
 
 if TYPE_CHECKING:
@@ -27,11 +28,13 @@ POOLS = ("cls", "mean", "none")
 
 
 def _encode(tok: Tokenizer, texts: list[str], max_len: int, sep_id: int) -> list[list[int]]:
-    encoded = [e.ids for e in tok.encode_batch(texts)]  # [CLS] text [SEP]
+    # Only a prefix can reach the model: encoding a 50 MB line whole would cost gigabytes.
+    clipped = [clip_text(t, max_len) for t in texts]
+    encoded = [e.ids for e in tok.encode_batch([t for t, _ in clipped])]  # [CLS] text [SEP]
     out = []
-    for ids in encoded:
-        if len(ids) > max_len:
-            log.warning("warning: a text of %d pieces was cut to the model's %d positions", len(ids), max_len)
+    for ids, (_, cut) in zip(encoded, clipped):
+        if len(ids) > max_len or cut:
+            log.warning("warning: a text of %s pieces was cut to the model's %d positions", "many" if cut else len(ids), max_len)
             ids = [*ids[: max_len - 1], sep_id]
         out.append(ids)
     return out

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from nlpkit.artifacts import read_config
+from nlpkit.corpus import LONG_LINE
+from nlpkit.lm.long_lines import score_long_line
 
 NGRAM_BATCH = 8192  # lines per vectorised n-gram batch
 
@@ -67,9 +69,35 @@ def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
+def _alone_if_long(batches: Iterable[list[str]]) -> Iterator[list[str]]:
+    """Very long lines leave their batch, to be scored in windows."""
+    for batch in batches:
+        if not any(len(line) > LONG_LINE for line in batch):
+            yield batch
+            continue
+        run: list[str] = []
+        for line in batch:
+            if len(line) > LONG_LINE:
+                if run:
+                    yield run
+                run = []
+                yield [line]
+            else:
+                run.append(line)
+        if run:
+            yield run
+
+
 def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary | None,  # noqa: ANN001
                  batch_lines: int = NGRAM_BATCH) -> Iterator[LineScore]:
-    for batch in _batches(lines, batch_lines):
+    for batch in _alone_if_long(_batches(lines, batch_lines)):
+        if len(batch) == 1 and len(batch[0]) > LONG_LINE and not per_token:
+            logp1, tokens1, oov1, oov_logp1 = score_long_line(model, batch[0])  # bounded memory
+            record = LineScore(logp1, tokens1, oov1, None)
+            if summary is not None:
+                summary.add(record, oov_logp1)
+            yield record
+            continue
         s = model.score_lines(batch)
         n = len(batch)
         logp = np.bincount(s.line, weights=s.logp, minlength=n).tolist()
