@@ -169,19 +169,30 @@ def _encode_long(tok: Tokenizer, line: str, options: EncodeOptions, pieces: list
         return FORMATTERS[options.format](tok.encode_batch([line], add_special_tokens=options.add_special_tokens), pieces)
     parts: dict[str, list[str]] = {"tokens": [], "ids": [], "offsets": [], "word_ids": []}
     words = 0
-    ids_text = _id_strings(len(pieces))
-    for offset, piece in windows(line, WINDOW):
-        e = tok.encode(piece, add_special_tokens=False)
-        if options.format == "tokens":
-            parts["tokens"].append(" ".join(pieces[i] for i in e.ids))
-        elif options.format == "ids":
-            parts["ids"].append(" ".join(ids_text[i] for i in e.ids))
+    names = (pieces if options.format == "tokens" else _id_strings(len(pieces))).__getitem__
+    fast = options.format != "jsonl" and hasattr(tok, "encode_batch_fast")
+    encode = tok.encode_batch_fast if fast else tok.encode_batch
+    for offset, e in _window_encodings(line, encode):
+        if options.format != "jsonl":
+            parts[options.format].append(" ".join(map(names, e.ids)))
         else:
             word_ids = [None if w is None else w + words for w in e.word_ids]
             words = max([w for w in word_ids if w is not None], default=words - 1) + 1
             for key, value in (("tokens", e.tokens), ("ids", e.ids), ("offsets", [(a + offset, b + offset) for a, b in e.offsets]), ("word_ids", word_ids)):
                 parts[key].append(json.dumps(value, ensure_ascii=False)[1:-1])
     return _long_record(tok, parts, options, pieces)
+
+
+def _window_encodings(line: str, encode: Callable[..., list[Encoding]], group: int = 32) -> Iterator[tuple[int, Encoding]]:
+    """(offset, encoding) of each window, encoded ``group`` windows at a time (in parallel)."""
+    batch: list[tuple[int, str]] = []
+    for item in windows(line, WINDOW):
+        batch.append(item)
+        if len(batch) == group:
+            yield from zip([o for o, _ in batch], encode([p for _, p in batch], add_special_tokens=False))
+            batch = []
+    if batch:
+        yield from zip([o for o, _ in batch], encode([p for _, p in batch], add_special_tokens=False))
 
 
 def _long_record(tok: Tokenizer, parts: dict[str, list[str]], options: EncodeOptions, pieces: list[str]) -> str:

@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - older typer uses the click package
     from click import exceptions as click_exceptions
     from click.globals import get_current_context
 
-from nlpkit.errors import NlpkitError
+from nlpkit.errors import ConfigError, NlpkitError
 
 log = logging.getLogger("nlpkit")
 
@@ -136,7 +136,8 @@ class NlpkitGroup(TyperGroup):
         except NlpkitError as exc:
             if debug_enabled():
                 raise
-            report(str(exc))
+            if not (isinstance(exc, ConfigError) and os.environ.get("RANK", "0") != "0"):
+                report(str(exc))  # under torchrun every rank finds the same option error: rank 0 says it
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
             _silence_stdout()

@@ -319,3 +319,11 @@ def test_disk_full_detection():
     assert safeio.is_disk_full(RuntimeError("[enforce fail at inline_container.cc:672] . PytorchStreamWriter failed writing file data/0: file write failed, error code: 28"))
     assert not safeio.is_disk_full(OSError(errno.EACCES, "Permission denied"))
     assert not safeio.is_disk_full(ValueError("bad value"))
+
+
+def test_an_option_error_under_torchrun_is_reported_by_rank_0_only(cli, tmp_path, monkeypatch):
+    args = ["lm", "train", BERT_VOCAB, "-o", tmp_path / "m", "--order", "0"]
+    assert "--order" in one_line(cli(args))
+    monkeypatch.setenv("RANK", "1")
+    result = cli(args)
+    assert result.exit_code == 1 and result.stderr == ""
