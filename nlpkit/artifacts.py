@@ -17,10 +17,9 @@ nlpkit kind, or when it holds nothing but our resume checkpoint and temporary fi
 else is refused, naming what was found; so is another kind of model, and a finished model of the
 same kind unless ``force``. Files the user added to a model directory are kept.
 
-Publishing never leaves a moment without a model: each new file is renamed over the old one,
-``config.json`` last (the commit point), with hard links to the old files kept in a hidden
-``.DIR.old-*`` journal until the commit. A crash before the commit is rolled back by the next
-job that takes the output lock; one after it is rolled forward. Writing into ``-o .`` works.
+Publishing (``nlpkit.publish``) never leaves a moment without a model: each new file is renamed
+over the old one, ``config.json`` last, with a journal that lets the next job undo or complete a
+publish that died. Writing into ``-o .`` works.
 
 Loading: ``read_config(dir, {"kind": max_format_version})`` refuses a directory that is not an
 artefact, a kind the caller cannot load, a newer format version, and missing or truncated files.
@@ -34,7 +33,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -46,6 +44,7 @@ from typing import Any
 
 from nlpkit import __version__
 from nlpkit.errors import ArtifactError
+from nlpkit.publish import _describe, clean_leftovers, publish, recover  # noqa: F401 - re-exported
 from nlpkit.safeio import disk_full_guard, fix_mode, tree_size, write_bytes_atomic, write_text_atomic
 
 FORMAT_VERSION = 1
@@ -56,7 +55,6 @@ KINDS = ("wordpiece", "word_vectors", "ngram_lm", "neural_lm", "translation", "b
 # Working files a job leaves in the output directory: a resume checkpoint, its spooled stdin,
 # GloVe's co-occurrence buckets.
 WORKING = frozenset({CHECKPOINT, STDIN_SPOOL, "cooccurrence"})
-_JOURNAL = "journal.json"
 
 
 def _is_temp_name(name: str) -> bool:
@@ -74,11 +72,6 @@ def _nlpkit_config(path: Path) -> dict[str, Any] | None:
         if config["kind"] in KINDS or "nlpkit_version" in config:
             return config
     return None
-
-
-def _describe(names: list[str]) -> str:
-    shown = ", ".join(sorted(names)[:5])
-    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def check_output(out_dir: str | Path, kind: str | None = None, force: bool = False) -> dict[str, Any] | None:
@@ -150,119 +143,6 @@ def _our_files(out: Path, config: Mapping[str, Any] | None) -> set[str]:
     if config is not None:
         ours |= {CONFIG, *config.get("files", {})}
     return ours
-
-
-def publish(tmp: Path, out: Path, ours: set[str] | None = None) -> None:
-    """Move the files of ``tmp`` into ``out``; only the names in ``ours`` may be replaced or removed.
-
-    A new directory appears with one rename. Into an existing one, each file is renamed over its
-    old version and ``config.json`` comes last; the journal beside it lets a crash be undone.
-    """
-    out = Path(os.path.abspath(out))
-    if not out.exists():
-        os.rename(tmp, out)
-        return
-    new = sorted(p.name for p in tmp.iterdir())
-    ours = ours or set()
-    clash = [n for n in new if os.path.lexists(out / n) and n not in ours]
-    if clash:
-        raise ArtifactError(
-            f"{out} holds files nlpkit did not write that the new model would overwrite ({_describe(clash)})",
-            "move them away or choose another output directory",
-        )
-    replaced = [n for n in new if os.path.lexists(out / n)]
-    plan = {
-        "replaced": replaced,
-        "added": [n for n in new if n not in replaced],
-        "stale": sorted(n for n in ours if n not in new and os.path.lexists(out / n)),
-    }
-    journal = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
-    write_text_atomic(journal / _JOURNAL, json.dumps(plan))
-    for name in replaced:
-        os.link(out / name, journal / name)  # the old version survives until the commit
-    try:
-        for name in sorted(new, key=lambda n: n == CONFIG):  # config.json last: the commit point
-            os.replace(tmp / name, out / name)
-    except BaseException:
-        _roll_back(journal, out, plan)
-        raise
-    _finish(journal, out, plan)
-
-
-def _roll_back(journal: Path, out: Path, plan: Mapping[str, list[str]]) -> None:
-    for name in plan["replaced"]:
-        if (journal / name).exists():
-            os.replace(journal / name, out / name)
-    for name in plan["added"]:
-        _remove(out / name)
-    shutil.rmtree(journal, ignore_errors=True)
-
-
-def _finish(journal: Path, out: Path, plan: Mapping[str, list[str]]) -> None:
-    for name in plan["stale"]:
-        _remove(out / name)
-    shutil.rmtree(journal, ignore_errors=True)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def recover(journal: Path, out: Path) -> str:
-    """Complete or undo a publish that died (``.DIR.old-*``): "rolled back" or "completed"."""
-    try:
-        plan = json.loads((journal / _JOURNAL).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        shutil.rmtree(journal, ignore_errors=True)  # died before the journal was written: nothing moved
-        return "removed"
-    if CONFIG in plan["replaced"]:
-        old = journal / CONFIG
-        committed = not (old.exists() and (out / CONFIG).exists() and os.path.samefile(old, out / CONFIG))
-    else:
-        committed = (out / CONFIG).exists()
-    if committed:
-        _finish(journal, out, plan)
-        return "completed"
-    _roll_back(journal, out, plan)
-    return "rolled back"
-
-
-def _leftover_pattern(out: Path) -> re.Pattern[str]:
-    return re.compile(rf"\.{re.escape(out.name)}\.(tmp|old|stdin)-(?:(\d+)-)?[A-Za-z0-9_]+")
-
-
-_INNER_TEMP = re.compile(r"\..+\.tmp-[A-Za-z0-9_]{8}|\.checkpoint\.pt\.[A-Za-z0-9_]{8}")
-
-
-def clean_leftovers(out_dir: str | Path) -> list[str]:
-    """Remove (or recover) what dead jobs left beside and inside ``out_dir``; call it holding the lock.
-
-    The caller's lock proves every earlier writer of ``out_dir`` is gone, so their temporary
-    directories, stdin copies, temporary files and publish journals are debris.
-    """
-    out = Path(os.path.abspath(out_dir))
-    cleaned: list[str] = []
-    if not out.parent.is_dir():
-        return cleaned
-    pattern = _leftover_pattern(out)
-    for p in sorted(out.parent.iterdir()):
-        match = pattern.fullmatch(p.name)
-        if match is None or (match.group(2) and int(match.group(2)) == os.getpid()):
-            continue
-        if match.group(1) == "old":
-            cleaned.append(f"{p.name} ({recover(p, out)})")
-        else:
-            _remove(p)
-            cleaned.append(p.name)
-    if out.is_dir():
-        for p in sorted(out.iterdir()):
-            if _INNER_TEMP.fullmatch(p.name):
-                _remove(p)
-                cleaned.append(f"{out.name}/{p.name}")
-    return cleaned
 
 
 def write_config(

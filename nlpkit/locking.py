@@ -92,7 +92,7 @@ def output_lock(out_dir: str | Path) -> Iterator[Path]:
 
 
 def _clean(out_dir: str | Path) -> None:
-    from nlpkit.artifacts import clean_leftovers
+    from nlpkit.publish import clean_leftovers
 
     cleaned = clean_leftovers(out_dir)
     if cleaned:
