@@ -296,3 +296,14 @@ def clip_text(text: str, max_tokens: int, chars_per_token: int = 32) -> tuple[st
         return text, False
     _, head = next(windows(text, limit))
     return head, True
+
+
+def split_long_lines(lines: Iterable[str], limit: int = LONG_LINE, size: int = 1 << 16) -> Iterator[str]:
+    """Lines for training: a line longer than ``limit`` characters becomes pieces of about ``size``
+    characters cut at whitespace, so that no encoder or trainer holds a whole 50 MB line."""
+    for line in lines:
+        if len(line) <= limit:
+            yield line
+        else:
+            for _, piece in windows(line, size):
+                yield piece

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from nlpkit.artifacts import artifact_writer, check_output, write_config
-from nlpkit.corpus import ReadStats, read_lines, require_lines
+from nlpkit.corpus import ReadStats, read_lines, require_lines, split_long_lines
 from nlpkit.locking import output_lock
 from nlpkit.progress import Progress
 from nlpkit.wordpiece import FORMAT_VERSION, KIND, WordPieceConfig, save_tokenizer, train_wordpiece
@@ -41,7 +41,7 @@ def train_tokenizer(
     with output_lock(output):
         lines = require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "corpus")
         with Progress("reading words", unit="lines", quiet=quiet) as progress:
-            tok = train_wordpiece(_counted(lines, progress), config)
+            tok = train_wordpiece(split_long_lines(_counted(lines, progress)), config)
         with artifact_writer(output, kind=KIND, force=force) as tmp:
             save_tokenizer(tok, tmp)
             write_config(tmp, KIND, model=asdict(config), data=stats.summary(), format_version=FORMAT_VERSION)

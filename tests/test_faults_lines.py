@@ -175,3 +175,19 @@ def test_a_second_job_is_refused_before_torch_is_imported(tmp_path):
                               capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "in use by another job" in proc.stderr and "torch imported: False" in proc.stderr
+
+
+def test_split_long_lines_keeps_every_word():
+    from nlpkit.corpus import split_long_lines
+
+    text = _line(5000, seed=4)
+    out = list(split_long_lines(["short", text, ""], limit=1000, size=300))
+    assert out[0] == "short" and out[-1] == "" and len(out) > 10
+    assert " ".join(out[1:-1]).split() == text.split()
+
+
+@pytest.mark.slow
+def test_tokenize_train_on_a_50mb_line_in_bounded_memory(huge_line, tmp_path):
+    rc, mb, err = _peak_rss_mb(["tokenize", "train", "-", "-o", str(tmp_path / "tok"), "--vocab-size", "200", "--quiet"], huge_line)
+    assert rc == 0, err
+    assert mb < 1024, mb
