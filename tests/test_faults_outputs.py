@@ -300,3 +300,17 @@ def test_sigterm_keeps_a_resumable_stdin_job(tmp_path):
     from nlpkit.embeddings.vectors import WordVectors
 
     assert len(WordVectors.load(out)) == 24  # every word of the corpus: the spooled copy was read
+
+
+def test_exported_files_follow_the_umask(cli, tmp_path):
+    vec = tmp_path / "v.vec"
+    vec.write_text("2 2\nhello 1 0\nworld 0 1\n")
+    old = os.umask(0o027)
+    try:
+        assert cli(["embed", "import", vec, "-o", tmp_path / "v"]).exit_code == 0
+        assert cli(["embed", "export", "-m", tmp_path / "v", "-o", tmp_path / "out.txt"]).exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out.txt").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "v").stat().st_mode) == 0o750
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "v").iterdir()} == {0o640}

@@ -130,6 +130,8 @@ def save_npy(records: Iterable[dict[str, Any]], path: str | Path) -> int:
 
     import numpy as np
 
+    from nlpkit.safeio import disk_full_guard, fix_mode
+
     rows = [np.asarray(r["vector"], dtype=np.float32) for r in records]
     if not rows:
         raise CorpusError("there was no input line to embed", "give some text")
@@ -137,8 +139,9 @@ def save_npy(records: Iterable[dict[str, Any]], path: str | Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npy", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with disk_full_guard(path, sum(r.nbytes for r in rows), cleanup=False), os.fdopen(fd, "wb") as f:
             np.save(f, np.stack(rows))  # (N, C)
+        fix_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -25,6 +25,7 @@ from typing import BinaryIO
 import numpy as np
 
 from nlpkit.errors import ConfigError, CorpusError
+from nlpkit.safeio import disk_full_guard, fix_mode
 
 log = logging.getLogger("nlpkit")
 
@@ -44,8 +45,9 @@ def export_vectors(words: list[str], vectors: np.ndarray, path: str | Path, fmt:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with disk_full_guard(path, vectors.nbytes * 3, cleanup=False), os.fdopen(fd, "wb") as f:
             _write(f, words, vectors, fmt)
+        fix_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
