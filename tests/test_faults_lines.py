@@ -191,3 +191,48 @@ def test_tokenize_train_on_a_50mb_line_in_bounded_memory(huge_line, tmp_path):
     rc, mb, err = _peak_rss_mb(["tokenize", "train", "-", "-o", str(tmp_path / "tok"), "--vocab-size", "200", "--quiet"], huge_line)
     assert rc == 0, err
     assert mb < 1024, mb
+
+
+@pytest.mark.parametrize(
+    ("arch", "config"),
+    [
+        ("lstm", {"cell": "lstm", "d_model": 8, "d_hidden": 8, "n_layers": 1, "dropout": 0.0}),
+        ("nplm", {"context": 3, "d_model": 8, "d_hidden": 8, "dropout": 0.0}),
+        ("transformer", {"d_model": 8, "n_layers": 1, "n_heads": 2, "d_ff": 16, "max_len": 16, "dropout": 0.0}),
+    ],
+)
+def test_a_long_line_through_a_neural_lm_scores_as_a_whole(arch, config):
+    import torch
+
+    from nlpkit.lm.long_lines import neural_long_line
+    from nlpkit.lm.neural import build_model, config_class
+    from nlpkit.lm.neural_score import score_batch
+    from nlpkit.lm.vocab import WordVocab
+
+    torch.manual_seed(0)
+    vocab = WordVocab(["<unk>", "</s>", *WORDS[:10]])
+    model = build_model(arch, config_class(arch)(vocab_size=len(vocab), **config)).eval()
+    line = _line(700, seed=5) + " zzzunseen"
+    whole = score_batch(model, [vocab.encode(line)], vocab.eos_id, torch.device("cpu"))[0]
+    logp, tokens, oov, oov_logp = neural_long_line(model, vocab, line, torch.device("cpu"), window=101)
+    assert tokens == len(line.split()) + 1
+    assert oov == sum(i == vocab.unk_id for i in vocab.encode(line)) and oov > 1
+    assert logp == pytest.approx(float(whole.sum()), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_lstm_lm_score_a_50mb_line_in_bounded_memory(huge_line, tmp_path):
+    import torch
+
+    from nlpkit.artifacts import artifact_writer
+    from nlpkit.lm.neural import build_model, config_class, save_neural
+    from nlpkit.lm.vocab import WordVocab
+
+    torch.manual_seed(0)
+    vocab = WordVocab(["<unk>", "</s>", *WORDS])
+    model = build_model("lstm", config_class("lstm")(cell="lstm", vocab_size=len(vocab), d_model=16, d_hidden=16, n_layers=1))
+    with artifact_writer(tmp_path / "lstm") as tmp:
+        save_neural(tmp, "lstm", model, vocab, {}, {})
+    rc, mb, err = _peak_rss_mb(["lm", "score", "-m", str(tmp_path / "lstm"), "--device", "cpu"], huge_line)
+    assert rc == 0, err
+    assert mb < 1024, mb

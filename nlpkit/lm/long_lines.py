@@ -8,6 +8,7 @@ context, so the totals equal those of scoring the line whole.
 
 from __future__ import annotations
 
+import math
 from itertools import repeat
 from typing import TYPE_CHECKING
 
@@ -47,3 +48,40 @@ def score_long_line(model: NgramModel, line: str, window: int = WINDOW) -> tuple
         oov += int(unk.sum())
         context = seq[-keep:]
     return logp, tokens, oov, oov_logp
+
+
+def neural_long_line(model, vocab, line: str, device, window: int = WINDOW) -> tuple[float, int, int, float]:  # noqa: ANN001
+    """The same four numbers for a neural LM: the line is fed in steps with the model's state carried
+    over (exact for RNNs and the NPLM; for the transformer the step is the one its own windowing
+    uses), so memory holds one step's logits, never the whole line's."""
+    max_len = getattr(model.config, "max_len", None)
+    step = max(1, max_len // 2) if max_len else 512
+    state = model.init_state(1, device)
+    totals = [0.0, 0.0, 0]  # log10 p, log10 p of OOV tokens, OOV tokens
+    prev, words, buffer = vocab.eos_id, 0, []
+    for _, piece in windows(line, window, split_words=False):
+        words += len(piece.split())
+        buffer.extend(vocab.encode(piece))
+        while len(buffer) >= step:
+            prev, state = _score_step(model, buffer[:step], prev, state, vocab.unk_id, device, totals)
+            del buffer[:step]
+    buffer.append(vocab.eos_id)
+    for start in range(0, len(buffer), step):
+        prev, state = _score_step(model, buffer[start : start + step], prev, state, vocab.unk_id, device, totals)
+    return totals[0], words + 1, int(totals[2]), totals[1]
+
+
+def _score_step(model, targets: list[int], prev: int, state, unk_id: int, device, totals: list) -> tuple[int, object]:  # noqa: ANN001
+    import torch
+
+    with torch.no_grad():
+        tgt = torch.tensor([targets], dtype=torch.long, device=device)  # (1, T)
+        inp = torch.cat([torch.tensor([[prev]], dtype=torch.long, device=device), tgt[:, :-1]], dim=1)  # (1, T)
+        logits, state = model(inp, state)  # (1, T, V)
+        lp = torch.log_softmax(logits.float(), dim=-1).gather(-1, tgt.unsqueeze(-1)).squeeze(-1)[0].double().cpu()  # (T,)
+    lp = lp / math.log(10.0)
+    unk = torch.tensor(targets) == unk_id
+    totals[0] += float(lp.sum())
+    totals[1] += float(lp[unk].sum())
+    totals[2] += int(unk.sum())
+    return targets[-1], state

@@ -18,6 +18,8 @@ import torch
 
 from nlpkit.device import resolve_device
 from nlpkit.lm.neural import load_neural
+from nlpkit.corpus import LONG_LINE
+from nlpkit.lm.long_lines import neural_long_line
 from nlpkit.lm.score import LineScore, Summary
 
 LOG10_E = 1.0 / math.log(10.0)
@@ -45,15 +47,24 @@ def neural_scores(model_dir: str | Path, lines: Iterable[str], *, per_token: boo
     model, vocab, _ = load_neural(model_dir, dev)
     it = iter(lines)
     while chunk := list(islice(it, window)):
-        seqs = [vocab.encode(line) for line in chunk]
+        # A very long line is scored on its own, step by step (bounded memory); here it is empty.
+        long = {i: neural_long_line(model, vocab, line, dev) for i, line in enumerate(chunk) if len(line) > LONG_LINE and not per_token}
+        seqs = [[] if i in long else vocab.encode(line) for i, line in enumerate(chunk)]
         order = sorted(range(len(chunk)), key=lambda i: len(seqs[i]))
         results: list[torch.Tensor | None] = [None] * len(chunk)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             for i, lp in zip(idx, score_batch(model, [seqs[i] for i in idx], vocab.eos_id, dev)):
                 results[i] = lp
-        for line, seq, lp in zip(chunk, seqs, results):
-            yield _record(line, seq, lp, vocab, per_token, summary)
+        for i, (line, seq, lp) in enumerate(zip(chunk, seqs, results)):
+            yield _long_record(long[i], summary) if i in long else _record(line, seq, lp, vocab, per_token, summary)
+
+
+def _long_record(scores: tuple[float, int, int, float], summary: Summary | None) -> LineScore:
+    record = LineScore(scores[0], scores[1], scores[2], None)
+    if summary is not None:
+        summary.add(record, scores[3])
+    return record
 
 
 def _record(line: str, seq: list[int], lp: torch.Tensor, vocab, per_token: bool, summary: Summary | None) -> LineScore:  # noqa: ANN001
