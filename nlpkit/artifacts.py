@@ -44,7 +44,7 @@ from typing import Any
 
 from nlpkit import __version__
 from nlpkit.errors import ArtifactError
-from nlpkit.publish import _describe, clean_leftovers, publish, recover  # noqa: F401 - re-exported
+from nlpkit.publish import _describe, clean_leftovers, is_temp_name as _is_temp_name, publish, recover  # noqa: F401
 from nlpkit.safeio import disk_full_guard, fix_mode, tree_size, write_bytes_atomic, write_text_atomic
 
 FORMAT_VERSION = 1
@@ -55,11 +55,6 @@ KINDS = ("wordpiece", "word_vectors", "ngram_lm", "neural_lm", "translation", "b
 # Working files a job leaves in the output directory: a resume checkpoint, its spooled stdin,
 # GloVe's co-occurrence buckets.
 WORKING = frozenset({CHECKPOINT, STDIN_SPOOL, "cooccurrence"})
-
-
-def _is_temp_name(name: str) -> bool:
-    """Our temporary files inside an output directory (``.NAME.tmp-*`` from safeio)."""
-    return name.startswith(".") and ".tmp-" in name
 
 
 def _nlpkit_config(path: Path) -> dict[str, Any] | None:
@@ -115,7 +110,7 @@ def artifact_writer(out_dir: str | Path, *, kind: str | None = None, force: bool
     """
     from nlpkit.locking import holds_lock, output_lock
 
-    out = Path(out_dir)
+    out = Path(os.path.abspath(out_dir))  # "-o ." has no name; its temporary directory goes beside it
     check_output(out, kind, force)
     with nullcontext() if holds_lock(out) else output_lock(out):
         out.parent.mkdir(parents=True, exist_ok=True)

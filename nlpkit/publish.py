@@ -113,7 +113,13 @@ def _leftover_pattern(out: Path) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(out.name)}\.(tmp|old|stdin)-(?:(\d+)-)?[A-Za-z0-9_]+")
 
 
-_INNER_TEMP = re.compile(r"\..+\.tmp-[A-Za-z0-9_]{8}|\.checkpoint\.pt\.[A-Za-z0-9_]{8}")
+# safeio's temporary files (``.NAME.tmp-PID-XXXXXXXX``) and older checkpoint temporaries.
+_INNER_TEMP = re.compile(r"\..+\.tmp-\d+-[a-z0-9_]{8}|\.checkpoint\.pt\.[a-z0-9_]{8}")
+
+
+def is_temp_name(name: str) -> bool:
+    """A temporary file that a job of ours writes inside an output directory."""
+    return _INNER_TEMP.fullmatch(name) is not None
 
 
 def clean_leftovers(out_dir: str | Path) -> list[str]:
@@ -138,7 +144,7 @@ def clean_leftovers(out_dir: str | Path) -> list[str]:
             cleaned.append(p.name)
     if out.is_dir():
         for p in sorted(out.iterdir()):
-            if _INNER_TEMP.fullmatch(p.name):
+            if is_temp_name(p.name):
                 _remove(p)
                 cleaned.append(f"{out.name}/{p.name}")
     return cleaned

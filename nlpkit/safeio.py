@@ -87,7 +87,7 @@ def _remove(path: Path) -> None:
 def write_bytes_atomic(path: str | Path, data: bytes | bytearray | memoryview) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename; on any failure the old file stays."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent)
     try:
         with disk_full_guard(path, len(data), cleanup=False):
             view = memoryview(data).cast("B")

@@ -45,8 +45,16 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where Ctrl-C would be, so that a stopped job cleans up the same way."""
 
 
+_terminated: list[int] = []
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
+    _terminated.append(signum)  # remembered: Python drops an exception raised inside a finaliser
     raise Terminated()
+
+
+def was_terminated() -> bool:
+    return bool(_terminated)
 
 
 def handle_sigterm() -> None:

@@ -17,7 +17,7 @@ from nlpkit_cli import bert
 from nlpkit_cli import lm
 from nlpkit_cli import translate
 from nlpkit_cli import classify
-from nlpkit_cli._common import EXIT_INTERRUPT, EXIT_TERMINATED, NlpkitGroup, handle_sigterm
+from nlpkit_cli._common import EXIT_INTERRUPT, EXIT_TERMINATED, NlpkitGroup, handle_sigterm, was_terminated
 
 app = typer.Typer(
     cls=NlpkitGroup,
@@ -64,6 +64,9 @@ def main() -> None:
     try:
         app()
     except SystemExit as exc:
+        if was_terminated() and exc.code in (0, None):  # the signal's exception was swallowed somewhere
+            typer.echo("terminated", err=True)
+            exc.code = EXIT_TERMINATED
         if exc.code in (EXIT_INTERRUPT, EXIT_TERMINATED):
             # Reader threads may be blocked on stdin; a normal shutdown would wait on their lock.
             for stream in (sys.stdout, sys.stderr):

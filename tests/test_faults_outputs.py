@@ -10,7 +10,6 @@ import stat
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -239,13 +238,14 @@ def test_temporary_files_inside_a_resume_directory_are_cleaned(tmp_path):
     out = tmp_path / "job"
     out.mkdir()
     (out / "checkpoint.pt").write_bytes(b"kept")
-    (out / ".checkpoint.pt.tmp-abcd1234").write_bytes(b"half")
+    (out / ".checkpoint.pt.tmp-99999-abcd1234").write_bytes(b"half")
+    (out / ".notes.tmp-20240101").write_text("a user's file that merely looks temporary")
     (out / ".checkpoint.pt.a1b2c3d4").write_bytes(b"half, older naming")
     from nlpkit.locking import output_lock
 
     with output_lock(out):
         pass
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt"]
+    assert sorted(p.name for p in out.iterdir()) == [".notes.tmp-20240101", "checkpoint.pt"]
 
 
 def _nlpkit(*args: str, **kw) -> subprocess.Popen:
@@ -255,10 +255,10 @@ def _nlpkit(*args: str, **kw) -> subprocess.Popen:
 
 
 def test_sigterm_is_handled_like_ctrl_c(tmp_path):
-    proc = _nlpkit("tokenize", "encode", "-m", str(BERT_VOCAB))
+    proc = _nlpkit("tokenize", "encode", "-m", str(BERT_VOCAB), "--line-buffered")
     proc.stdin.write(b"hello world\n")
     proc.stdin.flush()
-    time.sleep(1.0)
+    assert proc.stdout.readline() == b"hello world\n"  # running, and waiting for the next line
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err

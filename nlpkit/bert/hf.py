@@ -128,7 +128,7 @@ def export_hf(model_dir: str | Path, output: str | Path, force: bool = False) ->
 
     from nlpkit.locking import output_lock
 
-    out = Path(output)
+    out = Path(os.path.abspath(output))
     _check_export_target(out, force)
     model, tok, _ = load_bert(model_dir)
     with output_lock(out):

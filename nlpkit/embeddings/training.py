@@ -114,7 +114,7 @@ def corpus_source(inputs: Sequence[str | Path], out_dir: Path, resume: bool) -> 
 def _spool_stdin(out_dir: Path, spool: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     with disk_full_guard(spool):
-        fd, tmp = tempfile.mkstemp(prefix=f".{spool.name}.tmp-", dir=out_dir)
+        fd, tmp = tempfile.mkstemp(prefix=f".{spool.name}.tmp-{os.getpid()}-", dir=out_dir)
         try:
             with os.fdopen(fd, "wb") as f:
                 shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
