@@ -95,6 +95,11 @@ def recover(journal: Path, out: Path) -> str:
     try:
         plan = json.loads((journal / _JOURNAL).read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        legacy = journal / out.name  # earlier nlpkit versions moved the whole old model aside here
+        if legacy.is_dir() and not os.path.lexists(out):
+            os.rename(legacy, out)
+            shutil.rmtree(journal, ignore_errors=True)
+            return "restored"
         shutil.rmtree(journal, ignore_errors=True)  # died before the journal was written: nothing moved
         return "removed"
     if CONFIG in plan["replaced"]:

@@ -314,3 +314,16 @@ def test_exported_files_follow_the_umask(cli, tmp_path):
     assert stat.S_IMODE((tmp_path / "out.txt").stat().st_mode) == 0o640
     assert stat.S_IMODE((tmp_path / "v").stat().st_mode) == 0o750
     assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "v").iterdir()} == {0o640}
+
+
+def test_a_model_left_aside_by_an_older_publish_is_restored(tmp_path):
+    from nlpkit.locking import output_lock
+
+    out = tmp_path / "m"
+    _toy(out, 1.0)
+    aside = tmp_path / ".m.old-k2j4h5g6"
+    aside.mkdir()
+    os.rename(out, aside / "m")  # killed between the two renames of the old publish
+    with output_lock(out):
+        pass
+    assert _value(out) == 1.0 and sorted(p.name for p in tmp_path.iterdir()) == ["m"]
