@@ -138,7 +138,7 @@ def test_bert_embed_a_50mb_line_in_bounded_memory(huge_line, tiny_bert):
     rc, mb, err = _peak_rss_mb(["bert", "embed", "-m", str(tiny_bert), "--pool", "mean"], huge_line)
     assert rc == 0, err
     assert mb < 1024, mb
-    assert "was cut to the model's 64 positions" in err
+    assert "1 text(s) were cut to the model's 64 positions" in err
 
 
 def test_bert_embed_line_buffered_answers_each_line_as_it_arrives(tiny_bert):
@@ -236,3 +236,15 @@ def test_lstm_lm_score_a_50mb_line_in_bounded_memory(huge_line, tmp_path):
     rc, mb, err = _peak_rss_mb(["lm", "score", "-m", str(tmp_path / "lstm"), "--device", "cpu"], huge_line)
     assert rc == 0, err
     assert mb < 1024, mb
+
+
+def test_bert_counts_the_texts_it_cuts_in_one_warning(tiny_bert, caplog):
+    from nlpkit.bert.artifact import load_bert
+    from nlpkit.bert.use import embed, fill_mask
+
+    model, tok, _ = load_bert(tiny_bert)
+    texts = ["short", _line(200, seed=6), "also short", _line(100_000, seed=7)]
+    assert len(list(embed(model, tok, texts, batch_size=2))) == 4
+    assert len(list(fill_mask(model, tok, ["[MASK] " + t for t in texts], batch_size=3))) == 4
+    warnings = [r.getMessage() for r in caplog.records if "cut" in r.getMessage()]
+    assert warnings == ["warning: 2 text(s) were cut to the model's 64 positions"] * 2

@@ -27,17 +27,23 @@ log = logging.getLogger("nlpkit")
 POOLS = ("cls", "mean", "none")
 
 
-def _encode(tok: Tokenizer, texts: list[str], max_len: int, sep_id: int) -> list[list[int]]:
+def _encode(tok: Tokenizer, texts: list[str], max_len: int, sep_id: int, cuts: list[int]) -> list[list[int]]:
+    """Ids of ``[CLS] text [SEP]`` cut to ``max_len``; ``cuts[0]`` counts the texts that were cut."""
     # Only a prefix can reach the model: encoding a 50 MB line whole would cost gigabytes.
     clipped = [clip_text(t, max_len) for t in texts]
     encoded = [e.ids for e in tok.encode_batch([t for t, _ in clipped])]  # [CLS] text [SEP]
     out = []
     for ids, (_, cut) in zip(encoded, clipped):
         if len(ids) > max_len or cut:
-            log.warning("warning: a text of %s pieces was cut to the model's %d positions", "many" if cut else len(ids), max_len)
+            cuts[0] += 1
             ids = [*ids[: max_len - 1], sep_id]
         out.append(ids)
     return out
+
+
+def _warn_cuts(cuts: list[int], max_len: int) -> None:
+    if cuts[0]:
+        log.warning("warning: %d text(s) were cut to the model's %d positions", cuts[0], max_len)
 
 
 def _batch(ids: list[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,9 +72,18 @@ def fill_mask(model: Bert, tok: Tokenizer, texts: Iterable[str], *, topk: int = 
     ids = special_ids(tok, "the model's tokenizer")
     device = next(model.parameters()).device
     topk = min(topk, model.cfg.vocab_size)
+    cuts = [0]
+    try:
+        yield from _fill_chunks(model, tok, texts, topk, batch_size, ids, device, cuts)
+    finally:
+        _warn_cuts(cuts, model.cfg.max_position)
+
+
+@torch.no_grad()
+def _fill_chunks(model, tok, texts, topk, batch_size, ids, device, cuts) -> Iterator[dict[str, Any]]:  # noqa: ANN001
     line = 0
     for chunk in _chunks(texts, batch_size):
-        encoded = _encode(tok, chunk, model.cfg.max_position, ids.sep)
+        encoded = _encode(tok, chunk, model.cfg.max_position, ids.sep, cuts)
         positions = []
         for k, (text, seq) in enumerate(zip(chunk, encoded)):
             found = [i for i, t in enumerate(seq) if t == ids.mask]
@@ -106,8 +121,17 @@ def embed(
         raise ConfigError(f"--layer {layer} is out of range", f"use 0..{model.cfg.layers} or negative counts from the end")
     ids = special_ids(tok, "the model's tokenizer")
     device = next(model.parameters()).device
+    cuts = [0]
+    try:
+        yield from _embed_chunks(model, tok, texts, pool, layer, batch_size, ids, device, cuts)
+    finally:
+        _warn_cuts(cuts, model.cfg.max_position)
+
+
+@torch.no_grad()
+def _embed_chunks(model, tok, texts, pool, layer, batch_size, ids, device, cuts) -> Iterator[dict[str, Any]]:  # noqa: ANN001
     for chunk in _chunks(texts, batch_size):
-        encoded = _encode(tok, chunk, model.cfg.max_position, ids.sep)
+        encoded = _encode(tok, chunk, model.cfg.max_position, ids.sep, cuts)
         input_ids, attention = _batch(encoded, ids.pad, device)
         hidden = model.encode(input_ids, None, attention)[layer].float()  # (B, T, C)
         if pool == "cls":
