@@ -248,3 +248,27 @@ def test_bert_counts_the_texts_it_cuts_in_one_warning(tiny_bert, caplog):
     assert len(list(fill_mask(model, tok, ["[MASK] " + t for t in texts], batch_size=3))) == 4
     warnings = [r.getMessage() for r in caplog.records if "cut" in r.getMessage()]
     assert warnings == ["warning: 2 text(s) were cut to the model's 64 positions"] * 2
+
+
+def test_truncate_pair_draws_as_before_and_is_linear():
+    from nlpkit.bert.data import truncate_pair
+
+    def reference(a, b, max_tokens, rng):  # the token-by-token original
+        while len(a) + len(b) > max_tokens:
+            longer = a if len(a) > len(b) else b
+            if rng.random() < 0.5:
+                del longer[0]
+            else:
+                longer.pop()
+
+    for seed in range(200):
+        r = random.Random(seed)
+        a, b, m = list(range(r.randint(0, 60))), list(range(100, 100 + r.randint(0, 60))), r.randint(1, 70)
+        a2, b2 = list(a), list(b)
+        r1, r2 = random.Random(seed), random.Random(seed)
+        reference(a, b, m, r1)
+        truncate_pair(a2, b2, m, r2)
+        assert (a2, b2) == (a, b) and r1.random() == r2.random()
+    huge = list(range(2_000_000))  # one 2M-token segment: quadratic trimming would take minutes
+    truncate_pair(huge, [], 29, random.Random(0))
+    assert len(huge) == 29
