@@ -30,7 +30,6 @@ Resume checkpoints (``DIR/checkpoint.pt``) hold plain dicts of tensors and numbe
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -45,7 +44,7 @@ from typing import Any
 from nlpkit import __version__
 from nlpkit.errors import ArtifactError
 from nlpkit.publish import _describe, clean_leftovers, is_temp_name as _is_temp_name, publish, recover  # noqa: F401
-from nlpkit.safeio import disk_full_guard, fix_mode, tree_size, write_bytes_atomic, write_text_atomic
+from nlpkit.safeio import disk_full_guard, fix_mode, tree_size, write_atomic, write_text_atomic
 
 FORMAT_VERSION = 1
 CONFIG = "config.json"
@@ -238,17 +237,28 @@ def load_torch_tensors(model_dir: str | Path, name: str = "model.safetensors", d
 def save_checkpoint(out_dir: str | Path, state: Mapping[str, Any]) -> Path:
     """Atomically write a resume checkpoint (tensors, numbers, strings, lists, dicts) into ``out_dir``.
 
-    The bytes are built in memory and written by ``safeio``: a full disk is one clear line and
-    the previous checkpoint stays whole.
+    Written through ``safeio``: a full disk is one clear line and the previous checkpoint stays whole.
     """
     import torch
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fix_mode(out)
-    buffer = io.BytesIO()
-    torch.save(dict(state), buffer)
-    return write_bytes_atomic(out / CHECKPOINT, buffer.getbuffer())
+    path = out / CHECKPOINT
+    needed = _tensor_bytes(state)
+    with disk_full_guard(path, needed, cleanup=False):
+        return write_atomic(path, lambda f: torch.save(dict(state), f), needed)
+
+
+def _tensor_bytes(value: Any) -> int:
+    """About how many bytes ``torch.save`` writes for ``value`` (its tensors; the rest is small)."""
+    if hasattr(value, "element_size") and hasattr(value, "numel"):
+        return int(value.element_size() * value.numel())
+    if isinstance(value, Mapping):
+        return sum(_tensor_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_tensor_bytes(v) for v in value)
+    return 0
 
 
 def load_checkpoint(out_dir: str | Path) -> dict[str, Any] | None:

@@ -84,27 +84,58 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def write_bytes_atomic(path: str | Path, data: bytes | bytearray | memoryview) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and a rename; on any failure the old file stays."""
+class _Writer:
+    """A binary file object whose writes are ``os.write`` calls (what torch.save and the tests see)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.written = 0
+        self.disk_full = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        try:
+            while done < len(view):
+                done += os.write(self.fd, view[done : done + _CHUNK])
+        except OSError as exc:
+            self.disk_full = is_disk_full(exc)  # torch re-raises it as a RuntimeError
+            raise
+        self.written += done
+        return done
+
+    def flush(self) -> None:
+        pass
+
+
+def write_atomic(path: str | Path, write: Callable[[_Writer], object], needed: int | None = None) -> Path:
+    """Call ``write(f)`` on a temporary file beside ``path`` and rename it into place; on any
+    failure the old file stays and the temporary file is removed."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-{os.getpid()}-", dir=path.parent)
+    writer = _Writer(fd)
     try:
-        with disk_full_guard(path, len(data), cleanup=False):
-            view = memoryview(data).cast("B")
-            done = 0
-            while done < len(view):
-                done += os.write(fd, view[done : done + _CHUNK])
+        try:
+            write(writer)
             os.fsync(fd)
-        os.close(fd)
-        fd = -1
+        except BaseException as exc:
+            if writer.disk_full and not is_disk_full(exc):
+                raise disk_full_error(path, needed or writer.written) from None
+            raise
+        finally:
+            os.close(fd)
         fix_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
-        if fd >= 0:
-            os.close(fd)
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_bytes_atomic(path: str | Path, data: bytes | bytearray | memoryview) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename; on any failure the old file stays."""
+    with disk_full_guard(path, len(data), cleanup=False):
+        return write_atomic(path, lambda f: f.write(data), len(data))
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:
