@@ -56,16 +56,26 @@ def publish(tmp: Path, out: Path, ours: set[str] | None = None) -> None:
         "stale": sorted(n for n in ours if n not in new and os.path.lexists(out / n)),
     }
     journal = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
-    write_text_atomic(journal / _JOURNAL, json.dumps(plan))
-    for name in replaced:
-        os.link(out / name, journal / name)  # the old version survives until the commit
     try:
+        write_text_atomic(journal / _JOURNAL, json.dumps(plan))
+        for name in replaced:
+            _keep(out / name, journal / name)  # the old version survives until the commit
         for name in sorted(new, key=lambda n: n == CONFIG):  # config.json last: the commit point
             os.replace(tmp / name, out / name)
     except BaseException:
         _roll_back(journal, out, plan)
         raise
     _finish(journal, out, plan)
+
+
+def _keep(src: Path, dst: Path) -> None:
+    """A hard link (no copy); a copy where the filesystem has no hard links."""
+    if src.is_dir() and not src.is_symlink():
+        raise ArtifactError(f"{src} is a directory where the new model has a file", "move it away or choose another output directory")
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _roll_back(journal: Path, out: Path, plan: Mapping[str, list[str]]) -> None:
