@@ -87,6 +87,8 @@ TrainInputsArg = Annotated[
     ),
 ]
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory written by nlpkit.", show_default=False)]
+
+
 def _lock_output(ctx: Context, value: Optional[Path]) -> Optional[Path]:
     """Lock the output directory while the options are parsed: before the command imports torch,
     so a second job on the same directory is refused at once. Released when the command ends."""
