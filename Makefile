@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 
-.PHONY: setup demo test bench-tokenize bench-embed bench-lm bench-translate bench-bert corpora-full corpora clean
+.PHONY: setup demo test bench-tokenize bench-embed bench-lm bench-translate bench-bert bench-tag corpora-full corpora clean
 
 setup: $(VENV)/.installed
 
@@ -52,6 +52,13 @@ bench-translate: setup
 bench-bert: setup
 	$(BIN)/python -m pip install -q -r bench/requirements-bert.txt
 	$(BIN)/python bench/bert.py
+
+# One model at a time, 20 minutes of training each (about 3 hours in all).
+bench-tag: setup corpora-full
+	$(BIN)/python bench/tag.py split --out bench/out/tag --shared ../shared/data
+	$(BIN)/python bench/tag.py vectors --out bench/out/tag
+	$(BIN)/python bench/tag.py run --out bench/out/tag --shared ../shared/data --max-time 20m
+	$(BIN)/python bench/tag.py report --out bench/out/tag
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

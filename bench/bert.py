@@ -54,7 +54,7 @@ def nlpkit_step(all_positions: bool = False):  # noqa: ANN201
     def make(args: argparse.Namespace):  # noqa: ANN202
         from nlpkit.bert.config import PretrainConfig
         from nlpkit.bert.model import Bert, BertConfig
-        from nlpkit.bert.trainer import make_optimizer
+        from nlpkit.bert.train import make_optimizer
 
         model = Bert(BertConfig(vocab_size=args.vocab, hidden=args.hidden, layers=args.layers, heads=args.heads, intermediate=args.intermediate))
         opt = make_optimizer(model, PretrainConfig(), torch.device("cpu"))  # what `bert pretrain` uses

@@ -20,7 +20,7 @@ import torch
 def main() -> None:
     from nlpkit.bert.artifact import load_bert, special_ids
     from nlpkit.bert.config import PretrainConfig
-    from nlpkit.bert.pretrain import _specs
+    from nlpkit.bert.train import _specs
     from nlpkit.bert.stream import StreamSpec, batches, epoch_examples
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])

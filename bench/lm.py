@@ -1,34 +1,84 @@
-"""Benchmark of the n-gram path against KenLM.
+"""Benchmark of the n-gram path against KenLM, side by side, alternating the contenders.
 
-    python bench/lm.py [--train FILE] [--test FILE] [--order 5] [--words 10000000] [--sentences 100000]
+    python bench/lm.py [--text FILE] [--words 10000000] [--sentences 100000] [--order 5] [--rounds 3]
+    python bench/lm.py --model DIR --test FILE        # score an existing model only
 
-1. Training time and peak memory of `nlpkit lm train --arch ngram` on >= 10M words, and of KenLM's
-   `lmplz` on the same text when an `lmplz` binary is on PATH (the `kenlm` pip module has none).
-2. Scoring throughput on ``--sentences`` held-out lines, end to end in Python (lines in memory ->
-   one total per line): nlpkit's numpy scorer vs the `kenlm` module's ``model.score(line)`` per
-   line, both on our ARPA. Goal: ratio >= 0.5.
-3. Agreement: max |ours - kenlm| per sentence over the same lines (goal < 1e-4).
+1. Training: wall time and peak RSS of `nlpkit lm train --arch ngram` (with `--memory`), and of
+   KenLM's `lmplz -S` on the same text when an `lmplz` binary is on PATH. The `kenlm` pip module has
+   only the query side and KenLM's sources cannot be fetched here: then the script says so.
+2. Size: `ngram.bin` (and with `--quantize 8`) against KenLM's binaries: `build_binary probing`
+   and `trie` when `build_binary` is on PATH, else KenLM's documented probing size (1.5 slots of
+   8-byte key + 4-byte prob + 4-byte backoff per n-gram; no backoff at the top order).
+3. Cold start: `nlpkit lm score -m DIR` on one sentence as a new process, against a new Python
+   process that imports `kenlm`, loads the model and scores the sentence (median of --cold runs).
+4. Throughput, end to end on --sentences lines, JSONL out: `nlpkit lm score -f jsonl FILE` (as a
+   process, model load included) against a Python process reading the file, scoring each line with
+   the kenlm module and writing `{"text", "log10_prob", "n_tokens", "ppl"}` lines; the kenlm
+   process reports its load time separately (an ARPA load is slow; a KenLM binary would not be).
+5. Agreement: per-sentence |ours - KenLM| with float64 sums of `full_scores` (goal <= 1e-5), and
+   the perplexity cost of `--quantize 8`.
 
-Peer: `pip install -r bench/requirements-lm.txt`. Default text: data/full/debian_prose/corpus.txt
-(`make corpora-full`); the first ``--words`` words train, the next ``--sentences`` lines are scored.
+Peer: `pip install -r bench/requirements-lm.txt`. Default text: data/full/debian_prose/corpus.txt.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TEXT = next((p for p in [ROOT / "data/full/debian_prose/corpus.txt", Path("/work/data/full/debian_prose/corpus.txt")] if p.exists()), None)
+DEFAULT_TEXT = next((p for p in [ROOT / "data/full/debian_prose/corpus.txt", Path("/work/data/full/debian_prose/corpus.txt")]
+                     if p.exists()), None)
+NLPKIT = [sys.executable, "-m", "nlpkit_cli"]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+KENLM_SCORE = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import kenlm
+model = kenlm.Model(sys.argv[1])
+load = time.perf_counter() - t0
+t1 = time.perf_counter()
+out = sys.stdout
+with open(sys.argv[2], encoding="utf-8") as f:
+    for line in f:
+        line = line.rstrip("\n")
+        lp = model.score(line, bos=True, eos=True)
+        n = len(line.split()) + 1
+        out.write(json.dumps({"text": line, "log10_prob": round(lp, 6), "n_tokens": n, "ppl": round(10 ** (-lp / n), 6)}) + "\n")
+out.flush()
+print(f"{load:.4f} {time.perf_counter() - t1:.4f}", file=sys.stderr)
+"""
+
+PEAK = r"""
+import resource, subprocess, sys
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)
+"""
+
+
+def run_peak(cmd: list[str], stdin: Path | None = None, stdout: Path | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of ``cmd``, measured by a small parent process of its own."""
+    start = time.perf_counter()
+    if stdout is not None:  # lmplz writes the ARPA to stdout
+        cmd = ["sh", "-c", " ".join(map(_q, cmd)) + f" < {_q(str(stdin))} > {_q(str(stdout))}"]
+    out = subprocess.run([sys.executable, "-c", PEAK, *cmd], capture_output=True, text=True, env=ENV, check=True)
+    kib, rc = out.stdout.split()
+    if rc != "0":
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return time.perf_counter() - start, int(kib) / 1024
+
+
+def _q(s: str) -> str:
+    return "'" + s.replace("'", "'\\''") + "'"
 
 
 def split_text(path: Path, words: int, sentences: int, tmp: Path) -> tuple[Path, Path, int]:
@@ -48,60 +98,121 @@ def split_text(path: Path, words: int, sentences: int, tmp: Path) -> tuple[Path,
     return train, test, n
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of a child process."""
-    start = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return time.perf_counter() - start, max(peak, before) / 1024
-
-
-def bench_training(train: Path, order: int, tmp: Path) -> Path:
-    nlpkit = [sys.executable, "-m", "nlpkit_cli", "lm", "train", str(train), "-o", str(tmp / "ours"), "--order", str(order), "--quiet"]
-    secs, mib = timed(nlpkit)
-    print(f"train nlpkit: {secs:.1f} s, peak {mib:.0f} MiB")
+def bench_training(train: Path, args: argparse.Namespace, tmp: Path) -> Path:
     lmplz = shutil.which("lmplz")
-    if lmplz:
-        with open(train) as src, open(tmp / "kenlm.arpa", "w") as dst:
-            start = time.perf_counter()
-            subprocess.run([lmplz, "-o", str(order), "-S", "40%", "-T", str(tmp)], stdin=src, stdout=dst, check=True,
-                           stderr=subprocess.DEVNULL)
-            ken = time.perf_counter() - start
-        print(f"train lmplz: {ken:.1f} s; nlpkit/lmplz time ratio {secs / ken:.2f}")
+    ours = tmp / "ours"
+    for r in range(args.rounds if lmplz else 1):
+        shutil.rmtree(ours, ignore_errors=True)
+        secs, mib = run_peak([*NLPKIT, "lm", "train", str(train), "-o", str(ours), "--order", str(args.order),
+                              "--memory", args.memory, "--temp-dir", str(tmp), "--arpa", "--quiet"])
+        print(f"train nlpkit (round {r + 1}): {secs:.1f} s, peak {mib:.0f} MiB (--memory {args.memory})")
+        if lmplz:
+            k_secs, k_mib = run_peak([lmplz, "-o", str(args.order), "-S", args.memory, "-T", str(tmp)],
+                                     stdin=train, stdout=tmp / "kenlm.arpa")
+            print(f"train lmplz  (round {r + 1}): {k_secs:.1f} s, peak {k_mib:.0f} MiB; "
+                  f"ratio time {secs / k_secs:.2f}, memory {mib / k_mib:.2f}")
+    if not lmplz:
+        print("train lmplz: not available (no lmplz on PATH; the kenlm pip module has only the query side, and "
+              "KenLM's sources cannot be fetched here to build it)")
+    return ours
+
+
+def bench_size(model: Path, arpa: Path, tmp: Path) -> Path:
+    config = json.loads((model / "config.json").read_text())
+    ngrams = config["train"]["ngrams"]
+    ours = (model / "ngram.bin").stat().st_size + (model / "vocab.txt").stat().st_size
+    quant = tmp / "quant"
+    shutil.rmtree(quant, ignore_errors=True)
+    subprocess.run([*NLPKIT, "lm", "import", str(arpa), "-o", str(quant), "--quantize", "8", "-q"],
+                   check=True, env=ENV)
+    q_size = (quant / "ngram.bin").stat().st_size + (quant / "vocab.txt").stat().st_size
+    print(f"size nlpkit ngram.bin + vocab: {ours / 2**20:.1f} MiB; --quantize 8: {q_size / 2**20:.1f} MiB; "
+          f"ARPA {arpa.stat().st_size / 2**20:.1f} MiB")
+    build = shutil.which("build_binary")
+    if build:
+        for kind in ("probing", "trie"):
+            subprocess.run([build, kind, str(arpa), str(tmp / f"kenlm.{kind}")], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            size = (tmp / f"kenlm.{kind}").stat().st_size
+            print(f"size KenLM {kind}: {size / 2**20:.1f} MiB (nlpkit/KenLM {ours / size:.2f})")
     else:
-        print("train lmplz: not available (no lmplz binary on PATH; the kenlm pip module ships only the query side)")
-    return tmp / "ours"
+        probing = 8 * ngrams[0] + sum(1.5 * (16 if k < len(ngrams) - 1 else 12) * n for k, n in enumerate(ngrams) if k)
+        print(f"size KenLM probing (formula; no build_binary on PATH): {probing / 2**20:.1f} MiB "
+              f"(nlpkit/KenLM {ours / probing:.2f})")
+    return quant
 
 
-def score_ours(model_dir: Path, lines: list[str]) -> tuple[np.ndarray, float]:
-    from nlpkit.lm.score import score_lines
+def median_seconds(cmd: list[str], runs: int, stdin: str = "") -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, input=stdin, text=True, capture_output=True, check=True, env=ENV)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
-    start, cpu = time.perf_counter(), time.process_time()
-    totals = np.array([r.log10_prob for r in score_lines(model_dir, lines)])
-    return totals, time.perf_counter() - start, time.process_time() - cpu
+
+def bench_cold(model: Path, kenlm_model: Path, runs: int) -> None:
+    sentence = "the company said it expects higher earnings\n"
+    ours = median_seconds([*NLPKIT, "lm", "score", "-m", str(model)], runs, sentence)
+    code = f"import kenlm; print(kenlm.Model({str(kenlm_model)!r}).score({sentence.strip()!r}))"
+    ken = median_seconds([sys.executable, "-c", code], runs)
+    floor = median_seconds([sys.executable, "-c", "import numpy"], runs)
+    print(f"cold one sentence (median of {runs}): nlpkit {ours:.3f} s, kenlm module on {kenlm_model.name} {ken:.3f} s, "
+          f"python + numpy floor {floor:.3f} s")
 
 
-def score_kenlm(arpa: Path, lines: list[str]):  # noqa: ANN201
+def bench_throughput(model: Path, kenlm_model: Path, test: Path, rounds: int, threads: list[int]) -> None:
+    n = sum(1 for _ in open(test, encoding="utf-8"))
+    for r in range(rounds):  # alternating, so that a busy machine hurts every contender alike
+        for t in threads:
+            start = time.perf_counter()
+            subprocess.run([*NLPKIT, "lm", "score", "-m", str(model), "-f", "jsonl", "--threads", str(t), str(test)],
+                           stdout=subprocess.DEVNULL, check=True, env=ENV)
+            ours = time.perf_counter() - start
+            print(f"throughput round {r + 1}: nlpkit --threads {t}: {n / ours:,.0f} lines/s (start-up and load included)")
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", KENLM_SCORE, str(kenlm_model), str(test)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, check=True)
+        ken = time.perf_counter() - start
+        load, loop = map(float, out.stderr.split()[-2:])
+        print(f"throughput round {r + 1}: kenlm: {n / ken:,.0f} lines/s with start-up and load, {n / loop:,.0f} "
+              f"lines/s without its {load:.2f} s load (ratio nlpkit/kenlm = kenlm time / nlpkit time)")
+
+
+def bench_agreement(model: Path, arpa: Path, quant: Path, test: Path, sentences: int) -> None:
     import kenlm
+    import numpy as np
 
-    start = time.perf_counter()
-    model = kenlm.Model(str(arpa))
-    load = time.perf_counter() - start
-    start, cpu = time.perf_counter(), time.process_time()
-    totals = np.array([model.score(line, bos=True, eos=True) for line in lines])
-    return totals, time.perf_counter() - start, time.process_time() - cpu, load
+    sys.path.insert(0, str(ROOT))
+    from nlpkit.lm.ngram_model import load_ngram
+
+    lines = Path(test).read_text(encoding="utf-8").splitlines()[:sentences]
+    ken = kenlm.Model(str(arpa))
+    theirs = np.array([sum(float(p) for p, _, _ in ken.full_scores(t, bos=True, eos=True)) for t in lines])
+    ppl = []
+    for d in (model, quant):
+        s = load_ngram(d).score_lines(lines)
+        mine = np.bincount(s.line, weights=s.logp, minlength=len(lines))
+        ppl.append(10 ** (-s.logp.sum() / len(s.logp)))
+        if d == model:
+            diff = np.abs(mine - theirs)
+            print(f"agreement on {len(lines):,} lines: max |diff| {diff.max():.2e}, mean {diff.mean():.2e} (goal <= 1e-5)")
+    print(f"perplexity: {ppl[0]:.4f}; with --quantize 8 {ppl[1]:.4f} ({100 * (ppl[1] / ppl[0] - 1):+.2f}%)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--text", type=Path, default=DEFAULT_TEXT, help="text to split into train and test")
-    ap.add_argument("--model", type=Path, help="score with this trained model dir instead of training one")
+    ap.add_argument("--model", type=Path, help="an existing model dir (with model.arpa) instead of training one")
     ap.add_argument("--test", type=Path, help="lines to score (default: held out from --text)")
     ap.add_argument("--order", type=int, default=5)
     ap.add_argument("--words", type=int, default=10_000_000)
     ap.add_argument("--sentences", type=int, default=100_000)
-    ap.add_argument("--train-only", action="store_true", help="only the training benchmark")
+    ap.add_argument("--memory", default="4G", help="--memory for nlpkit and -S for lmplz")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison")
+    ap.add_argument("--cold", type=int, default=10, help="runs per cold-start median")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="nlpkit lm score --threads values to run")
+    ap.add_argument("--train-only", action="store_true")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-lm-", dir=os.environ.get("TMPDIR")))
     try:
@@ -110,25 +221,20 @@ def main() -> None:
                 sys.exit("no text: run `make corpora-full` or pass --text FILE")
             train, test, n = split_text(args.text, args.words, args.sentences, tmp)
             print(f"text: {args.text}, {n:,} training words, order {args.order}")
-            model = bench_training(train, args.order, tmp)
+            model = bench_training(train, args, tmp)
             if args.train_only:
                 return
         else:
             model, test = args.model, args.test
-        lines = Path(test).read_text(encoding="utf-8", errors="replace").splitlines()[: args.sentences]
-        ours, t_ours, c_ours = score_ours(model, lines)
-        print(f"score nlpkit: {len(lines):,} lines in {t_ours:.2f} s wall, {c_ours:.2f} s CPU "
-              f"({len(lines) / c_ours:,.0f} lines per CPU second; model load included)")
-        try:
-            theirs, t_ken, c_ken, load = score_kenlm(model / "model.arpa", lines)
-        except ImportError:
-            print("score kenlm: the kenlm module is not installed (pip install -r bench/requirements-lm.txt)")
-            return
-        print(f"score kenlm:  {len(lines):,} lines in {t_ken:.2f} s wall, {c_ken:.2f} s CPU "
-              f"({len(lines) / c_ken:,.0f} lines per CPU second; ARPA load of {load:.1f} s not included)")
-        print(f"speed ratio nlpkit/kenlm: {c_ken / c_ours:.2f} by CPU time, {t_ken / t_ours:.2f} by wall time (goal >= 0.5)")
-        diff = np.abs(ours - theirs)
-        print(f"agreement: max |diff| {diff.max():.2e}, mean {diff.mean():.2e} per sentence (goal < 1e-4)")
+        arpa = model / "model.arpa"
+        if not arpa.exists():
+            arpa = tmp / "model.arpa"
+            subprocess.run([*NLPKIT, "lm", "export", "-m", str(model), "-o", str(arpa)], check=True, env=ENV)
+        quant = bench_size(model, arpa, tmp)
+        kenlm_model = tmp / "kenlm.probing" if (tmp / "kenlm.probing").exists() else arpa
+        bench_cold(model, kenlm_model, args.cold)
+        bench_throughput(model, kenlm_model, Path(test), args.rounds, args.threads)
+        bench_agreement(model, arpa, quant, Path(test), args.sentences)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -46,7 +46,7 @@ def prepare_input(path: Path | None, min_mb: float) -> Path:
 
 
 def time_limit(lines: list[str], fast: bool) -> float:
-    from nlpkit.wordpiece import load_tokenizer
+    from nlpkit.tokenize.wordpiece import load_tokenizer
 
     tok = load_tokenizer(VOCAB)
     encode = tok.encode_batch_fast if fast else tok.encode_batch
@@ -65,7 +65,7 @@ def time_nlpkit(path: Path, fmt: str, out: Path) -> float:
 
 
 def time_naive(path: Path, out: Path) -> float:
-    from nlpkit.wordpiece import load_tokenizer, vocab_lines
+    from nlpkit.tokenize.wordpiece import load_tokenizer, vocab_lines
 
     start = time.perf_counter()
     tok = load_tokenizer(VOCAB)

@@ -63,21 +63,23 @@ def split(data: Path, out: Path, n_test: int = 2000, n_valid: int = 1000, seed: 
 
 
 def train(out: Path, arch: str, max_time: float, epochs: int, resume: bool, extra: dict) -> None:
-    from nlpkit.device import set_threads
     from nlpkit.progress import configure_logging
+    from nlpkit.training import RunOptions
+    from nlpkit.translate.config import TrainConfig
     from nlpkit.translate.data import ParallelSource
-    from nlpkit.translate.train import TrainConfig, train_translation
+    from nlpkit.translate.train import train_translation
 
     configure_logging()
-    set_threads(1)
     name = extra.pop("name", arch)
     src = ParallelSource([str(out / "train.tsv")], src_col=2, tgt_col=1)
     valid = ParallelSource([str(out / "valid.tsv")], src_col=2, tgt_col=1)
     config = TrainConfig(
-        epochs=epochs, max_time=max_time, max_tokens=2500, valid_every=150, valid_lines=300, vocab_size=4000, **TRAIN[arch], **extra
+        arch=arch, epochs=epochs, max_time=max_time, max_tokens=2500, eval_every="150", valid_lines=300, vocab_size=4000,
+        device="cpu", threads=1, checkpoint_every="5m", **TRAIN[arch], **extra,
     )
-    summary = train_translation(src, out / name, arch, SIZES[arch], config, valid=valid, device="cpu", resume=resume, quiet=False)
-    print(json.dumps({k: v for k, v in summary.items() if k != "history"}))
+    run = RunOptions(resume=resume, force=not resume, metrics=str(out / f"{name}.metrics.jsonl"))  # a new run replaces the model
+    result = train_translation(src, out / name, SIZES[arch], config, valid=valid, run=run)
+    print(json.dumps(result["train"]))
 
 
 def evaluate(out: Path, name: str, beams: list[int]) -> None:
@@ -91,7 +93,7 @@ def evaluate(out: Path, name: str, beams: list[int]) -> None:
     src = (out / "test.de").read_text(encoding="utf-8").splitlines()
     ref = (out / "test.en").read_text(encoding="utf-8").splitlines()
     result = run_eval(translator, src, ref, beams, BeamConfig(lenpen=1.0))
-    result["train"] = {k: v for k, v in translator.config["train"]["results"].items() if k != "history"}
+    result["train"] = translator.config["train"]
     (out / f"{name}.eval.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     print(json.dumps(result))
 
@@ -100,13 +102,12 @@ def report(out: Path, names: list[str]) -> None:
     """Markdown tables from DIR/NAME.eval.json: BLEU per beam with training time, BLEU by length."""
     results = {n: json.loads((out / f"{n}.eval.json").read_text(encoding="utf-8")) for n in names if (out / f"{n}.eval.json").exists()}
     beams = sorted({r["beam"] for res in results.values() for r in res["rows"]})
-    print("| model | parameters | updates | full epochs | wall s | CPU s | " + " | ".join(f"BLEU beam {b}" for b in beams) + " |")
-    print("|---|---|---|---|---|---|" + "---|" * len(beams))
+    print("| model | parameters | updates | epochs | train s | " + " | ".join(f"BLEU beam {b}" for b in beams) + " |")
+    print("|---|---|---|---|---|" + "---|" * len(beams))
     for name, res in results.items():
         t = res["train"]
         bleu = {r["beam"]: r["bleu"] for r in res["rows"]}
-        cells = [f"{t['parameters'] / 1e6:.1f}M", str(t["updates"]), str(t["epochs"]),
-                 f"{t['train_seconds']:.0f}", f"{t.get('cpu_seconds', 0):.0f}"]
+        cells = [f"{t['parameters'] / 1e6:.1f}M", str(t["steps"]), str(t["epochs_done"]), f"{t['seconds']:.0f}"]
         print(f"| {name} | " + " | ".join(cells) + " | " + " | ".join(f"{bleu.get(b, float('nan')):.2f}" for b in beams) + " |")
     buckets = [r["bucket"] for r in next(iter(results.values()))["by_length"] if r["beam"] == beams[0]] if results else []
     print()

@@ -7,7 +7,7 @@ run() { echo "\$ $*" >&2; "$@"; }
 # whitespace tokenisation (as word2vec and gensim): split punctuation off first, then train from stdin
 echo "\$ gzip -dc corpora/en_prose/*.gz | sed ... | nlpkit embed train - -o $out/sg --lowercase --epochs 3" >&2
 gzip -dc corpora/en_prose/*.gz | sed -E 's/([.,;:!?()"]|--)/ \1 /g' \
-  | nlpkit embed train - -o "$out/sg" --lowercase --epochs 3 --dim 100 --min-count 5 --quiet
+  | nlpkit embed train - -o "$out/sg" --lowercase --epochs 3 --dim 100 --min-count 5 --force --quiet
 run nlpkit analogy -m "$out/sg" man:woman::king father:mother::son --topk 3
 echo "egypt is to pharaoh as babylon is to ?" | run nlpkit analogy -m "$out/sg" -f jsonl
 run nlpkit similar -m "$out/sg" water bread sword --topk 5

@@ -8,9 +8,9 @@ run() { echo "\$ $*" >&2; "$@"; }
 data=corpora/de_en
 
 run nlpkit translate train "$data/tatoeba.train.tsv.gz" --src-col 2 --tgt-col 1 \
-  --valid "$data/tatoeba.valid.tsv.gz" --valid-lines 200 --valid-every 150 \
+  --valid "$data/tatoeba.valid.tsv.gz" --valid-lines 200 --eval-every 150 \
   -o "$out/translate" --arch rnn-attn --d-embed 96 --d-hidden 128 --d-attn 96 --vocab-size 3000 \
-  --max-tokens 1500 --max-time 40 --threads 1 --quiet
+  --max-tokens 1500 --max-time 40 --threads 1 --force --quiet
 printf 'Ich habe Hunger.\nWo ist Tom?\nDas ist mein Buch.\n' | run nlpkit translate -m "$out/translate" --beam 5 --threads 1
 echo "Ich bin müde." | run nlpkit translate -m "$out/translate" --beam 5 --nbest 3 --format jsonl --threads 1
 zcat "$data/tatoeba.test.tsv.gz" | awk "NR <= 300" | cut -f2 > "$out/test.de"

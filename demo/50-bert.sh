@@ -10,9 +10,9 @@ rm -f "$out/bert-metrics.jsonl"
 tok="$out/wordpiece"
 [ -f "$tok/tokenizer.json" ] || tok=corpora/bert_vocab/vocab.txt
 run nlpkit bert pretrain corpora/en_prose/kjv.txt.gz -o "$out/bert" --tokenizer "$tok" \
-  --documents lines --hidden 64 --layers 2 --heads 2 --intermediate 256 --max-seq-len 64 --batch-size 32 \
+  --documents lines --d-model 64 --n-layers 2 --n-heads 2 --d-ff 256 --max-seq-len 64 --batch-size 32 \
   --lr 2e-3 --warmup 20 --steps 400 --max-time 40s --shuffle-buffer 2000 --log-every 20 \
-  --metrics "$out/bert-metrics.jsonl" --quiet
+  --metrics "$out/bert-metrics.jsonl" --force --quiet
 tail -n 1 "$out/bert-metrics.jsonl" >&2
 run nlpkit bert fill-mask -m "$out/bert" "and god said , let there be [MASK] ." --topk 5
 echo "in the beginning god created the heaven and the [MASK] ." | run nlpkit bert fill-mask -m "$out/bert" -f jsonl --topk 3

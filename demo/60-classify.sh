@@ -6,9 +6,9 @@ run() { echo "\$ $*" >&2; "$@"; }
 data=corpora/sentiment
 
 run nlpkit classify train "$data/imdb.train.tsv.gz" -o "$out/classify-avg" --arch avg \
-  --valid-fraction 0.1 --epochs 8 --patience 2 --threads 1 --quiet
+  --valid-fraction 0.1 --epochs 8 --patience 2 --threads 1 --force --quiet
 run nlpkit classify train "$data/imdb.train.tsv.gz" -o "$out/classify-bilstm" --arch bilstm \
-  --embed-dim 64 --hidden-size 32 --max-len 150 --lr 5e-3 --batch-size 16 --valid-fraction 0.1 --epochs 6 --threads 1 --quiet
+  --d-model 64 --d-hidden 32 --max-len 150 --lr 5e-3 --batch-size 16 --valid-fraction 0.1 --epochs 6 --threads 1 --force --quiet
 run nlpkit classify eval -m "$out/classify-avg" "$data/imdb.test.tsv.gz"
 run nlpkit classify eval -m "$out/classify-bilstm" "$data/imdb.test.tsv.gz" --format json
 # Word order: avg gives both sentences the same scores (same bag of words); bilstm can tell them apart.

@@ -50,7 +50,7 @@ FORMAT_VERSION = 1
 CONFIG = "config.json"
 CHECKPOINT = "checkpoint.pt"
 STDIN_SPOOL = "stdin.spool"
-KINDS = ("wordpiece", "word_vectors", "ngram_lm", "neural_lm", "translation", "bert", "classifier")
+KINDS = ("wordpiece", "word_vectors", "ngram_lm", "lm_mix", "neural_lm", "translation", "bert", "classifier", "tagger", "phrases")
 # Working files a job leaves in the output directory: a resume checkpoint, its spooled stdin,
 # GloVe's co-occurrence buckets.
 WORKING = frozenset({CHECKPOINT, STDIN_SPOOL, "cooccurrence"})

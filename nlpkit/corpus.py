@@ -188,7 +188,10 @@ def _lenient_lines(buffered: io.BufferedReader, name: str) -> Iterator[str]:
         for line in text:
             yield _chomp(line)
     finally:
-        text.detach()
+        try:
+            text.detach()
+        except ValueError:  # the stream was closed before this generator was (a reader stopped early)
+            pass
 
 
 def _strict_lines(buffered: io.BufferedReader, name: str) -> Iterator[str]:

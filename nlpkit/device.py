@@ -51,9 +51,14 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def set_threads(threads: int | None) -> None:
-    """Limit torch's intra-op threads (``--threads``); ``None`` or 0 keeps torch's default."""
-    if threads:
-        import torch
+def set_threads(threads: int | None, processes: int = 1) -> None:
+    """torch's intra-op threads (``--threads``): ``None`` keeps torch's default; 0 means every core
+    this process may use, shared among ``processes`` processes of one job on this machine."""
+    if threads is None:
+        return
+    import torch
 
-        torch.set_num_threads(threads)
+    if threads == 0:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        threads = max(1, cores // processes)
+    torch.set_num_threads(threads)

@@ -2,12 +2,19 @@
 
 On a terminal a rich progress bar is drawn. When stderr is not a terminal (cron, a log file, a
 pipe) or ``quiet`` is set, no bar is drawn; long jobs instead log one plain line every
-``log_every`` seconds through the ``nlpkit`` logger, so cron mail stays readable.
+``log_every`` seconds through the ``nlpkit`` logger, so cron mail stays readable::
+
+    2026-12-03T08:25:01Z train: 1,200/10,000 batches (12%), 43.21 batches/s, ETA 3m24s, loss 2.345, lr 0.0003
+
+Off a terminal every log line starts with an ISO-8601 UTC timestamp. Numbers are rounded to 4
+significant digits and written without exponents (``0.00003``, ``283.6``, ``12,350``). Training
+code passes the current ``loss``, ``lr`` and ``epoch`` (counted from 1) as fields of ``advance``.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -91,14 +98,30 @@ class Progress:
         elapsed = (now if now is not None else self.clock()) - self._start
         return self.done / elapsed if elapsed > 0 else 0.0
 
-    def info(self) -> str:
-        parts = [f"{self.rate():,.0f} {self.unit}/s"]
+    def eta(self, now: float | None = None) -> float | None:
+        """Seconds left at the current rate; None without a total or a rate."""
+        rate = self.rate(now)
+        if not self.total or rate <= 0:
+            return None
+        return max(self.total - self.done, 0.0) / rate
+
+    def info(self, now: float | None = None) -> str:
+        parts = [f"{fmt_number(self.rate(now))} {self.unit}/s"]
         parts += [f"{k} {_fmt(v)}" for k, v in self.fields.items()]
         return "  ".join(parts)
 
     def status(self, now: float | None = None) -> str:
-        done = f"{self.done:,.0f}" + (f"/{self.total:,.0f}" if self.total else "")
-        return f"{done} {self.unit}, {self.info()}"
+        """``done/total unit (pct%), rate unit/s, ETA ..., field value, ...`` for a plain log line."""
+        done = f"{self.done:,.0f}"
+        parts = [f"{done} {self.unit}"]
+        if self.total:
+            parts = [f"{done}/{self.total:,.0f} {self.unit} ({fmt_number(100 * self.done / self.total, 3)}%)"]
+        parts.append(f"{fmt_number(self.rate(now))} {self.unit}/s")
+        eta = self.eta(now)
+        if eta is not None:
+            parts.append(f"ETA {fmt_duration(eta)}")
+        parts += [f"{k} {_fmt(v)}" for k, v in self.fields.items()]
+        return ", ".join(parts)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -107,9 +130,33 @@ class Progress:
             self._bar.stop()
 
 
+def fmt_number(x: float, digits: int = 4) -> str:
+    """``x`` to ``digits`` significant digits, never with an exponent: 0.00003, 283.6, 12,350."""
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(x)))
+    if magnitude >= digits - 1:
+        return f"{round(x, digits - 1 - magnitude):,.0f}"
+    text = f"{x:.{digits - 1 - magnitude}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fmt_duration(seconds: float) -> str:
+    """3h05m, 4m07s, 42s."""
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return fmt_number(value)
     return str(value)
 
 
@@ -122,6 +169,13 @@ def configure_logging(quiet: bool = False, debug: bool = False) -> None:
             log.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler._nlpkit = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(plain_formatter() if not stderr_is_terminal() else logging.Formatter("%(message)s"))
     log.addHandler(handler)
     log.propagate = False
+
+
+def plain_formatter() -> logging.Formatter:
+    """Log lines for cron mail and log files: ``2026-12-03T08:25:01Z message`` (UTC)."""
+    formatter = logging.Formatter("%(asctime)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    return formatter

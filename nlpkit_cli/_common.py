@@ -136,7 +136,17 @@ def report(message: str) -> None:
 
 
 class NlpkitGroup(TyperGroup):
-    """The root group: turns exceptions into one line on stderr and a conventional exit code."""
+    """The root group: turns exceptions into one line on stderr and a conventional exit code.
+
+    It also gives itself and every command below it the plain help of ``_help`` (no Rich markup,
+    readable metavars, option panels, an example), so new commands get it without doing anything.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from nlpkit_cli._help import install
+
+        install(self)
 
     def invoke(self, ctx: Context) -> Any:
         try:
@@ -241,3 +251,11 @@ EchoOpt = Annotated[bool, typer.Option("--echo", help="Append the input line as 
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Stop with an error at the first bad input line instead of writing an error record.")
 ]
+TopKAliasOpt = Annotated[
+    Optional[int], typer.Option("--topk", hidden=True, min=1, help="Old name of --top-k.", show_default=False)
+]
+
+
+def pick_alias(value: Any, alias: Any) -> Any:
+    """The value of an option or of its hidden old name (``--topk`` for ``--top-k``), whichever was given."""
+    return alias if alias is not None else value

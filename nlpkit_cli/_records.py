@@ -42,6 +42,17 @@ def ftext(x: float | None, digits: int = DIGITS) -> str:
     return f"{float(x):.{digits}g}"
 
 
+def rounded(obj: Any, digits: int = DIGITS) -> Any:
+    """``obj`` with every float (in dicts and lists too) at ``digits`` significant digits."""
+    if isinstance(obj, float):
+        return fnum(obj, digits)
+    if isinstance(obj, dict):
+        return {k: rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [rounded(v, digits) for v in obj]
+    return obj
+
+
 def _clean(obj: Any) -> Any:
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
@@ -78,14 +89,14 @@ class BadLines:
         if self.strict:
             raise CorpusError(f"line {lineno}: {message}", "fix the line, or drop --strict to get an error record and go on")
         if self.count <= self.max_warnings:
-            log.warning("line %d: %s: %s", lineno, message, quote(line, 80))
+            log.warning("warning: line %d: %s: %s", lineno, message, quote(line, 80))
         elif self.count == self.max_warnings + 1:
-            log.warning("more bad lines; a summary follows at the end")
+            log.warning("warning: more bad lines; a summary follows at the end")
         return {"text": line, "error": message}
 
     def summary(self) -> None:
         if self.count > self.max_warnings:
-            log.warning("%d bad lines in all (each has an error record)", self.count)
+            log.warning("warning: %d bad lines in all (each has an error record)", self.count)
 
 
 def tsv_row(fields: list[Any], line: str | None = None) -> str:

@@ -17,12 +17,14 @@ from nlpkit_cli import bert
 from nlpkit_cli import lm
 from nlpkit_cli import translate
 from nlpkit_cli import classify
+from nlpkit_cli import tag
 from nlpkit_cli._common import EXIT_INTERRUPT, EXIT_TERMINATED, NlpkitGroup, handle_sigterm, was_terminated
 
 app = typer.Typer(
     cls=NlpkitGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Classic sequence models as command-line tools: tokenize, embed, score, translate.",
@@ -54,6 +56,7 @@ app.add_typer(bert.app, name="bert")
 app.add_typer(lm.app, name="lm")
 app.add_typer(translate.app, name="translate")
 app.add_typer(classify.app, name="classify")
+app.add_typer(tag.app, name="tag")
 
 
 def main() -> None:
@@ -62,7 +65,7 @@ def main() -> None:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     handle_sigterm()
     try:
-        app()
+        app(prog_name="nlpkit")
     except SystemExit as exc:
         if was_terminated() and exc.code in (0, None):  # the signal's exception was swallowed somewhere
             typer.echo("terminated", err=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,6 +13,7 @@ import typer
 from nlpkit.errors import ConfigError
 from nlpkit_cli._common import (
     DeviceOpt,
+    ForceOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
@@ -21,21 +21,35 @@ from nlpkit_cli._common import (
     ForceOpt,
     QuietOpt,
     RecordWriter,
-    SeedOpt,
     StrictUtf8Opt,
     TextFieldOpt,
     TrainInputsArg,
 )
+from nlpkit_cli._common import EchoOpt, StrictOpt, TopKAliasOpt, pick_alias
+from nlpkit_cli._records import dumps, rounded
+from nlpkit_cli._train_opts import (
+    CheckpointEveryOpt,
+    ClipOpt,
+    EvalEveryOpt,
+    GradAccumOpt,
+    LogEveryOpt,
+    MaxTimeOpt,
+    MetricsOpt,
+    PatienceOpt,
+    PrecisionOpt,
+    ResumeOpt,
+    ScheduleOpt,
+    TrainDeviceOpt,
+    TrainSeedOpt,
+    ValidOpt,
+    config_values,
+    run_options,
+)
+from nlpkit_cli._train_opts import ThreadsOpt as TrainThreadsOpt
 
 log = logging.getLogger("nlpkit")
 
 app = typer.Typer(no_args_is_help=True, help="BERT: pretrain (masked LM + next sentence), fill-mask, embed, export/import (HuggingFace).")
-
-
-class Precision(str, Enum):
-    fp32 = "fp32"
-    bf16 = "bf16"
-    fp16 = "fp16"
 
 
 class Masking(str, Enum):
@@ -68,77 +82,70 @@ class ExportFormat(str, Enum):
     hf = "hf"
 
 
-def parse_duration(text: str | None) -> float | None:
-    """'90' or '90s', '15m', '2h', '1h30m' -> seconds."""
-    if text is None:
-        return None
-    parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
-    if not text.strip() or parts is None or not any(parts.groups()):
-        raise ConfigError(f"--max-time {text!r} is not a duration", "write e.g. 900, 15m, 2h or 1h30m")
-    h, m, s = (float(g) if g else 0.0 for g in parts.groups())
-    return h * 3600 + m * 60 + s
-
-
 @app.command("pretrain")
 def pretrain_cmd(
     inputs: TrainInputsArg,
     output: OutputDirOpt,
     tokenizer: Annotated[Optional[str], typer.Option("--tokenizer", help="Tokenizer DIR (from `nlpkit tokenize train`) or a BERT vocab.txt; default: train one on the input.", show_default=False)] = None,
-    vocab_size: Annotated[int, typer.Option("--vocab-size", help="Vocabulary size of a tokenizer trained on the fly.")] = 30000,
-    documents: Annotated[Documents, typer.Option("--documents", help="blank-lines: blank lines separate documents, a sentence per line (BERT's format); lines: one document per line, split into sentences.")] = Documents.blank_lines,
-    nsp: Annotated[bool, typer.Option("--nsp/--no-nsp", help="Next-sentence prediction (B is a random other document half of the time).")] = True,
-    max_seq_len: Annotated[int, typer.Option("--max-seq-len", help="Tokens per example, [CLS]/[SEP] included.")] = 128,
-    short_seq_prob: Annotated[float, typer.Option("--short-seq-prob", help="Probability of a shorter random target length.")] = 0.1,
-    mlm_prob: Annotated[float, typer.Option("--mlm-prob", help="Share of tokens predicted (80% [MASK], 10% random, 10% kept).")] = 0.15,
+    vocab_size: Annotated[Optional[int], typer.Option("--vocab-size", help="Vocabulary size of a tokenizer trained on the fly (default 30000).", show_default=False)] = None,
+    documents: Annotated[Optional[Documents], typer.Option("--documents", help="blank-lines (default): blank lines separate documents, a sentence per line (BERT's format); lines: one document per line, split into sentences.", show_default=False)] = None,
+    nsp: Annotated[Optional[bool], typer.Option("--nsp/--no-nsp", help="Next-sentence prediction (default on: B is a random other document half of the time).", show_default=False)] = None,
+    max_seq_len: Annotated[Optional[int], typer.Option("--max-seq-len", help="Tokens per example, [CLS]/[SEP] included (default 128).", show_default=False)] = None,
+    short_seq_prob: Annotated[Optional[float], typer.Option("--short-seq-prob", help="Probability of a shorter random target length (default 0.1).", show_default=False)] = None,
+    mlm_prob: Annotated[Optional[float], typer.Option("--mlm-prob", help="Share of tokens predicted (default 0.15: 80% [MASK], 10% random, 10% kept).", show_default=False)] = None,
     whole_word_mask: Annotated[bool, typer.Option("--whole-word-mask", help="Mask all pieces of a word together.")] = False,
-    masking: Annotated[Masking, typer.Option("--masking", help="dynamic: new masks each epoch; static: the same masks every epoch.")] = Masking.dynamic,
-    layers: Annotated[int, typer.Option("--layers", help="Transformer layers.")] = 4,
-    hidden: Annotated[int, typer.Option("--hidden", help="Hidden size.")] = 256,
-    heads: Annotated[int, typer.Option("--heads", help="Attention heads.")] = 4,
-    intermediate: Annotated[int, typer.Option("--intermediate", help="Feed-forward size.")] = 1024,
-    dropout: Annotated[float, typer.Option("--dropout", help="Dropout everywhere.")] = 0.1,
-    max_position: Annotated[int, typer.Option("--max-position", help="Learned positions (the longest input the model takes).")] = 512,
-    lr: Annotated[float, typer.Option("--lr", help="Peak learning rate (AdamW).")] = 1e-4,
-    warmup: Annotated[int, typer.Option("--warmup", help="Linear warm-up steps, then linear decay to 0 at --steps.")] = 1000,
-    steps: Annotated[int, typer.Option("--steps", help="Optimizer steps.")] = 10000,
-    max_time: Annotated[Optional[str], typer.Option("--max-time", help="Stop and save after this long (900, 15m, 2h); the schedule still spans --steps.", show_default=False)] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Sequences per micro-batch and process.")] = 32,
-    grad_accum: Annotated[int, typer.Option("--grad-accum", help="Micro-batches per optimizer step.")] = 1,
-    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 0.01,
-    clip_norm: Annotated[float, typer.Option("--clip-norm", help="Gradient-norm clipping (0: off).")] = 1.0,
-    precision: Annotated[Precision, typer.Option("--precision", help="fp32, bf16 (CUDA or CPU) or fp16 (CUDA).")] = Precision.fp32,
-    device: DeviceOpt = "auto",
-    seed: SeedOpt = 0,
-    valid: Annotated[Optional[list[str]], typer.Option("--valid", help="Held-out text, evaluated every --eval-every steps (repeatable).", show_default=False)] = None,
-    metrics: Annotated[Optional[Path], typer.Option("--metrics", help="Append a JSONL record per logging step to FILE.", show_default=False)] = None,
-    log_every: Annotated[int, typer.Option("--log-every", help="Steps between metrics records.")] = 50,
-    eval_every: Annotated[int, typer.Option("--eval-every", help="Steps between held-out evaluations.")] = 500,
-    eval_batches: Annotated[int, typer.Option("--eval-batches", help="Held-out batches per evaluation.")] = 20,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Steps between resume checkpoints (0: none).")] = 500,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint in the output directory.")] = False,
-    shuffle_buffer: Annotated[int, typer.Option("--shuffle-buffer", help="Examples in the streaming shuffle buffer.")] = 10000,
-    doc_window: Annotated[int, typer.Option("--doc-window", help="Nearby documents random B segments are drawn from.")] = 1000,
-    threads: Annotated[Optional[int], typer.Option("--threads", help="Torch CPU threads.", show_default=False)] = None,
+    masking: Annotated[Optional[Masking], typer.Option("--masking", help="dynamic (default): new masks each epoch; static: the same masks every epoch.", show_default=False)] = None,
+    n_layers: Annotated[Optional[int], typer.Option("--n-layers", help="Transformer layers (default 4).", min=1, show_default=False)] = None,
+    d_model: Annotated[Optional[int], typer.Option("--d-model", help="Model width (default 256).", min=1, show_default=False)] = None,
+    n_heads: Annotated[Optional[int], typer.Option("--n-heads", help="Attention heads (default 4).", min=1, show_default=False)] = None,
+    d_ff: Annotated[Optional[int], typer.Option("--d-ff", help="Feed-forward size (default 1024).", min=1, show_default=False)] = None,
+    dropout: Annotated[Optional[float], typer.Option("--dropout", help="Dropout everywhere (default 0.1).", show_default=False)] = None,
+    max_position: Annotated[Optional[int], typer.Option("--max-position", help="Learned positions: the longest input the model takes (default 512).", show_default=False)] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Optimizer steps (default 10000); the schedule spans them.", show_default=False)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Sequences per micro-batch and process (default 32).", show_default=False)] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (AdamW; default 1e-4).", show_default=False)] = None,
+    warmup: Annotated[Optional[float], typer.Option("--warmup", help="Linear warm-up steps (below 1: a share of --steps; default 1000), then the --schedule.", min=0, show_default=False)] = None,
+    schedule: ScheduleOpt = None,
+    weight_decay: Annotated[Optional[float], typer.Option("--weight-decay", help="AdamW weight decay, not on biases and LayerNorms (default 0.01).", min=0, show_default=False)] = None,
+    clip: ClipOpt = None,
+    grad_accum: GradAccumOpt = None,
+    precision: PrecisionOpt = None,
+    max_time: MaxTimeOpt = None,
+    checkpoint_every: CheckpointEveryOpt = None,
+    resume: ResumeOpt = False,
+    force: ForceOpt = False,
+    metrics: MetricsOpt = None,
+    valid: ValidOpt = None,
+    eval_every: EvalEveryOpt = None,
+    eval_batches: Annotated[Optional[int], typer.Option("--eval-batches", help="Held-out batches per evaluation (default 20).", show_default=False)] = None,
+    patience: PatienceOpt = None,
+    log_every: LogEveryOpt = None,
+    shuffle_buffer: Annotated[Optional[int], typer.Option("--shuffle-buffer", help="Examples in the streaming shuffle buffer (default 10000).", show_default=False)] = None,
+    doc_window: Annotated[Optional[int], typer.Option("--doc-window", help="Nearby documents random B segments are drawn from (default 1000).", show_default=False)] = None,
+    device: TrainDeviceOpt = None,
+    threads: TrainThreadsOpt = None,
+    seed: TrainSeedOpt = None,
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
     quiet: QuietOpt = False,
 ) -> None:
     """Pre-train BERT with masked LM + next-sentence prediction; runs under torchrun for DDP."""
     from nlpkit.bert.config import PretrainConfig
-    from nlpkit.bert.model import BertConfig
-    from nlpkit.bert.pretrain import pretrain
+    from nlpkit.bert.train import pretrain
 
-    model_cfg = BertConfig(hidden=hidden, layers=layers, heads=heads, intermediate=intermediate, dropout=dropout, max_position=max_position)
-    cfg = PretrainConfig(
-        tokenizer=tokenizer, vocab_size=vocab_size, documents=documents.value, nsp=nsp, max_seq_len=max_seq_len,
-        short_seq_prob=short_seq_prob, mlm_prob=mlm_prob, whole_word_mask=whole_word_mask, masking=masking.value,
-        lr=lr, warmup=warmup, steps=steps, max_time=parse_duration(max_time), batch_size=batch_size, grad_accum=grad_accum,
-        weight_decay=weight_decay, clip_norm=clip_norm, precision=precision.value, device=device, seed=seed,
-        log_every=log_every, checkpoint_every=checkpoint_every, eval_every=eval_every, eval_batches=eval_batches,
-        shuffle_buffer=shuffle_buffer, doc_window=doc_window, threads=threads,
-    )
-    record = pretrain(inputs, output, model_cfg, cfg, valid=valid, metrics=metrics, resume=resume, strict_utf8=strict_utf8, text_field=text_field, quiet=quiet)
-    log.info("wrote %s (step %s, loss %.4f)", output, record.get("step"), record.get("loss") or float("nan"))
+    cfg = PretrainConfig(**config_values(
+        tokenizer=tokenizer, vocab_size=vocab_size, documents=documents, nsp=nsp, max_seq_len=max_seq_len,
+        short_seq_prob=short_seq_prob, mlm_prob=mlm_prob, whole_word_mask=whole_word_mask or None, masking=masking,
+        steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, schedule=schedule, weight_decay=weight_decay, clip=clip,
+        grad_accum=grad_accum, precision=precision, max_time=max_time, checkpoint_every=checkpoint_every, eval_every=eval_every,
+        eval_batches=eval_batches, patience=patience, log_every=log_every, shuffle_buffer=shuffle_buffer, doc_window=doc_window,
+        device=device, threads=threads, seed=seed,
+    ))
+    model_options = {"d_model": d_model, "n_layers": n_layers, "n_heads": n_heads, "d_ff": d_ff, "dropout": dropout, "max_position": max_position}
+    config = pretrain(inputs, output, model_options, cfg, valid=valid, run=run_options(resume, force, metrics, quiet),
+                      strict_utf8=strict_utf8, text_field=text_field)
+    if config:
+        log.info("wrote %s (%d steps, %s)", output, config["train"]["steps"], config["train"]["stopped"])
 
 
 def _texts(texts: list[str] | None):  # noqa: ANN202
@@ -147,33 +154,49 @@ def _texts(texts: list[str] | None):  # noqa: ANN202
     return iter(texts) if texts else read_lines(None)
 
 
-def _fill_text(record: dict) -> str:
-    preds = record["predictions"]
+def _fill_text(record: dict, echo: bool) -> str:
+    from nlpkit_cli._records import ftext, tsv_row
+
+    preds = record.get("predictions", [])
     groups = preds if preds and isinstance(preds[0], list) else [preds]
-    return "\t".join(" ".join(f"{p['token']} {p['score']:.4f}" for p in group) for group in groups)
+    cells = ["" if "error" in record else " ".join(f"{p['token']} {ftext(p['score'], 4)}" for p in group) for group in groups]
+    return tsv_row(cells, record["text"] if echo else None)
 
 
 @app.command("fill-mask")
 def fill_mask_cmd(
     model: ModelOpt,
     texts: Annotated[Optional[list[str]], typer.Argument(help="Texts with [MASK]; none: one text per stdin line.", show_default=False)] = None,
-    topk: Annotated[int, typer.Option("--topk", help="Predictions per [MASK].", min=1)] = 5,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Predictions per [MASK] (score: probability).", min=1)] = 5,
+    topk: TopKAliasOpt = None,
     format: Annotated[FillFormat, typer.Option("--format", "-f", help="text (token score pairs; a tab between [MASK]s) or jsonl.")] = FillFormat.text,
+    echo: EchoOpt = False,
+    strict: StrictOpt = False,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Texts per forward pass.", min=1)] = 32,
     device: DeviceOpt = "auto",
     line_buffered: LineBufferedOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Predict the tokens behind [MASK]: one output line per input text."""
+    """Predict the tokens behind [MASK]: one output line per input text.
+
+    A text without [MASK] gets an error record (jsonl) or an empty row and a warning; --strict
+    stops there instead.
+    """
     from nlpkit.bert.artifact import load_bert
     from nlpkit.bert.use import fill_mask
     from nlpkit.device import resolve_device
+    from nlpkit_cli._records import BadLines
 
     net, tok, _ = load_bert(model, resolve_device(device))
     writer = RecordWriter(line_buffered)
-    for record in fill_mask(net, tok, _texts(texts), topk=topk, batch_size=1 if writer.line_buffered else batch_size):
-        writer.write(json.dumps(record, ensure_ascii=False) if format is FillFormat.jsonl else _fill_text(record))
+    bad = BadLines(strict)
+    records = fill_mask(net, tok, _texts(texts), topk=pick_alias(top_k, topk), batch_size=1 if writer.line_buffered else batch_size)
+    for lineno, record in enumerate(records, 1):
+        if "error" in record:
+            bad(lineno, record["text"], record["error"])
+        writer.write(dumps(rounded(record)) if format is FillFormat.jsonl else _fill_text(record, echo))
     writer.close()
+    bad.summary()
 
 
 @app.command("embed")
@@ -208,7 +231,7 @@ def embed_cmd(
         log.info("wrote %d vectors to %s", n, output)
         return
     for record in records:
-        writer.write(json.dumps(record, ensure_ascii=False))
+        writer.write(dumps(rounded(record)))
     writer.close()
 
 

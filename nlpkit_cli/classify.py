@@ -24,6 +24,30 @@ from nlpkit_cli._common import (
     TrainInputsArg,
     default_group,
 )
+from nlpkit_cli._common import EchoOpt, ForceOpt, StrictOpt
+from nlpkit_cli._train_opts import (
+    CheckpointEveryOpt,
+    ClipOpt,
+    EpochsOpt,
+    EvalEveryOpt,
+    GradAccumOpt,
+    LogEveryOpt,
+    MaxTimeOpt,
+    MetricsOpt,
+    OptimizerOpt,
+    PatienceOpt,
+    PrecisionOpt,
+    ResumeOpt,
+    ScheduleOpt,
+    TrainDeviceOpt,
+    TrainSeedOpt,
+    ValidOpt,
+    WarmupOpt,
+    WeightDecayOpt,
+    config_values,
+    run_options,
+)
+from nlpkit_cli._train_opts import ThreadsOpt as TrainThreadsOpt
 
 log = logging.getLogger("nlpkit")
 
@@ -48,7 +72,6 @@ class PredictFormat(str, Enum):
 
 
 class InputFormat(str, Enum):
-    auto = "auto"
     text = "text"
     tsv = "tsv"
 
@@ -61,16 +84,18 @@ class EvalFormat(str, Enum):
 LabelColOpt = Annotated[Optional[int], typer.Option("--label-col", min=1, help="Column of the label, counting from 1 (default 1; eval: the model's).", show_default=False)]
 TextColOpt = Annotated[Optional[int], typer.Option("--text-col", min=1, help="Column of the text, counting from 1 (default 2; eval/predict: the model's).", show_default=False)]
 BatchOpt = Annotated[int, typer.Option("--batch-size", help="Texts per batch.", min=1)]
-ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's).", show_default=False)]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", help="CPU threads for torch (0: all cores; default: torch's).", min=0, show_default=False)]
 
 
 @app.command("predict")
 def predict_cmd(
     model: ModelOpt,
     inputs: InputsArg = None,
-    format: Annotated[PredictFormat, typer.Option("--format", "-f", help="text (the label), tsv (label<TAB>probability) or jsonl ({\"label\", \"scores\"}).")] = PredictFormat.text,
-    input_format: Annotated[InputFormat, typer.Option("--input-format", help="text: whole lines; tsv: the --text-col column; auto: tsv for lines with tabs.")] = InputFormat.auto,
-    text_col: TextColOpt = None,
+    format: Annotated[PredictFormat, typer.Option("--format", "-f", help="text (the label), tsv (label<TAB>probability) or jsonl ({\"text\", \"label\", \"score\", \"scores\"}).")] = PredictFormat.text,
+    input_format: Annotated[Optional[InputFormat], typer.Option("--input-format", help="text: classify whole lines (tabs included); tsv: classify column --text-col (default: tsv when --text-col is given, else text).", show_default=False)] = None,
+    text_col: Annotated[Optional[int], typer.Option("--text-col", min=1, help="With tsv input: the column of the text, from 1 (default: the model's training column).", show_default=False)] = None,
+    echo: EchoOpt = False,
+    strict: StrictOpt = False,
     batch_size: BatchOpt = 64,
     device: DeviceOpt = "auto",
     threads: ThreadsOpt = None,
@@ -79,31 +104,48 @@ def predict_cmd(
     line_buffered: LineBufferedOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Predict a label for every input line (plain text, or the TSV the model was trained on), in order."""
+    """Predict a label for every input line, in order; score: the probability of that label.
+
+    A tsv line without the --text-col column is a bad line: an error record (jsonl) or an empty row
+    and a warning; --strict stops there instead.
+    """
     from nlpkit.classify.artifact import load_classifier
-    from nlpkit.classify.data import check_text_col, prediction_text
-    from nlpkit.classify.predict import predict
+    from nlpkit.classify.data import check_text_col
+    from nlpkit.classify.predict import predict_lines
     from nlpkit.corpus import read_lines
     from nlpkit.device import set_threads
+    from nlpkit_cli._records import BadLines
 
     set_threads(threads)
     clf = load_classifier(model, device)
     col = text_col or clf.config.get("train", {}).get("text_col", 2)
     check_text_col(col)
+    how = (input_format or (InputFormat.tsv if text_col else InputFormat.text)).value
     writer = RecordWriter(line_buffered)
+    bad = BadLines(strict)
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
-    texts = (prediction_text(line, input_format.value, col) for line in lines)
-    for p in predict(clf, texts, batch_size, chunk_size=1 if writer.line_buffered else 4096):
-        writer.write(_format_prediction(p, format))
+    results = predict_lines(clf, lines, how, col, batch_size, chunk_size=1 if writer.line_buffered else 4096)
+    for lineno, r in enumerate(results, 1):
+        if r.error is not None:
+            bad(lineno, r.line, r.error)
+        writer.write(_format_prediction(r, format, echo))
     writer.close()
+    bad.summary()
 
 
-def _format_prediction(p: Any, format: PredictFormat) -> str:
+def _format_prediction(r: Any, format: PredictFormat, echo: bool) -> str:
+    from nlpkit_cli._records import NA, dumps, fnum, tsv_row
+
+    p = r.prediction
     if format is PredictFormat.jsonl:
-        return json.dumps({"label": p.label, "scores": {k: round(v, 6) for k, v in p.scores.items()}}, ensure_ascii=False)
+        if p is None:
+            return dumps({"text": r.line, "error": r.error})
+        scores = {k: fnum(v) for k, v in p.scores.items()}
+        return dumps({"text": r.line, "label": p.label, "score": fnum(p.score), "scores": scores})
+    echoed = r.line if echo else None
     if format is PredictFormat.tsv:
-        return f"{p.label}\t{p.scores[p.label]:.6f}"
-    return p.label
+        return tsv_row(["", NA] if p is None else [p.label, float(p.score)], echoed)
+    return tsv_row(["" if p is None else p.label], echoed)
 
 
 @app.command("train")
@@ -111,25 +153,16 @@ def train_cmd(
     inputs: TrainInputsArg,
     output: OutputDirOpt,
     arch: Annotated[Arch, typer.Option("--arch", help="avg: averaged word embeddings; bilstm: bidirectional RNN; bert: fine-tune --bert.")] = Arch.avg,
-    valid: Annotated[Optional[list[str]], typer.Option("--valid", help="Validation data (same columns), for early stopping and the best model.", show_default=False)] = None,
-    valid_fraction: Annotated[float, typer.Option("--valid-fraction", help="Without --valid: hold out this share of the training data.")] = 0.0,
+    valid: ValidOpt = None,
+    valid_fraction: Annotated[Optional[float], typer.Option("--valid-fraction", help="Without --valid: hold out this share of the training data.", show_default=False)] = None,
     label_col: LabelColOpt = None,
     text_col: TextColOpt = None,
-    epochs: Annotated[int, typer.Option("--epochs", help="Most passes over the training data.")] = 10,
-    max_time: Annotated[Optional[float], typer.Option("--max-time", help="Stop after this many seconds of training.", show_default=False)] = None,
-    patience: Annotated[int, typer.Option("--patience", help="Evaluations without a better validation accuracy before stopping.")] = 3,
-    eval_every: Annotated[int, typer.Option("--eval-every", help="Also validate every N steps (0: at epoch ends only).")] = 0,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Examples per step.")] = 32,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="AdamW learning rate (default 5e-3 avg, 2e-3 bilstm, 3e-5 bert).", show_default=False)] = None,
-    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay.")] = 0.0,
-    schedule: Annotated[Optional[str], typer.Option("--schedule", help="constant or linear decay to 0 (default: linear for bert).", show_default=False)] = None,
-    warmup: Annotated[Optional[float], typer.Option("--warmup", help="Share of steps of linear warm-up (default 0.1 for bert, else 0).", show_default=False)] = None,
-    clip_norm: Annotated[float, typer.Option("--clip-norm", help="Gradient-norm clipping (0: off).")] = 1.0,
-    min_count: Annotated[int, typer.Option("--min-count", help="Rarer training words become <unk> (avg, bilstm).")] = 2,
-    max_vocab: Annotated[int, typer.Option("--max-vocab", help="Most words kept (0: all).")] = 0,
-    embed_dim: Annotated[Optional[int], typer.Option("--embed-dim", help="Word embedding size (default 64 avg, 128 bilstm).", show_default=False)] = None,
-    hidden_size: Annotated[Optional[int], typer.Option("--hidden-size", help="bilstm: state size per direction (default 128).", show_default=False)] = None,
-    layers: Annotated[Optional[int], typer.Option("--layers", help="bilstm: stacked layers (default 1).", show_default=False)] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Examples per step (default 32).", min=1, show_default=False)] = None,
+    min_count: Annotated[Optional[int], typer.Option("--min-count", help="Rarer training words become <unk> (avg, bilstm; default 2).", show_default=False)] = None,
+    max_vocab: Annotated[Optional[int], typer.Option("--max-vocab", help="Most words kept (default 0: all).", show_default=False)] = None,
+    d_model: Annotated[Optional[int], typer.Option("--d-model", help="Word embedding size (default 64 avg, 128 bilstm).", show_default=False)] = None,
+    d_hidden: Annotated[Optional[int], typer.Option("--d-hidden", help="bilstm: state size per direction (default 128).", show_default=False)] = None,
+    n_layers: Annotated[Optional[int], typer.Option("--n-layers", help="bilstm: stacked layers (default 1).", show_default=False)] = None,
     cell: Annotated[Optional[str], typer.Option("--cell", help="bilstm: lstm (default) or gru.", show_default=False)] = None,
     pooling: Annotated[Optional[str], typer.Option("--pooling", help="bilstm: max (default), mean or last.", show_default=False)] = None,
     dropout: Annotated[Optional[float], typer.Option("--dropout", help="Dropout (default 0 avg, 0.3 bilstm, 0.1 bert).", show_default=False)] = None,
@@ -137,29 +170,47 @@ def train_cmd(
     vectors: Annotated[Optional[str], typer.Option("--vectors", help="Initialise embeddings from `nlpkit embed train` vectors (DIR).", show_default=False)] = None,
     freeze_vectors: Annotated[bool, typer.Option("--freeze-vectors", help="Keep the --vectors embeddings fixed.")] = False,
     bert: Annotated[Optional[str], typer.Option("--bert", help="bert: encoder DIR from `nlpkit bert pretrain`.", show_default=False)] = None,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Steps between resume checkpoints (0: epoch ends only).")] = 500,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted job from its checkpoint in -o.")] = False,
-    device: DeviceOpt = "auto",
-    seed: SeedOpt = 0,
-    threads: ThreadsOpt = None,
+    epochs: EpochsOpt = None,
+    max_time: MaxTimeOpt = None,
+    checkpoint_every: CheckpointEveryOpt = None,
+    resume: ResumeOpt = False,
+    force: ForceOpt = False,
+    metrics: MetricsOpt = None,
+    eval_every: EvalEveryOpt = None,
+    patience: PatienceOpt = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak AdamW learning rate (default 5e-3 avg, 2e-3 bilstm, 3e-5 bert).", show_default=False)] = None,
+    warmup: WarmupOpt = None,
+    schedule: ScheduleOpt = None,
+    optimizer: OptimizerOpt = None,
+    weight_decay: WeightDecayOpt = None,
+    clip: ClipOpt = None,
+    grad_accum: GradAccumOpt = None,
+    precision: PrecisionOpt = None,
+    log_every: LogEveryOpt = None,
+    device: TrainDeviceOpt = None,
+    threads: TrainThreadsOpt = None,
+    seed: TrainSeedOpt = None,
     strict_utf8: StrictUtf8Opt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Train a classifier on label<TAB>text lines; writes config.json, model.safetensors and the vocabulary."""
-    from nlpkit.classify.train import TrainConfig, train_classifier
+    from nlpkit.classify.config import TrainConfig
+    from nlpkit.classify.train import train_classifier
 
-    cfg = TrainConfig(
-        arch=arch.value, epochs=epochs, max_time=max_time, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-        schedule=schedule, warmup=warmup, clip_norm=clip_norm, patience=patience, eval_every=eval_every,
-        checkpoint_every=checkpoint_every, valid_fraction=valid_fraction, min_count=min_count, max_vocab=max_vocab,
-        label_col=label_col or 1, text_col=text_col or 2, vectors=vectors, freeze_vectors=freeze_vectors,
-        device=device, seed=seed, threads=threads,
-    )
-    model_options = {"embed_dim": embed_dim, "hidden_size": hidden_size, "layers": layers, "cell": cell,
+    cfg = TrainConfig(**config_values(
+        arch=arch, epochs=epochs, max_time=max_time, checkpoint_every=checkpoint_every, eval_every=eval_every,
+        patience=patience, lr=lr, warmup=warmup, schedule=schedule, optimizer=optimizer, weight_decay=weight_decay,
+        clip=clip, grad_accum=grad_accum, precision=precision, log_every=log_every, device=device, threads=threads,
+        seed=seed, batch_size=batch_size, valid_fraction=valid_fraction, min_count=min_count, max_vocab=max_vocab,
+        label_col=label_col, text_col=text_col, vectors=vectors, freeze_vectors=freeze_vectors or None,
+    ))
+    model_options = {"d_model": d_model, "d_hidden": d_hidden, "n_layers": n_layers, "cell": cell,
                      "pooling": pooling, "dropout": dropout, "max_len": max_len, "bert": bert}
-    config = train_classifier(inputs, output, model_options, cfg, valid=valid, resume=resume, quiet=quiet, strict_utf8=strict_utf8)
-    best = config["train"].get("best_valid_accuracy")
-    log.info("wrote %s (%s, %d labels%s)", output, arch.value, len(config["labels"]), f", valid accuracy {best:.4f}" if best is not None else "")
+    config = train_classifier(inputs, output, model_options, cfg, valid=valid, run=run_options(resume, force, metrics, quiet),
+                              strict_utf8=strict_utf8)
+    if config:
+        best = config["train"].get("best_valid_accuracy")
+        log.info("wrote %s (%s, %d labels%s)", output, arch.value, len(config["labels"]), f", valid accuracy {best:.4f}" if best is not None else "")
 
 
 @app.command("eval")
@@ -182,7 +233,9 @@ def eval_cmd(
     set_threads(threads)
     report = evaluate(model, inputs, label_col=label_col, text_col=text_col, device=device, batch_size=batch_size, strict_utf8=strict_utf8)
     if format is EvalFormat.json:
-        typer.echo(json.dumps(report))
+        from nlpkit_cli._records import dumps, rounded
+
+        typer.echo(dumps(rounded(report)))
         return
     typer.echo("\n".join(_report_lines(report)))
 

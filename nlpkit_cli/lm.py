@@ -14,23 +14,59 @@ import typer
 
 from nlpkit_cli._common import (
     DeviceOpt,
+    EchoOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
     OutputDirOpt,
-    ForceOpt,
     QuietOpt,
     RecordWriter,
     SeedOpt,
+    StrictOpt,
     StrictUtf8Opt,
     TextFieldOpt,
     TrainInputsArg,
+    pick_alias,
 )
+from nlpkit_cli._common import ForceOpt
+from nlpkit_cli._train_opts import (
+    CheckpointEveryOpt,
+    ClipOpt,
+    DFfOpt,
+    DHiddenOpt,
+    DModelOpt,
+    DropoutOpt,
+    EpochsOpt,
+    EvalEveryOpt,
+    GradAccumOpt,
+    LogEveryOpt,
+    LrDecayOpt,
+    LrOpt,
+    MaxTimeOpt,
+    MetricsOpt,
+    MinLrOpt,
+    NHeadsOpt,
+    NLayersOpt,
+    OptimizerOpt,
+    PatienceOpt,
+    PrecisionOpt,
+    ResumeOpt,
+    ScheduleOpt,
+    ThreadsOpt,
+    TrainDeviceOpt,
+    TrainSeedOpt,
+    ValidOpt,
+    WarmupOpt,
+    WeightDecayOpt,
+    config_values,
+    run_options,
+)
+from nlpkit_cli._records import BadLines
 from nlpkit_cli.lm_format import format_record, parse_prune, summary_lines
 
 log = logging.getLogger("nlpkit")
 
-app = typer.Typer(no_args_is_help=True, help="Language models: `train` (n-gram or neural), `score`, `generate`, `import`.")
+app = typer.Typer(no_args_is_help=True, help="Language models: `train` (n-gram or neural), `score`, `generate`, `import`, `export`.")
 
 
 class Arch(str, Enum):
@@ -47,11 +83,6 @@ class ScoreFormat(str, Enum):
     jsonl = "jsonl"
 
 
-class Optim(str, Enum):
-    adam = "adam"
-    sgd = "sgd"
-
-
 def _opt(flag: str, text: str, **kw):  # noqa: ANN003, ANN202 - a short alias keeps the signature readable
     return typer.Option(flag, help=text, **kw)
 
@@ -63,71 +94,99 @@ def train_cmd(
     arch: Annotated[Arch, _opt("--arch", "ngram, nplm, rnn, gru, lstm or transformer.")] = Arch.ngram,
     order: Annotated[int, _opt("--order", "n-gram: the longest n-gram.")] = 5,
     prune: Annotated[str, _opt("--prune", "n-gram: per-order count thresholds, e.g. 0,0,1 (last repeats).")] = "",
-    vocab_limit: Annotated[Optional[int], _opt("--vocab-limit", "n-gram: keep the N most frequent words.")] = None,
-    min_count: Annotated[int, _opt("--min-count", "Rarer words become <unk>.")] = 1,
-    max_vocab: Annotated[Optional[int], _opt("--max-vocab", "Neural: vocabulary size, specials included.")] = None,
-    tokenizer: Annotated[Optional[Path], _opt("--tokenizer", "Neural: a WordPiece tokenizer dir instead of words.")] = None,
-    valid: Annotated[Optional[Path], _opt("--valid", "Neural: validation text (model selection, lr decay).")] = None,
-    context: Annotated[int, _opt("--context", "nplm: words of history.")] = 4,
-    d_model: Annotated[Optional[int], _opt("--d-model", "Neural: embedding size.")] = None,
-    d_hidden: Annotated[Optional[int], _opt("--d-hidden", "nplm/rnn: hidden units.")] = None,
-    n_layers: Annotated[Optional[int], _opt("--n-layers", "rnn/transformer: layers.")] = None,
-    n_heads: Annotated[Optional[int], _opt("--n-heads", "transformer: attention heads.")] = None,
-    d_ff: Annotated[Optional[int], _opt("--d-ff", "transformer: feed-forward size.")] = None,
-    max_len: Annotated[Optional[int], _opt("--max-len", "transformer: longest context.")] = None,
-    dropout: Annotated[Optional[float], _opt("--dropout", "Neural: dropout rate.")] = None,
-    direct: Annotated[bool, _opt("--direct", "nplm: direct input-output connections.")] = False,
-    tie_weights: Annotated[bool, _opt("--tie-weights/--no-tie-weights", "Neural: tie input and output embeddings.")] = True,
-    epochs: Annotated[int, _opt("--epochs", "Neural: passes over the data.")] = 10,
-    max_time: Annotated[Optional[float], _opt("--max-time", "Neural: stop after SECONDS, keep the best model.")] = None,
-    batch_size: Annotated[int, _opt("--batch-size", "Neural: parallel streams.")] = 20,
-    bptt: Annotated[int, _opt("--bptt", "Neural: tokens per truncated-BPTT segment.")] = 35,
-    optimizer: Annotated[Optim, _opt("--optimizer", "Neural: adam or sgd.")] = Optim.adam,
-    lr: Annotated[float, _opt("--lr", "Neural: learning rate.")] = 1e-3,
-    lr_decay: Annotated[float, _opt("--lr-decay", "Neural: lr factor when valid ppl stalls.")] = 0.5,
-    clip: Annotated[float, _opt("--clip", "Neural: max gradient norm (0: off).")] = 0.25,
-    eval_every: Annotated[int, _opt("--eval-every", "Neural: steps between validations (0: per epoch).")] = 0,
-    amp: Annotated[bool, _opt("--amp/--no-amp", "Neural: bfloat16 mixed precision on CUDA.")] = True,
-    resume: Annotated[bool, _opt("--resume", "Continue a killed job from its checkpoint.")] = False,
-    device: DeviceOpt = "auto",
-    seed: SeedOpt = 0,
+    vocab_limit: Annotated[Optional[int], _opt("--vocab-limit", "Old name of --max-vocab (n-gram).", hidden=True)] = None,
+    min_count: Annotated[Optional[int], _opt("--min-count", "Rarer words become <unk> (default 1).", show_default=False)] = None,
+    max_vocab: Annotated[Optional[int], _opt("--max-vocab", "Vocabulary size limit: n-gram: the N most frequent words; neural: specials included.")] = None,
+    tokenizer: Annotated[Optional[Path], _opt("--tokenizer", "A WordPiece tokenizer dir: model pieces, not words (no OOVs).")] = None,
+    lowercase: Annotated[bool, _opt("--lowercase", "n-gram: lowercase the text; lm score/generate do the same.")] = False,
+    arpa: Annotated[bool, _opt("--arpa", "n-gram: also write DIR/model.arpa.")] = False,
+    quantize: Annotated[int, _opt("--quantize", "n-gram: 8 stores probabilities in one byte each (0: float32).")] = 0,
+    memory: Annotated[str, _opt("--memory", "n-gram: RAM for count runs before spilling to --temp-dir, e.g. 4G.")] = "2G",
+    temp_dir: Annotated[Optional[Path], _opt("--temp-dir", "n-gram: where spilled count runs go (default: system tmp).")] = None,
+    valid: ValidOpt = None,
+    context: Annotated[Optional[int], _opt("--context", "nplm: words of history (default 4).", show_default=False)] = None,
+    d_model: DModelOpt = None,
+    d_hidden: DHiddenOpt = None,
+    n_layers: NLayersOpt = None,
+    n_heads: NHeadsOpt = None,
+    d_ff: DFfOpt = None,
+    max_len: Annotated[Optional[int], _opt("--max-len", "transformer: longest context (default 128).", show_default=False)] = None,
+    dropout: DropoutOpt = None,
+    direct: Annotated[Optional[bool], _opt("--direct/--no-direct", "nplm: direct input-output connections (default off).", show_default=False)] = None,
+    tie_weights: Annotated[Optional[bool], _opt("--tie-weights/--no-tie-weights", "Neural: tie input and output embeddings (default on).", show_default=False)] = None,
+    batch_size: Annotated[Optional[int], _opt("--batch-size", "Neural: sentences per batch (default 20).", min=1, show_default=False)] = None,
+    epochs: EpochsOpt = None,
+    max_time: MaxTimeOpt = None,
+    checkpoint_every: CheckpointEveryOpt = None,
+    resume: ResumeOpt = False,
+    force: ForceOpt = False,
+    metrics: MetricsOpt = None,
+    eval_every: EvalEveryOpt = None,
+    patience: PatienceOpt = None,
+    lr: LrOpt = None,
+    warmup: WarmupOpt = None,
+    schedule: ScheduleOpt = None,
+    lr_decay: LrDecayOpt = None,
+    min_lr: MinLrOpt = None,
+    optimizer: OptimizerOpt = None,
+    weight_decay: WeightDecayOpt = None,
+    clip: ClipOpt = None,
+    grad_accum: GradAccumOpt = None,
+    precision: PrecisionOpt = None,
+    log_every: LogEveryOpt = None,
+    device: TrainDeviceOpt = None,
+    threads: ThreadsOpt = None,
+    seed: TrainSeedOpt = None,
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a language model; writes config.json and model.arpa (n-gram) or model.safetensors."""
+    """Train a language model; writes config.json and ngram.bin (n-gram) or model.safetensors."""
     if arch is Arch.ngram:
         from nlpkit.lm.ngram_train import NgramConfig, train_ngram
 
-        cfg = NgramConfig(order=order, prune=parse_prune(prune), min_count=min_count, vocab_limit=vocab_limit)
-        result = train_ngram(inputs, output, cfg, strict_utf8=strict_utf8, text_field=text_field)
+        given = {"min_count": min_count} if min_count is not None else {}
+        cfg = NgramConfig(order=order, prune=parse_prune(prune), vocab_limit=pick_alias(max_vocab, vocab_limit),
+                          lowercase=lowercase, tokenizer=str(tokenizer) if tokenizer else None, quantize=quantize, arpa=arpa,
+                          memory=memory, temp_dir=str(temp_dir) if temp_dir else None, **given)
+        result = train_ngram(inputs, output, cfg, strict_utf8=strict_utf8, text_field=text_field, force=force)
         log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
         return
     from nlpkit.lm.neural_train import train_neural
     from nlpkit.lm.train import TrainConfig
 
-    tcfg = TrainConfig(epochs=epochs, max_time=max_time, batch_size=batch_size, bptt=bptt, optimizer=optimizer.value,
-                       lr=lr, lr_decay=lr_decay, clip=clip, eval_every=eval_every, amp=amp, seed=seed)
+    tcfg = TrainConfig(**config_values(
+        epochs=epochs, max_time=max_time, checkpoint_every=checkpoint_every, eval_every=eval_every, patience=patience,
+        lr=lr, warmup=warmup, schedule=schedule, lr_decay=lr_decay, min_lr=min_lr, optimizer=optimizer,
+        weight_decay=weight_decay, clip=clip, grad_accum=grad_accum, precision=precision, log_every=log_every,
+        device=device, threads=threads, seed=seed, batch_size=batch_size, min_count=min_count, max_vocab=max_vocab,
+        tokenizer=str(tokenizer) if tokenizer else None,
+    ))
     options = dict(context=context, d_model=d_model, d_hidden=d_hidden, n_layers=n_layers, n_heads=n_heads, d_ff=d_ff,
                    max_len=max_len, dropout=dropout, direct=direct, tie_weights=tie_weights)
-    result = train_neural(inputs, output, arch.value, options, tcfg, valid=str(valid) if valid else None,
-                          tokenizer=str(tokenizer) if tokenizer else None, min_count=min_count, max_vocab=max_vocab,
-                          device=device, resume=resume, quiet=quiet, strict_utf8=strict_utf8, text_field=text_field)
-    log.info("wrote %s: best valid ppl %s", output, result["train"]["best_valid_ppl"])
+    result = train_neural(inputs, output, arch.value, options, tcfg, valid=valid, run=run_options(resume, force, metrics, quiet),
+                          strict_utf8=strict_utf8, text_field=text_field)
+    if result:
+        log.info("wrote %s: best valid ppl %s", output, result["train"].get("best_valid_ppl"))
 
 
 @app.command("score")
 def score_cmd(
     model: ModelOpt,
     inputs: InputsArg = None,
-    format: Annotated[ScoreFormat, typer.Option("--format", "-f", help="tsv (log10_prob, tokens, oov, ppl) or jsonl.")] = ScoreFormat.tsv,
-    per_token: Annotated[bool, _opt("--per-token", "Add each token's log10 p (and n-gram length).")] = False,
-    summary: Annotated[bool, _opt("--summary", "Print corpus perplexity (with and without OOVs) to stderr.")] = False,
+    format: Annotated[ScoreFormat, typer.Option("--format", "-f", help="tsv (log10_prob, n_tokens, n_oov, ppl) or jsonl.")] = ScoreFormat.tsv,
+    per_token: Annotated[bool, _opt("--per-token", "Add each token's log10 p, n-gram length, OOV mark.")] = False,
+    summary: Annotated[bool, _opt("--summary", "Print corpus perplexity (without, then with OOVs) to stderr.")] = False,
     batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = 64,
+    context: Annotated[bool, _opt("--context", "Document mode: the lines are running text; each is scored after "
+                                  "the previous ones (neural: state carried; n-gram: the last n-1 words).")] = False,
+    threads: Annotated[int, _opt("--threads", "n-gram: score batches of lines on N threads.", min=1)] = 1,
     device: DeviceOpt = "auto",
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
     line_buffered: LineBufferedOpt = None,
+    echo: EchoOpt = False,
+    strict: StrictOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Score each input line (an empty line too): log10 p with </s>, tokens, OOVs, perplexity."""
@@ -138,10 +197,14 @@ def score_cmd(
     writer = RecordWriter(line_buffered)
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
     records = score_lines(model, lines, per_token=per_token, device=device, batch_size=batch_size, summary=totals,
-                          interactive=writer.line_buffered)
-    for record in records:
-        writer.write(format_record(record, format.value, per_token))
+                          interactive=writer.line_buffered, threads=threads, context=context)
+    bad = BadLines(strict)
+    for lineno, record in enumerate(records, start=1):
+        if record.error is not None:
+            bad(lineno, record.text, record.error)
+        writer.write(format_record(record, format.value, per_token, echo))
     writer.close()
+    bad.summary()
     if totals is not None:
         for line in summary_lines(totals):
             typer.echo(line, err=True)
@@ -173,11 +236,109 @@ def generate_cmd(
 def import_cmd(
     arpa: Annotated[Path, typer.Argument(help="An ARPA file (.gz/.bz2/.xz too), e.g. from KenLM's lmplz.", show_default=False)],
     output: OutputDirOpt,
+    quantize: Annotated[int, _opt("--quantize", "8 stores probabilities in one byte each (0: float32).")] = 0,
+    keep_arpa: Annotated[bool, _opt("--arpa", "Also keep a copy of the ARPA file as DIR/model.arpa.")] = False,
     quiet: QuietOpt = False,
     force: ForceOpt = False,
 ) -> None:
-    """Make a model directory from any ARPA file, for `lm score` and `lm generate`."""
+    """Make a model directory (compact ngram.bin) from any ARPA file, for `lm score` and `lm generate`."""
     from nlpkit.lm.ngram_train import import_arpa
 
-    result = import_arpa(arpa, output, force=force)
+    result = import_arpa(arpa, output, quantize=quantize, keep_arpa=keep_arpa, force=force)
     log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
+
+
+class ExportFormat(str, Enum):
+    arpa = "arpa"
+
+
+@app.command("export")
+def export_cmd(
+    model: ModelOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The file to write.", show_default=False)],
+    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="arpa (KenLM, SRILM and others read it).")] = ExportFormat.arpa,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write an n-gram model as an ARPA file, e.g. `nlpkit lm export -m kn5 -o kn5.arpa`."""
+    from nlpkit.lm.ngram_train import export_arpa
+
+    n = export_arpa(model, output)
+    log.info("wrote %s: %d n-grams", output, n)
+
+
+def _eval_lines(path: Optional[Path]) -> list[str]:
+    from nlpkit.corpus import read_lines
+
+    return [line for line in read_lines([str(path)]) if line.strip()] if path else []
+
+
+EvalOpt = Annotated[Optional[Path], _opt("--eval", "Text to report perplexity on, before and after.")]
+
+
+@app.command("prune")
+def prune_cmd(
+    model: ModelOpt,
+    output: OutputDirOpt,
+    threshold: Annotated[float, _opt("--threshold", "Prune n-grams whose removal raises perplexity by less than T (relative).")] = 1e-8,
+    eval_text: EvalOpt = None,
+    quiet: QuietOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Entropy-based pruning (Stolcke 1998), e.g. `nlpkit lm prune -m kn5 --threshold 1e-7 -o kn5p`."""
+    from nlpkit.lm.ngram_model import load_ngram
+    from nlpkit.lm.ngram_train import derive_model, model_tables
+    from nlpkit.lm.prune import entropy_prune, perplexity
+
+    before = load_ngram(model)
+    lines = _eval_lines(eval_text)
+    tables, removed = entropy_prune(model_tables(before), threshold)
+    result = derive_model(model, tables, output, {"pruned": {"threshold": threshold, "removed": removed}}, force=force)
+    log.info("wrote %s: %s n-grams (removed %s)", output, "/".join(map(str, result["train"]["ngrams"])),
+             "/".join(map(str, removed)))
+    if lines:
+        log.info("perplexity on %s: %.6g before, %.6g after", eval_text, perplexity(before, lines),
+                 perplexity(load_ngram(output), lines))
+
+
+@app.command("filter")
+def filter_cmd(
+    model: ModelOpt,
+    output: OutputDirOpt,
+    vocab: Annotated[Path, _opt("--vocab", "Words to keep: a file of whitespace-separated words.", show_default=False)],
+    eval_text: EvalOpt = None,
+    quiet: QuietOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Keep only n-grams over a vocabulary, e.g. `nlpkit lm filter -m kn5 --vocab words.txt -o small`."""
+    from nlpkit.lm.ngram_model import load_ngram
+    from nlpkit.lm.ngram_train import derive_model, model_tables
+    from nlpkit.lm.prune import filter_vocab, perplexity
+
+    before = load_ngram(model)
+    words = set(vocab.read_text(encoding="utf-8").split())
+    tables = filter_vocab(model_tables(before), words)
+    result = derive_model(model, tables, output, {"filtered": {"vocab": str(vocab), "words": len(words)}}, force=force)
+    log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
+    lines = _eval_lines(eval_text)
+    if lines:
+        log.info("perplexity on %s: %.6g before, %.6g after", eval_text, perplexity(before, lines),
+                 perplexity(load_ngram(output), lines))
+
+
+@app.command("interpolate")
+def interpolate_cmd(
+    models: Annotated[list[Path], typer.Option("--model", "-m", help="A model to mix (give two or more).", show_default=False)],
+    tune: Annotated[Path, _opt("--tune", "Held-out text the weights are tuned on (EM).", show_default=False)],
+    output: OutputDirOpt,
+    batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = 64,
+    device: DeviceOpt = "auto",
+    quiet: QuietOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Mix models linearly with EM-tuned weights, e.g. `nlpkit lm interpolate -m kn5 -m lstm --tune valid.txt -o mix`."""
+    from nlpkit.corpus import read_lines
+    from nlpkit.lm.interpolate import interpolate
+
+    lines = list(read_lines([str(tune)]))
+    result = interpolate(models, lines, output, device=device, batch_size=batch_size, tune_name=str(tune), force=force)
+    log.info("wrote %s: weights %s", output, " ".join(f"{w:.4g}" for w in result["model"]["weights"]))

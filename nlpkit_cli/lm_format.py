@@ -1,10 +1,19 @@
-"""Output formats of `nlpkit lm score` (kept apart so the command module stays thin)."""
+"""Output formats of `nlpkit lm score` (kept apart so the command module stays thin).
+
+JSONL: ``{"text", "log10_prob", "n_tokens", "n_oov", "ppl", "tokens", "oov"[, "per_token"]}``;
+``tokens``/``oov`` repeat ``n_tokens``/``n_oov`` for one release (deprecated). Per token:
+``{"token", "scored_as", "log10_prob", "ngram" (n-gram models), "oov"}``.
+TSV: ``log10_prob n_tokens n_oov ppl [per-token] [text with --echo]``; a per-token cell is
+``token=log10p:n``, and an OOV token shows what was scored: ``pear[<unk>]=log10p:n``.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 
 from nlpkit.errors import ConfigError
+from nlpkit_cli._records import NA, dumps, fnum, ftext, tsv_row
 
 
 def parse_prune(text: str) -> list[int]:
@@ -16,25 +25,61 @@ def parse_prune(text: str) -> list[int]:
         raise ConfigError(f"--prune takes comma-separated integers, not {text!r}", "e.g. --prune 0,0,1") from None
 
 
-def format_record(record, fmt: str, per_token: bool) -> str:  # noqa: ANN001 - nlpkit.lm.score.LineScore
-    """One output line: TSV ``log10_prob tokens oov ppl [token=log10p:n ...]`` or one JSON object."""
-    lp, ppl = round(record.log10_prob, 6), round(record.ppl, 4)
+def _token_obj(token: str, scored_as: str, lp: float, n: int | None, oov: bool) -> dict:
+    obj = {"token": token, "scored_as": scored_as, "log10_prob": fnum(lp)}
+    if n is not None:
+        obj["ngram"] = n
+    obj["oov"] = bool(oov)
+    return obj
+
+
+def _token_cell(token: str, scored_as: str, lp: float, n: int | None, oov: bool) -> str:
+    name = f"{token}[{scored_as}]" if oov or scored_as != token else token
+    return f"{name}={ftext(lp)}" + (f":{n}" if n is not None else "")
+
+
+def _jtext(text: str) -> str:
+    """``json.dumps(text, ensure_ascii=False)``, without its cost for the usual line that needs no escape."""
+    if '"' in text or "\\" in text or not text.isprintable():
+        return json.dumps(text, ensure_ascii=False)
+    return f'"{text}"'
+
+
+def _jnum(x: float) -> str:
+    """``dumps(fnum(x))``: 6 significant digits, ``null`` when not finite."""
+    return repr(float(f"{x:.6g}")) if math.isfinite(x) else "null"
+
+
+def format_record(record, fmt: str, per_token: bool, echo: bool = False) -> str:  # noqa: ANN001 - LineScore
+    """One output line for one input line (an error record for a bad line)."""
     if fmt == "jsonl":
-        obj = {"log10_prob": lp, "tokens": record.tokens, "oov": record.oov, "ppl": ppl}
+        if record.error is not None:
+            return dumps({"text": record.text, "error": record.error})
         if per_token:
-            obj["per_token"] = [
-                {"token": t, "log10_prob": round(v, 6), **({"ngram": n} if n is not None else {})}
-                for t, v, n in record.per_token
-            ]
-        return json.dumps(obj, ensure_ascii=False)
-    fields = [f"{lp:.6f}", str(record.tokens), str(record.oov), f"{ppl:.4f}"]
+            obj = {"text": record.text, "log10_prob": fnum(record.log10_prob), "n_tokens": record.n_tokens,
+                   "n_oov": record.n_oov, "ppl": fnum(record.ppl), "tokens": record.n_tokens, "oov": record.n_oov,
+                   "per_token": [_token_obj(*t) for t in record.per_token]}
+            return dumps(obj)
+        n, o = record.n_tokens, record.n_oov  # the same text as dumps() of the dict, built directly: hot path
+        return (f'{{"text": {_jtext(record.text)}, "log10_prob": {_jnum(record.log10_prob)}, "n_tokens": {n}, '
+                f'"n_oov": {o}, "ppl": {_jnum(record.ppl)}, "tokens": {n}, "oov": {o}}}')
+    echoed = record.text if echo else None
+    if record.error is not None:
+        return tsv_row([NA, NA, NA, NA] + ([""] if per_token else []), echoed)
+    fields = [record.log10_prob, record.n_tokens, record.n_oov, record.ppl]
     if per_token:
-        fields.append(" ".join(f"{t}={v:.4f}" + (f":{n}" if n is not None else "") for t, v, n in record.per_token))
-    return "\t".join(fields)
+        fields.append(" ".join(_token_cell(*t) for t in record.per_token))
+    return tsv_row(fields, echoed)
 
 
 def summary_lines(s) -> list[str]:  # noqa: ANN001 - nlpkit.lm.score.Summary
-    return [
-        f"lines {s.lines}  tokens {s.tokens}  oov {s.oov}  log10_prob {s.log10_prob:.4f}",
-        f"perplexity {s.ppl():.4f} (including OOVs), {s.ppl_without_oov():.4f} (excluding OOVs)",
-    ]
+    """Corpus figures for stderr; with OOVs present the OOV-excluded perplexity comes first."""
+    head = f"lines {s.lines}  n_tokens {s.n_tokens}  n_oov {s.n_oov}  log10_prob {s.log10_prob:.6g}"
+    if s.bad_lines:
+        head += f"  bad lines {s.bad_lines}"
+    if s.n_oov:
+        ppl = (f"perplexity {s.ppl_without_oov():.6g} (excluding {s.n_oov} OOV tokens), "
+               f"{s.ppl():.6g} (including OOVs, which are scored as <unk>)")
+    else:
+        ppl = f"perplexity {s.ppl():.6g} (no OOVs)"
+    return [head, ppl]

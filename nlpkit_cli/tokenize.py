@@ -6,6 +6,8 @@ import json
 import logging
 from enum import Enum
 from pathlib import Path
+from collections import deque
+from collections.abc import Iterable, Iterator
 from typing import Annotated, Optional
 
 import typer
@@ -24,6 +26,8 @@ from nlpkit_cli._common import (
     TrainInputsArg,
     default_group,
 )
+from nlpkit_cli._common import EchoOpt, StrictOpt
+from nlpkit_cli._records import BadLines
 
 log = logging.getLogger("nlpkit")
 
@@ -67,11 +71,13 @@ def encode_cmd(
     format: Annotated[TokenFormat, typer.Option("--format", "-f", help="tokens, ids or jsonl (tokens, ids, offsets, word_ids).")] = TokenFormat.tokens,
     special_tokens: Annotated[bool, typer.Option("--special-tokens", help="Add [CLS] ... [SEP].")] = False,
     max_length: Annotated[Optional[int], typer.Option("--max-length", help="Truncate to this many pieces.", min=1)] = None,
-    decode: Annotated[bool, typer.Option("--decode", help="Input lines are space-separated ids; print text.")] = False,
+    decode: Annotated[bool, typer.Option("--decode", help="Input lines are space-separated ids; print text (a line that is not ids: an empty line and a warning).")] = False,
     lowercase: LowercaseOpt = None,
     strip_accents: StripAccentsOpt = None,
     max_word_chars: MaxWordCharsOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Lines per encode batch.", min=1)] = 4096,
+    echo: EchoOpt = False,
+    strict: StrictOpt = False,
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
     line_buffered: LineBufferedOpt = None,
@@ -79,21 +85,28 @@ def encode_cmd(
 ) -> None:
     """Encode text into WordPiece tokens or ids, one output line per input line."""
     from nlpkit.corpus import read_lines
-    from nlpkit.tokenize_stream import EncodeOptions, decode_lines, encode_lines
-    from nlpkit.wordpiece import load_tokenizer
+    from nlpkit.tokenize.stream import EncodeOptions, decode_lines, encode_lines
+    from nlpkit.tokenize.wordpiece import load_tokenizer
 
     tok = load_tokenizer(model, lowercase=lowercase, strip_accents=strip_accents, max_word_chars=max_word_chars)
     writer = RecordWriter(line_buffered)
     batch = 1 if writer.line_buffered else batch_size
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
+    jsonl = format is TokenFormat.jsonl and not decode
+    tee = InputTee(lines) if echo or jsonl else None
+    lines = tee if tee is not None else lines
+    bad = BadLines(strict)
     if decode:
-        blocks = decode_lines(tok, lines, batch_lines=batch)
+        blocks = decode_lines(tok, checked_ids(lines, tok.get_vocab_size(with_added_tokens=True), bad), batch_lines=batch)
     else:
         options = EncodeOptions(format=format.value, add_special_tokens=special_tokens, max_length=max_length, batch_lines=batch)
         blocks = encode_lines(tok, lines, options)
+    if tee is not None:
+        blocks = with_input(blocks, tee, jsonl)
     for block in blocks:
         writer.write_block(block)
     writer.close()
+    bad.summary()
 
 
 @app.command("train")
@@ -114,8 +127,8 @@ def train_cmd(
     force: ForceOpt = False,
 ) -> None:
     """Learn a BERT-style WordPiece vocabulary; writes tokenizer.json, vocab.txt and config.json."""
-    from nlpkit.tokenize_train import train_tokenizer
-    from nlpkit.wordpiece import WordPieceConfig
+    from nlpkit.tokenize.train import train_tokenizer
+    from nlpkit.tokenize.wordpiece import WordPieceConfig
 
     config = WordPieceConfig(
         vocab_size=vocab_size,
@@ -145,13 +158,54 @@ def stats_cmd(
 ) -> None:
     """[UNK] rate, pieces per word and vocabulary coverage of a tokenizer on some text."""
     from nlpkit.corpus import read_lines
-    from nlpkit.tokenize_stream import tokenize_stats
-    from nlpkit.wordpiece import load_tokenizer
+    from nlpkit.tokenize.stream import tokenize_stats
+    from nlpkit.tokenize.wordpiece import load_tokenizer
 
     tok = load_tokenizer(model, lowercase=lowercase, strip_accents=strip_accents, max_word_chars=max_word_chars)
     stats = tokenize_stats(tok, read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field))
     if format is StatsFormat.json:
-        typer.echo(json.dumps(stats))
+        from nlpkit_cli._records import dumps, rounded
+
+        typer.echo(dumps(rounded(stats)))
         return
     for key, value in stats.items():
         typer.echo(f"{key}\t{value:.4f}" if isinstance(value, float) else f"{key}\t{value}")
+
+
+class InputTee:
+    """Passes input lines through and keeps them until the output line of each is written."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines, self.seen = lines, deque()
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.lines:
+            self.seen.append(line)  # deque appends and pops are thread-safe (a reader thread runs this)
+            yield line
+
+
+def with_input(blocks: Iterable[str], tee: InputTee, jsonl: bool) -> Iterator[str]:
+    """Output blocks (one line per input line) with the input added: JSONL records gain ``text``
+    first, other rows get the input line as their last column (``--echo``)."""
+    for block in blocks:
+        rows = []
+        for row in block.split("\n")[:-1]:
+            line = tee.seen.popleft()
+            if jsonl:
+                rows.append('{"text": ' + json.dumps(line, ensure_ascii=False) + ", " + row[1:])
+            else:
+                rows.append(row + "\t" + line.replace("\t", " "))
+        yield "".join(row + "\n" for row in rows)
+
+
+def checked_ids(lines: Iterable[str], vocab_size: int, bad: BadLines) -> Iterator[str]:
+    """``--decode`` input: a line that is not a list of valid ids goes to ``bad`` and decodes as empty."""
+    for lineno, line in enumerate(lines, 1):
+        try:
+            ids = [int(x) for x in line.split()]
+            problem = next((f"id {i} is outside the vocabulary (size {vocab_size})" for i in ids if not 0 <= i < vocab_size), None)
+        except ValueError:
+            problem = "not a list of token ids"
+        if problem is not None:
+            bad(lineno, line, problem)
+        yield "" if problem is not None else line

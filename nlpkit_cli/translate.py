@@ -12,17 +12,46 @@ import typer
 
 from nlpkit_cli._common import (
     DeviceOpt,
+    ForceOpt,
     InputsArg,
     LineBufferedOpt,
     ModelOpt,
     OutputDirOpt,
     QuietOpt,
     RecordWriter,
-    SeedOpt,
     StrictUtf8Opt,
     TextFieldOpt,
     default_group,
 )
+from nlpkit_cli._common import EchoOpt
+from nlpkit_cli._train_opts import (
+    CheckpointEveryOpt,
+    ClipOpt,
+    DFfOpt,
+    DHiddenOpt,
+    DModelOpt,
+    DropoutOpt,
+    EpochsOpt,
+    EvalEveryOpt,
+    GradAccumOpt,
+    LogEveryOpt,
+    MaxTimeOpt,
+    MetricsOpt,
+    NHeadsOpt,
+    NLayersOpt,
+    OptimizerOpt,
+    PatienceOpt,
+    PrecisionOpt,
+    ResumeOpt,
+    Schedule,
+    TrainDeviceOpt,
+    TrainSeedOpt,
+    ValidOpt,
+    WeightDecayOpt,
+    config_values,
+    run_options,
+)
+from nlpkit_cli._train_opts import ThreadsOpt as TrainThreadsOpt
 
 log = logging.getLogger("nlpkit")
 
@@ -80,8 +109,9 @@ MaxLenAOpt = Annotated[float, typer.Option("--max-len-a", help="Output limit: A 
 MaxLenBOpt = Annotated[int, typer.Option("--max-len-b", help="Output limit: A * source pieces + B.")]
 MinLenOpt = Annotated[int, typer.Option("--min-len", help="No EOS before this many pieces.")]
 NoRepeatOpt = Annotated[int, typer.Option("--no-repeat-ngram", help="Never repeat an n-gram of this size (0 = off).")]
+EarlyStopOpt = Annotated[bool, typer.Option("--early-stop", help="Stop a sentence at its K-th finished hypothesis (fairseq; faster, may miss a better, longer one).")]
 MaxTokensOpt = Annotated[int, typer.Option("--max-tokens", help="Source pieces per decoding batch.", min=1)]
-ThreadsOpt = Annotated[int, typer.Option("--threads", help="CPU threads for torch (0 = torch's default).", min=0)]
+ThreadsOpt = Annotated[int, typer.Option("--threads", help="CPU threads for torch (0 = all cores).", min=0)]
 
 
 @app.command("decode")
@@ -95,7 +125,9 @@ def decode_cmd(
     max_len_b: MaxLenBOpt = 10,
     min_len: MinLenOpt = 1,
     no_repeat_ngram: NoRepeatOpt = 0,
+    early_stop: EarlyStopOpt = False,
     format: Annotated[OutFormat, typer.Option("--format", "-f", help="text, or jsonl with scores, pieces and length terms.")] = OutFormat.text,
+    echo: EchoOpt = False,
     attention: Annotated[bool, typer.Option("--attention", help="Add the attention matrix to each JSONL hypothesis.")] = False,
     attention_plot: Annotated[Optional[Path], typer.Option("--attention-plot", help="Draw the attention of one line as a heatmap (PNG; needs matplotlib).")] = None,
     plot_line: Annotated[int, typer.Option("--plot-line", help="Input line (from 1) that --attention-plot draws.", min=1)] = 1,
@@ -118,17 +150,17 @@ def decode_cmd(
 
     set_threads(threads)
     want_attn = attention or attention_plot is not None
-    config = BeamConfig(beam, nbest, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram, attention=want_attn)
+    config = BeamConfig(beam, nbest, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram, attention=want_attn, early_stop=early_stop)
     translator = load_translator(model, device)
     check_plot(translator, want_attn)
     writer = RecordWriter(line_buffered)
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
-    chunk = 1 if writer.line_buffered else 2000
+    chunk = 1 if writer.line_buffered else 256
     results = translate_lines(translator, lines, config, max_tokens=max_tokens, max_sentences=max_sentences, chunk_lines=chunk)
     if attention_plot is not None:
         results = with_plot(results, translator.vocabs.tgt, attention_plot, plot_line)
     for t in results:
-        writer.write(jsonl_record(t, translator.vocabs.tgt, attention) if format is OutFormat.jsonl else text_record(t))
+        writer.write(jsonl_record(t, translator.vocabs.tgt, attention) if format is OutFormat.jsonl else text_record(t, echo))
     writer.close()
 
 
@@ -141,71 +173,81 @@ def train_cmd(
     tgt: Annotated[Optional[Path], typer.Option("--tgt", help="Target side, line-aligned with --src.")] = None,
     src_col: SrcColOpt = 1,
     tgt_col: TgtColOpt = 2,
-    valid: Annotated[Optional[Path], typer.Option("--valid", help="Validation pairs (TSV, same columns); the best model on them is kept.")] = None,
+    valid: ValidOpt = None,
     valid_src: Annotated[Optional[Path], typer.Option("--valid-src", help="Validation source file (with --valid-tgt).")] = None,
     valid_tgt: Annotated[Optional[Path], typer.Option("--valid-tgt", help="Validation target file.")] = None,
-    vocab_size: Annotated[int, typer.Option("--vocab-size", help="WordPiece vocabulary size (per side, or joint).")] = 8000,
+    vocab_size: Annotated[Optional[int], typer.Option("--vocab-size", help="WordPiece vocabulary size (per side, or joint; default 8000).", show_default=False)] = None,
     joint_vocab: Annotated[bool, typer.Option("--joint-vocab", help="One vocabulary for both sides.")] = False,
     lowercase: Annotated[bool, typer.Option("--lowercase", help="Lowercase both sides.")] = False,
-    max_len: Annotated[int, typer.Option("--max-len", help="Drop training pairs longer than this (pieces); transformer position limit.")] = 100,
-    cell: Annotated[Cell, typer.Option("--cell", help="Recurrent cell (rnn, rnn-attn).")] = Cell.gru,
-    d_embed: Annotated[int, typer.Option("--d-embed", help="Embedding size (rnn, rnn-attn).")] = 256,
-    d_hidden: Annotated[int, typer.Option("--d-hidden", help="Hidden size per direction (rnn, rnn-attn).")] = 256,
-    d_attn: Annotated[int, typer.Option("--d-attn", help="Additive attention size (rnn-attn).")] = 256,
-    n_layers: Annotated[Optional[int], typer.Option("--n-layers", help="Layers in encoder and decoder (default 1 rnn, 3 transformer).")] = None,
-    d_model: Annotated[int, typer.Option("--d-model", help="Model width (transformer).")] = 256,
-    n_heads: Annotated[int, typer.Option("--n-heads", help="Attention heads (transformer).")] = 4,
-    d_ff: Annotated[int, typer.Option("--d-ff", help="Feed-forward size (transformer).")] = 1024,
-    positions: Annotated[Positions, typer.Option("--positions", help="sinusoidal or learned (transformer).")] = Positions.sinusoidal,
-    norm_first: Annotated[bool, typer.Option("--norm-first/--post-norm", help="Pre-LN (stable) or post-LN as in the paper (transformer).")] = True,
+    max_len: Annotated[Optional[int], typer.Option("--max-len", help="Drop training pairs longer than this (pieces; default 100); transformer position limit.", show_default=False)] = None,
+    cell: Annotated[Optional[Cell], typer.Option("--cell", help="Recurrent cell (rnn, rnn-attn; default gru).", show_default=False)] = None,
+    d_embed: Annotated[Optional[int], typer.Option("--d-embed", help="Embedding size (rnn, rnn-attn; default 256).", show_default=False)] = None,
+    d_hidden: DHiddenOpt = None,
+    d_attn: Annotated[Optional[int], typer.Option("--d-attn", help="Additive attention size (rnn-attn; default 256).", show_default=False)] = None,
+    n_layers: NLayersOpt = None,
+    d_model: DModelOpt = None,
+    n_heads: NHeadsOpt = None,
+    d_ff: DFfOpt = None,
+    positions: Annotated[Optional[Positions], typer.Option("--positions", help="sinusoidal (default) or learned (transformer).", show_default=False)] = None,
+    norm_first: Annotated[Optional[bool], typer.Option("--norm-first/--post-norm", help="Pre-LN (default, stable) or post-LN as in the paper (transformer).", show_default=False)] = None,
     share_embeddings: Annotated[bool, typer.Option("--share-embeddings", help="One embedding table for both sides (transformer, needs --joint-vocab).")] = False,
-    dropout: Annotated[Optional[float], typer.Option("--dropout", help="Dropout (default 0.2 rnn, 0.1 transformer).")] = None,
-    epochs: Annotated[int, typer.Option("--epochs", help="Passes over the training data.")] = 10,
-    max_time: Annotated[Optional[float], typer.Option("--max-time", help="Stop after this many seconds of training; the best model is kept.")] = None,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Padded tokens per batch; batches hold sentences of similar length.")] = 4000,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default 1e-3 rnn, 5e-4 transformer).")] = None,
-    warmup: Annotated[Optional[int], typer.Option("--warmup", help="Warm-up updates, then 1/sqrt decay (default 0 rnn, 1000 transformer).")] = None,
-    label_smoothing: Annotated[Optional[float], typer.Option("--label-smoothing", help="Default 0 rnn, 0.1 transformer.")] = None,
-    clip_norm: Annotated[float, typer.Option("--clip-norm", help="Clip gradients to this total norm (0 = off).")] = 1.0,
-    teacher_forcing: Annotated[float, typer.Option("--teacher-forcing", help="Probability of feeding the reference token (the floor of --scheduled-sampling).")] = 1.0,
+    dropout: DropoutOpt = None,
+    max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", help="Padded tokens per batch (default 4000); batches hold sentences of similar length.", show_default=False)] = None,
+    label_smoothing: Annotated[Optional[float], typer.Option("--label-smoothing", help="Default 0 rnn, 0.1 transformer.", show_default=False)] = None,
+    teacher_forcing: Annotated[Optional[float], typer.Option("--teacher-forcing", help="Probability of feeding the reference token; the floor of --scheduled-sampling (default 1 without a schedule, 0 with one).", show_default=False)] = None,
     scheduled_sampling: Annotated[Sampling, typer.Option("--scheduled-sampling", help="Curriculum from reference to model inputs: linear, exp or sigmoid.")] = Sampling.none,
     ss_k: Annotated[Optional[float], typer.Option("--ss-k", help="The schedule's k (linear: updates to the floor; exp: k<1; sigmoid: k>=1).")] = None,
-    valid_every: Annotated[int, typer.Option("--valid-every", help="Validate every N updates (0 = after each epoch).", min=0)] = 0,
-    valid_metric: Annotated[Metric, typer.Option("--valid-metric", help="Keep the best model by greedy BLEU or by loss.")] = Metric.bleu,
-    valid_lines: Annotated[int, typer.Option("--valid-lines", help="Validation pairs translated for BLEU.", min=1)] = 500,
-    checkpoint_every: Annotated[float, typer.Option("--checkpoint-every", help="Seconds between resume checkpoints.")] = 300.0,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from the checkpoint in the output directory.")] = False,
-    amp: Annotated[Optional[bool], typer.Option("--amp/--no-amp", help="bfloat16 mixed precision (default: on for CUDA).", show_default=False)] = None,
-    device: DeviceOpt = "auto",
-    threads: ThreadsOpt = 0,
-    seed: SeedOpt = 0,
+    valid_metric: Annotated[Optional[Metric], typer.Option("--valid-metric", help="Keep the best model by greedy BLEU (default) or by loss.", show_default=False)] = None,
+    valid_lines: Annotated[Optional[int], typer.Option("--valid-lines", help="Validation pairs translated for BLEU (default 500).", min=1, show_default=False)] = None,
+    epochs: EpochsOpt = None,
+    max_time: MaxTimeOpt = None,
+    checkpoint_every: CheckpointEveryOpt = None,
+    resume: ResumeOpt = False,
+    force: ForceOpt = False,
+    metrics: MetricsOpt = None,
+    eval_every: EvalEveryOpt = None,
+    patience: PatienceOpt = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak learning rate (default 1e-3 rnn, 5e-4 transformer).", show_default=False)] = None,
+    warmup: Annotated[Optional[float], typer.Option("--warmup", help="Linear warm-up steps (below 1: a share of all steps; default 0 rnn, 1000 transformer).", min=0, show_default=False)] = None,
+    schedule: Annotated[Optional[Schedule], typer.Option("--schedule", help="After warm-up (default constant rnn, inverse_sqrt transformer); see --help of the engine's flags in the README.", show_default=False)] = None,
+    optimizer: OptimizerOpt = None,
+    weight_decay: WeightDecayOpt = None,
+    clip: ClipOpt = None,
+    grad_accum: GradAccumOpt = None,
+    precision: PrecisionOpt = None,
+    log_every: LogEveryOpt = None,
+    device: TrainDeviceOpt = None,
+    threads: TrainThreadsOpt = None,
+    seed: TrainSeedOpt = None,
     strict_utf8: StrictUtf8Opt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Train a translation model; writes config.json, model.safetensors and the tokenizer(s)."""
+    """Train a translation model; writes config.json, model.safetensors and the tokenizer(s). Runs under torchrun."""
+    from nlpkit.translate.config import TrainConfig
     from nlpkit.translate.data import ParallelSource
-    from nlpkit.device import set_threads
-    from nlpkit.translate.train import TrainConfig, train_translation
+    from nlpkit.translate.train import train_translation
 
-    set_threads(threads)
+    cfg = TrainConfig(**config_values(
+        arch=arch, max_tokens=max_tokens, label_smoothing=label_smoothing, teacher_forcing=teacher_forcing,
+        scheduled_sampling=scheduled_sampling, ss_k=ss_k, valid_metric=valid_metric, valid_lines=valid_lines,
+        vocab_size=vocab_size, joint_vocab=joint_vocab or None, lowercase=lowercase or None, max_len=max_len,
+        epochs=epochs, max_time=max_time, checkpoint_every=checkpoint_every, eval_every=eval_every, patience=patience,
+        lr=lr, warmup=warmup, schedule=schedule, optimizer=optimizer, weight_decay=weight_decay, clip=clip,
+        grad_accum=grad_accum, precision=precision, log_every=log_every, device=device, threads=threads, seed=seed,
+    ))
     source = ParallelSource(inputs, src, tgt, src_col, tgt_col, strict_utf8)
     valid_source = None
-    if valid is not None or valid_src is not None or valid_tgt is not None:
-        valid_source = ParallelSource([valid] if valid else None, valid_src, valid_tgt, src_col, tgt_col, strict_utf8)
-    transformer = arch is Arch.transformer
-    model_values = {
-        "cell": cell.value, "d_embed": d_embed, "d_hidden": d_hidden, "d_attn": d_attn, "d_model": d_model,
-        "n_heads": n_heads, "d_ff": d_ff, "positions": positions.value, "norm_first": norm_first, "max_len": max_len,
-        "share_embeddings": share_embeddings, "n_layers": n_layers or (3 if transformer else 1),
-        "dropout": dropout if dropout is not None else (0.1 if transformer else 0.2),
-    }
-    config = TrainConfig(
-        epochs, max_time, max_tokens, lr, warmup, label_smoothing, clip_norm, teacher_forcing, scheduled_sampling.value,
-        ss_k, valid_every, valid_metric.value, valid_lines, checkpoint_every, vocab_size, joint_vocab, lowercase, max_len, seed, amp,
+    if valid or valid_src is not None or valid_tgt is not None:
+        valid_source = ParallelSource(valid, valid_src, valid_tgt, src_col, tgt_col, strict_utf8)
+    model_options = config_values(
+        cell=cell, d_embed=d_embed, d_hidden=d_hidden, d_attn=d_attn, d_model=d_model, n_heads=n_heads, d_ff=d_ff,
+        positions=positions, norm_first=norm_first, share_embeddings=share_embeddings or None, n_layers=n_layers, dropout=dropout,
     )
-    summary = train_translation(source, output, arch.value, model_values, config, valid=valid_source, device=device, resume=resume, quiet=quiet)
-    bleu = summary["best_valid_bleu"]
-    log.info("wrote %s: %d updates in %.0f s%s", output, summary["updates"], summary["train_seconds"], f", valid BLEU {bleu}" if bleu is not None else "")
+    config = train_translation(source, output, model_options, cfg, valid=valid_source, run=run_options(resume, force, metrics, quiet))
+    if config:
+        bleu = config["train"].get("best_valid_bleu")
+        log.info("wrote %s: %d steps in %.0f s%s", output, config["train"]["steps"], config["train"]["seconds"],
+                 f", valid BLEU {bleu:.2f}" if bleu is not None else "")
 
 
 @app.command("eval")
@@ -219,6 +261,7 @@ def eval_cmd(
     max_len_b: MaxLenBOpt = 10,
     min_len: MinLenOpt = 1,
     no_repeat_ngram: NoRepeatOpt = 0,
+    early_stop: EarlyStopOpt = False,
     format: Annotated[EvalFormat, typer.Option("--format", "-f", help="text (two TSV tables) or json.")] = EvalFormat.text,
     max_tokens: MaxTokensOpt = 4000,
     device: DeviceOpt = "auto",
@@ -234,11 +277,13 @@ def eval_cmd(
 
     set_threads(threads)
     beams = _beam_list(beam)
-    base = BeamConfig(beams[0], 1, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram)
+    base = BeamConfig(beams[0], 1, lenpen, max_len_a, max_len_b, min_len, no_repeat_ngram, early_stop=early_stop)
     sources, references = read_test_set(src, ref, strict_utf8)
     result = evaluate(load_translator(model, device), sources, references, beams, base, max_tokens=max_tokens)
     if format is EvalFormat.json:
-        typer.echo(json.dumps(result))
+        from nlpkit_cli._records import dumps, rounded
+
+        typer.echo(dumps(rounded(result)))
         return
     typer.echo("beam\tbleu\tbp\tsys_len\tref_len\tseconds\tsignature")
     for r in result["rows"]:

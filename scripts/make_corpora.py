@@ -62,6 +62,21 @@ def main(shared: Path, full: Path) -> None:
     shutil.copy(full / "wordsim" / "gensim_simlex999.txt", ROOT / "eval" / "simlex999.txt")
     (ROOT / "bert_vocab").mkdir(parents=True, exist_ok=True)
     shutil.copy(shared / "bert_vocab" / "vocab.txt", ROOT / "bert_vocab" / "vocab.txt")
+    conll2000(shared)
+
+
+def conll2000(shared: Path) -> None:
+    """CoNLL-2000 chunking: a seeded sample of training sentences, split 3,000 train / 500 test."""
+    sentences, rows = [], []
+    for line in read(shared / "tagging" / "conll2000.train.txt.gz") + [""]:
+        if line.strip():
+            rows.append(line)
+        elif rows:
+            sentences.append(rows)
+            rows = []
+    chosen = random.Random(2000).sample(sentences, 3500)
+    for name, part in (("train", chosen[:3000]), ("test", chosen[3000:])):
+        write_gz(ROOT / "conll2000" / f"conll2000.{name}.txt.gz", [line for s in part for line in [*s, ""]])
 
 
 if __name__ == "__main__":

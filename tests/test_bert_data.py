@@ -139,7 +139,7 @@ def test_pairs_are_reproducible(seed):
 
 def _stream_setup(tmp_path, static: bool):
     from nlpkit.bert.stream import StreamSpec
-    from nlpkit.wordpiece import load_tokenizer
+    from nlpkit.tokenize.wordpiece import load_tokenizer
 
     words = [f"w{i}" for i in range(30)]
     (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")

@@ -62,7 +62,7 @@ def test_config_errors():
 
 
 def bert_vocab_model():
-    from nlpkit.wordpiece import load_tokenizer
+    from nlpkit.tokenize.wordpiece import load_tokenizer
 
     tok = load_tokenizer(BERT_VOCAB)
     return tiny(vocab_size=tok.get_vocab_size(), pad_id=0), tok
@@ -129,3 +129,49 @@ def test_import_refuses_other_models(tmp_path):
     (tmp_path / "gpt" / "config.json").write_text('{"model_type": "gpt2"}')
     with pytest.raises(ArtifactError, match="not BERT"):
         import_hf(tmp_path / "gpt", tmp_path / "out")
+
+
+@pytest.mark.parametrize("change", ["extra", "missing", "shape"])
+def test_load_is_strict_about_weights(tmp_path, change):
+    from safetensors.torch import load_file, save_file
+
+    from nlpkit.bert.artifact import load_bert, save_bert
+
+    model, tok = bert_vocab_model()
+    save_bert(tmp_path / "m", model, tok)
+    path = tmp_path / "m" / "model.safetensors"
+    state = load_file(str(path))
+    if change == "extra":
+        state["layers.9.qkv.weight"] = torch.zeros(3, 3)
+    elif change == "missing":
+        del state["nsp.bias"]
+    else:
+        state["nsp.bias"] = torch.zeros(3)
+    save_file(state, str(path))
+    config = (tmp_path / "m" / "config.json").read_text()  # the recorded size must match the new file
+    import json
+
+    values = json.loads(config)
+    values["files"]["model.safetensors"] = path.stat().st_size
+    (tmp_path / "m" / "config.json").write_text(json.dumps(values))
+    with pytest.raises(ArtifactError, match="does not match its config"):
+        load_bert(tmp_path / "m")
+
+
+def test_hf_import_refuses_unexpected_weights(tmp_path):
+    pytest.importorskip("transformers")
+    from safetensors.torch import load_file, save_file
+
+    from nlpkit.bert.artifact import save_bert
+    from nlpkit.bert.hf import export_hf, import_hf
+
+    model, tok = bert_vocab_model()
+    save_bert(tmp_path / "m", model, tok)
+    export_hf(tmp_path / "m", tmp_path / "hf")
+    path = tmp_path / "hf" / "model.safetensors"
+    state = load_file(str(path))
+    state["bert.encoder.layer.7.output.dense.weight"] = torch.zeros(2, 2)  # a layer the config does not have
+    save_file(state, str(path))
+    with pytest.raises(ArtifactError, match="unexpected tensor.*layer.7"):
+        import_hf(tmp_path / "hf", tmp_path / "back")
+    assert not (tmp_path / "back").exists()

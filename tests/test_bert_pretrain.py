@@ -25,7 +25,7 @@ def tiny(d: Path) -> list[str]:
     return ["--tokenizer", str(vocab), *TINY]
 
 
-TINY = ["--hidden", "32", "--layers", "2", "--heads", "2", "--intermediate", "64",
+TINY = ["--d-model", "32", "--n-layers", "2", "--n-heads", "2", "--d-ff", "64",
         "--max-seq-len", "32", "--batch-size", "4", "--warmup", "2", "--lr", "1e-3", "--log-every", "1",
         "--shuffle-buffer", "16", "--device", "cpu", "--quiet"]
 
@@ -65,10 +65,11 @@ def test_pretrain_writes_artefact_and_metrics(trained):
     assert {"model.safetensors", "tokenizer.json", "vocab.txt"} <= set(config["files"])
     assert not (trained / "m" / "checkpoint.pt").exists()
     recs = records(trained / "m.jsonl")
-    assert [r["step"] for r in recs] == [1, 2, 3, 4]
-    for key in ("loss", "mlm_accuracy", "nsp_accuracy", "tokens_per_s", "lr"):
-        assert all(isinstance(r[key], float) for r in recs), key
-    assert "valid_mlm_accuracy" in recs[1] and "valid_nsp_accuracy" in recs[3]
+    logs, evals = [r for r in recs if r["event"] == "log"], [r for r in recs if r["event"] == "eval"]
+    assert [r["step"] for r in logs] == [1, 2, 3, 4] and [r["step"] for r in evals] == [2, 4]
+    for key in ("loss", "mlm_accuracy", "nsp_accuracy", "tokens_per_s", "examples_per_s", "lr", "seconds"):
+        assert all(isinstance(r[key], float) for r in logs), key
+    assert all("valid_mlm_accuracy" in r and "valid_nsp_accuracy" in r and "valid_loss" in r for r in evals)
 
 
 def test_fill_mask_jsonl_and_text(trained, cli):
@@ -83,10 +84,17 @@ def test_fill_mask_jsonl_and_text(trained, cli):
     assert r.exit_code == 0 and len(lines) == 2 and len(lines[1].split("\t")) == 2  # a tab between the two [MASK]s
 
 
-def test_fill_mask_without_mask_is_one_line_error(trained, cli):
-    r = cli(["bert", "fill-mask", "-m", trained / "m"], input="a [MASK] dog\nno mask here\n")
+def test_fill_mask_without_mask_is_a_bad_line_not_an_abort(trained, cli):
+    r = cli(["bert", "fill-mask", "-m", trained / "m", "-f", "jsonl"], input="a [MASK] dog\nno mask here\nthe [MASK] .\n")
+    recs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert r.exit_code == 0 and len(recs) == 3 and "predictions" in recs[0] and "predictions" in recs[2]
+    assert recs[1] == {"text": "no mask here", "error": "no [MASK] in the line"}
+    assert "warning: line 2: no [MASK]" in r.stderr
+    r = cli(["bert", "fill-mask", "-m", trained / "m", "--echo"], input="no mask here\n")
+    assert r.stdout == "\tno mask here\n"
+    r = cli(["bert", "fill-mask", "-m", trained / "m", "--strict"], input="a [MASK] dog\nno mask here\n")
     assert r.exit_code == 1
-    assert r.stderr.strip().splitlines()[-1].startswith("error: input line 2 has no [MASK]")
+    assert r.stderr.strip().splitlines()[-1].startswith("error: line 2: no [MASK]")
 
 
 def test_embed_pools_and_context(trained, cli, tmp_path):
@@ -105,58 +113,66 @@ def test_embed_pools_and_context(trained, cli, tmp_path):
 
 
 def test_exact_resume_matches_uninterrupted_run(tmp_path, monkeypatch):
-    from nlpkit.bert import trainer as trainer_mod
+    from nlpkit.training.engine import Engine
     from nlpkit_cli.app import app
     from typer.testing import CliRunner
 
     corpus = write_corpus(tmp_path / "c.txt", docs=12)
-    args = ["bert", "pretrain", str(corpus), "--steps", "6", "--checkpoint-every", "3", "--dropout", "0.1", *tiny(tmp_path)]
+    args = ["bert", "pretrain", str(corpus), "--steps", "6", "--checkpoint-every", "3", "--dropout", "0.1", "--threads", "1", *tiny(tmp_path)]
     r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "full"), "--metrics", str(tmp_path / "full.jsonl")])
     assert r.exit_code == 0, r.output
-    real_step = trainer_mod.Trainer.train_step
+    real_step = Engine._step
 
-    def dying_step(self, batches):
-        if self.step == 4:
+    def dying_step(self, group):
+        if self.state.step == 4:
             raise KeyboardInterrupt  # killed after the step-3 checkpoint, mid-way to step 5
-        real_step(self, batches)
+        real_step(self, group)
 
-    monkeypatch.setattr(trainer_mod.Trainer, "train_step", dying_step)
+    monkeypatch.setattr(Engine, "_step", dying_step)
     r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "cut"), "--metrics", str(tmp_path / "cut.jsonl")])
     assert r.exit_code != 0 and (tmp_path / "cut" / "checkpoint.pt").exists()
-    monkeypatch.setattr(trainer_mod.Trainer, "train_step", real_step)
+    monkeypatch.setattr(Engine, "_step", real_step)
+    r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "cut"), "--metrics", str(tmp_path / "cut.jsonl")])
+    assert r.exit_code == 1 and "--resume" in r.output and "--force" in r.output  # a leftover checkpoint is not overwritten
     r = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "cut"), "--metrics", str(tmp_path / "cut.jsonl"), "--resume"])
     assert r.exit_code == 0, r.output
-    full = {x["step"]: x["loss"] for x in records(tmp_path / "full.jsonl")}
-    cut = {x["step"]: x["loss"] for x in records(tmp_path / "cut.jsonl")}
+    full = {x["step"]: x["loss"] for x in records(tmp_path / "full.jsonl") if x["event"] == "log"}
+    cut = {x["step"]: x["loss"] for x in records(tmp_path / "cut.jsonl") if x["event"] == "log"}
     assert set(cut) == {1, 2, 3, 4, 5, 6}
     for step in (4, 5, 6):
         assert cut[step] == full[step], (step, cut[step], full[step])
-    from safetensors.numpy import load_file
-
-    a, b = load_file(str(tmp_path / "full" / "model.safetensors")), load_file(str(tmp_path / "cut" / "model.safetensors"))
-    assert all(np.array_equal(a[k], b[k]) for k in a)
-
-
-def test_max_time_stop_keeps_a_checkpoint_to_resume(tmp_path, cli):
-    corpus = write_corpus(tmp_path / "c.txt", docs=6)
-    args = ["bert", "pretrain", corpus, "-o", tmp_path / "m", "--steps", "3", "--metrics", tmp_path / "m.jsonl", *tiny(tmp_path)]
-    r = cli([*args, "--max-time", "0.001"])
-    assert r.exit_code == 0, r.output
-    assert (tmp_path / "m" / "config.json").exists() and (tmp_path / "m" / "checkpoint.pt").exists()
-    r = cli([*args, "--resume"])
-    assert r.exit_code == 0, r.output
-    assert records(tmp_path / "m.jsonl")[-1]["step"] == 3 and not (tmp_path / "m" / "checkpoint.pt").exists()
-
-
-def test_resume_with_other_options_is_refused(tmp_path, cli):
-    corpus = write_corpus(tmp_path / "c.txt", docs=6)
     import torch
 
-    from nlpkit.artifacts import save_checkpoint
+    from nlpkit.artifacts import load_torch_tensors
 
-    save_checkpoint(tmp_path / "m", {"model_config": {"hidden": 999}, "step": torch.tensor(1)})
-    r = cli(["bert", "pretrain", corpus, "-o", tmp_path / "m", "--steps", "2", "--resume", *tiny(tmp_path)])
-    assert r.exit_code == 1 and "different model size" in r.stderr
+    a, b = load_torch_tensors(tmp_path / "full"), load_torch_tensors(tmp_path / "cut")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_max_time_stops_and_publishes(tmp_path, cli):
+    corpus = write_corpus(tmp_path / "c.txt", docs=6)
+    args = ["bert", "pretrain", corpus, "-o", tmp_path / "m", "--steps", "50", "--metrics", tmp_path / "m.jsonl", *tiny(tmp_path)]
+    r = cli([*args, "--max-time", "0.001"])
+    assert r.exit_code == 0, r.output
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["train"]["stopped"] == "max-time" and config["train"]["steps"] == 1
+    assert not (tmp_path / "m" / "checkpoint.pt").exists()
+
+
+def test_resume_with_other_options_is_refused(tmp_path, cli, monkeypatch):
+    from nlpkit.training.engine import Engine
+
+    corpus = write_corpus(tmp_path / "c.txt", docs=6)
+    args = ["bert", "pretrain", corpus, "-o", tmp_path / "m", "--steps", "4", "--checkpoint-every", "1", *tiny(tmp_path)]
+    real_step = Engine._step
+    monkeypatch.setattr(Engine, "_step", lambda self, group: real_step(self, group) if self.state.step < 2 else (_ for _ in ()).throw(KeyboardInterrupt))
+    assert cli(args).exit_code != 0 and (tmp_path / "m" / "checkpoint.pt").exists()
+    monkeypatch.setattr(Engine, "_step", real_step)
+    r = cli([*args, "--resume", "--d-model", "16"])
+    assert r.exit_code == 1 and "--d-model" in r.stderr
+    r = cli([*args, "--resume", "--mlm-prob", "0.2"])
+    assert r.exit_code == 1 and "--mlm-prob" in r.stderr
+    assert cli([*args, "--resume"]).exit_code == 0
 
 
 @pytest.mark.parametrize(
@@ -164,7 +180,7 @@ def test_resume_with_other_options_is_refused(tmp_path, cli):
     [
         ("empty", [], "empty"),
         ("ok", ["--tokenizer", "/nonexistent/vocab"], "does not exist"),
-        ("ok", ["--hidden", "30", "--heads", "4"], "divisible"),
+        ("ok", ["--d-model", "30", "--n-heads", "4"], "divisible"),
         ("ok", ["--precision", "fp16"], "CUDA"),
     ],
 )
@@ -193,10 +209,10 @@ def test_two_process_gloo_run(tmp_path):
         procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
-    recs = records(tmp_path / "m.jsonl")
+    recs = [r for r in records(tmp_path / "m.jsonl") if r["event"] == "log"]
     assert [x["step"] for x in recs] == [1, 2, 3]  # only rank 0 writes metrics
-    assert recs[-1]["examples"] == 2 * 3 * 4  # two ranks, three steps, batch 4 each
-    assert json.loads((tmp_path / "m" / "config.json").read_text())["kind"] == "bert"
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["kind"] == "bert" and config["train"]["world_size"] == 2
 
 
 @pytest.mark.slow
@@ -211,10 +227,10 @@ def test_mlm_and_nsp_are_learned_on_topical_documents(tmp_path, cli):
     for d in range(400):
         lines += [" ".join(rng.choice(topics[d % 4]) for _ in range(rng.randrange(3, 7))) + " ." for _ in range(6)] + [""]
     (tmp_path / "c.txt").write_text("\n".join(lines))
-    r = cli(["bert", "pretrain", tmp_path / "c.txt", "-o", tmp_path / "m", "--tokenizer", tmp_path / "vocab.txt", "--hidden", "32",
-             "--layers", "2", "--heads", "2", "--intermediate", "64", "--max-seq-len", "32", "--batch-size", "32", "--lr", "2e-3",
+    r = cli(["bert", "pretrain", tmp_path / "c.txt", "-o", tmp_path / "m", "--tokenizer", tmp_path / "vocab.txt", "--d-model", "32",
+             "--n-layers", "2", "--n-heads", "2", "--d-ff", "64", "--max-seq-len", "32", "--batch-size", "32", "--lr", "2e-3",
              "--warmup", "10", "--steps", "300", "--log-every", "50", "--threads", "1", "--quiet", "--metrics", tmp_path / "m.jsonl"])
     assert r.exit_code == 0, r.output
-    last = records(tmp_path / "m.jsonl")[-1]
+    last = [r for r in records(tmp_path / "m.jsonl") if r["event"] == "log"][-1]
     assert last["mlm_accuracy"] > 0.15  # uniform over a topic's 10 words + "." would be about 0.09
     assert last["nsp_accuracy"] > 0.65

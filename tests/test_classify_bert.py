@@ -64,7 +64,11 @@ def test_bert_classifier_predicts_the_same_after_reload(cli, tiny_bert, tmp_path
     first = cli(["classify", "-m", tmp_path / "m", "-f", "jsonl"], input=lines)
     second = cli(["classify", "-m", tmp_path / "m", "-f", "jsonl", "--batch-size", "1"], input=lines)
     assert first.exit_code == 0, first.output
-    assert len(first.stdout.splitlines()) == 4 and first.stdout == second.stdout
+    a = [json.loads(line) for line in first.stdout.splitlines()]
+    b = [json.loads(line) for line in second.stdout.splitlines()]
+    assert len(a) == 4 and [r["label"] for r in a] == [r["label"] for r in b]
+    # Batches of other shapes round differently in the last printed digit.
+    assert all(abs(r["scores"][k] - s["scores"][k]) < 1e-4 for r, s in zip(a, b) for k in r["scores"])
 
 
 def test_bert_max_len_longer_than_the_encoder_is_one_clear_line(cli, tiny_bert, tmp_path):

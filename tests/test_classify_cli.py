@@ -47,7 +47,7 @@ def model(tmp_path_factory):
 def test_train_writes_an_artefact(model):
     config = json.loads((model / "config.json").read_text())
     assert config["kind"] == "classifier" and config["model"]["arch"] == "avg"
-    assert config["labels"] == ["bad", "très bien"] and config["model"]["embed_dim"] == 64
+    assert config["labels"] == ["bad", "très bien"] and config["model"]["d_model"] == 64
     assert config["train"]["epochs"] == 30 and config["train"]["lr"] == 0.05
     assert {"model.safetensors", "vocab.json"} <= set(config["files"])
 
@@ -64,17 +64,37 @@ def test_predict_is_the_default_command_and_labels_round_trip(cli, model):
 def test_predict_formats(cli, model, tmp_path):
     f = tmp_path / "in.txt"
     f.write_text("bad\tawful and boring\nwonderful\n", encoding="utf-8")  # a TSV line and a plain line
-    jsonl = cli(["classify", "-m", model, "--format", "jsonl", f]).stdout.splitlines()
+    jsonl = cli(["classify", "-m", model, "--format", "jsonl", "--input-format", "tsv", f]).stdout.splitlines()
     records = [json.loads(line) for line in jsonl]
-    assert [r["label"] for r in records] == ["bad", "très bien"]
+    assert records[0]["label"] == "bad" and records[0]["text"] == "bad\tawful and boring"
+    assert records[0]["score"] == records[0]["scores"]["bad"]
     assert set(records[0]["scores"]) == {"bad", "très bien"} and sum(records[0]["scores"].values()) == pytest.approx(1, abs=1e-5)
-    tsv = cli(["classify", "-m", model, "-f", "tsv", f]).stdout.splitlines()
+    assert records[1] == {"text": "wonderful", "error": "1 column(s), need 2 for --text-col 2"}  # a bad line, not a guess
+    tsv = cli(["classify", "-m", model, "-f", "tsv", "--text-col", "2", f]).stdout.splitlines()  # --text-col implies tsv
     label, prob = tsv[0].split("\t")
     assert label == "bad" and float(prob) == pytest.approx(records[0]["scores"]["bad"], abs=1e-5)
-    plain = cli(["classify", "-m", model, "-f", "jsonl"], input="awful and boring\n").stdout
-    assert plain == jsonl[0] + "\n"  # the TSV line was classified by its text column
-    as_text = cli(["classify", "-m", model, "--input-format", "text", "-f", "jsonl", f]).stdout.splitlines()
-    assert as_text[0] == cli(["classify", "-m", model, "-f", "jsonl"], input="bad awful and boring\n").stdout.strip()
+    assert tsv[1] == "\tNA"
+    plain = json.loads(cli(["classify", "-m", model, "-f", "jsonl"], input="awful and boring\n").stdout)
+    assert plain["scores"] == pytest.approx(records[0]["scores"], abs=1e-5)  # the TSV line was classified by its text column
+    as_text = cli(["classify", "-m", model, "-f", "jsonl", f]).stdout.splitlines()  # default: whole lines
+    same = cli(["classify", "-m", model, "-f", "jsonl"], input="bad awful and boring\n").stdout.strip()
+    assert json.loads(as_text[0])["scores"] == pytest.approx(json.loads(same)["scores"], abs=1e-5)
+
+
+def test_a_tab_is_not_a_column_unless_asked(cli, model):
+    """The issue's case: a tab inside plain text must not make the second half the text."""
+    whole = json.loads(cli(["classify", "-m", model, "-f", "jsonl"], input="a wonderful and great movie\tawful\n").stdout)
+    tail = json.loads(cli(["classify", "-m", model, "-f", "jsonl"], input="awful\n").stdout)
+    assert whole["text"] == "a wonderful and great movie\tawful" and whole["label"] == "très bien" and tail["label"] == "bad"
+
+
+def test_predict_echo_and_strict(cli, model):
+    r = cli(["classify", "-m", model, "-f", "tsv", "--echo", "--input-format", "tsv"], input="x\tgreat fun\nno tab\nx\tawful\n")
+    rows = r.stdout.splitlines()
+    assert r.exit_code == 0 and len(rows) == 3 and rows[0].endswith("\tx great fun") and rows[1] == "\tNA\tno tab"
+    assert "line 2" in r.stderr and "warning" in r.stderr
+    r = cli(["classify", "-m", model, "--text-col", "4", "--strict"], input="a\tb\tc\n")
+    assert r.exit_code == 1 and "--text-col 4" in r.stderr
 
 
 def test_eval_text_and_json(cli, model, tmp_path):
@@ -125,7 +145,7 @@ def test_eval_unknown_label_is_one_clear_line(cli, model, tmp_path):
 def test_wrong_options_for_the_arch_are_one_clear_line(cli, tmp_path):
     f = tmp_path / "d.tsv"
     f.write_text("a\tx\nb\ty\n", encoding="utf-8")
-    one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "--hidden-size", "8", "-q"]), "--hidden-size", "avg")
+    one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "--d-hidden", "8", "-q"]), "--d-hidden", "avg")
     one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "--arch", "bert", "-q"]), "--bert")
     one_error_line(cli(["classify", "train", f, "-o", tmp_path / "m", "--label-col", "2", "--text-col", "2", "-q"]), "--label-col")
 

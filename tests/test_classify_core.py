@@ -44,9 +44,9 @@ def test_bad_columns_are_config_errors(label_col, text_col):
         list(parse_examples(["a\tb"], label_col, text_col))
 
 
-def test_prediction_text_auto_text_and_tsv():
-    assert prediction_text("pos\tgreat film", "auto", 2) == "great film"
-    assert prediction_text("great film", "auto", 2) == "great film"
+def test_prediction_text_text_and_tsv():
+    assert prediction_text("pos\tgreat film", "tsv", 2) == "great film"
+    assert prediction_text("great film", "text", 2) == "great film"
     assert prediction_text("a\tb", "text", 2) == "a\tb"
     with pytest.raises(CorpusError):
         prediction_text("no columns", "tsv", 2)
@@ -72,7 +72,7 @@ def test_metrics_golden():
 
 
 def test_epoch_batches_cover_every_example_once_and_repeat_per_seed():
-    from nlpkit.classify.loop import epoch_batches
+    from nlpkit.classify.train import epoch_batches
 
     lengths = [i % 7 for i in range(103)]
     batches = epoch_batches(lengths, 10, seed=3, epoch=2)
@@ -89,10 +89,10 @@ def test_avg_ignores_word_order_and_bilstm_does_not():
 
     torch.manual_seed(0)
     ids, lengths = collate([[2, 3, 4, 5], [5, 4, 3, 2]], PAD_ID)  # (2, 4): one text and its reverse
-    avg = AvgClassifier(AvgConfig(vocab_size=6, num_classes=3, embed_dim=8)).eval()
+    avg = AvgClassifier(AvgConfig(vocab_size=6, num_classes=3, d_model=8)).eval()
     out = avg(ids, lengths)  # (2, 3)
     assert torch.allclose(out[0], out[1], atol=1e-6)
-    rnn = BiRNNClassifier(BiLSTMConfig(vocab_size=6, num_classes=3, embed_dim=8, hidden_size=8)).eval()
+    rnn = BiRNNClassifier(BiLSTMConfig(vocab_size=6, num_classes=3, d_model=8, d_hidden=8)).eval()
     out = rnn(ids, lengths)
     assert not torch.allclose(out[0], out[1], atol=1e-4)
 
@@ -105,7 +105,7 @@ def test_bilstm_output_does_not_depend_on_padding_or_batch(cell, pooling):
     from nlpkit.classify.models import BiLSTMConfig, BiRNNClassifier
 
     torch.manual_seed(0)
-    cfg = BiLSTMConfig(vocab_size=10, num_classes=2, embed_dim=6, hidden_size=5, layers=2, cell=cell, pooling=pooling)
+    cfg = BiLSTMConfig(vocab_size=10, num_classes=2, d_model=6, d_hidden=5, n_layers=2, cell=cell, pooling=pooling)
     model = BiRNNClassifier(cfg).eval()
     alone = model(*collate([[3, 4, 5]], PAD_ID))  # (1, 2)
     batched = model(*collate([[3, 4, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]], PAD_ID))  # (2, 2), first row padded
@@ -117,8 +117,8 @@ def test_model_configs_reject_bad_values():
 
     with pytest.raises(ConfigError, match="--cell"):
         model_config("bilstm", {"cell": "rnn"})
-    with pytest.raises(ConfigError, match="--hidden-size does not apply to --arch avg"):
-        model_config("avg", {"hidden_size": 5})
+    with pytest.raises(ConfigError, match="--d-hidden does not apply to --arch avg"):
+        model_config("avg", {"d_hidden": 5})
     with pytest.raises(ConfigError, match="--dropout"):
         model_config("avg", {"dropout": 1.5})
-    assert model_config("bilstm", {"hidden_size": None}).hidden_size == 128
+    assert model_config("bilstm", {"d_hidden": None}).d_hidden == 128

@@ -72,7 +72,7 @@ def test_stats(cli, model, tmp_path):
     (lambda p: (p / "x.bin").write_bytes(b"\0" * 64), ["tokenize", "-m", str(BERT_VOCAB), "{p}/x.bin"], "binary"),
     (lambda p: (p / "d").mkdir(), ["tokenize", "train", "{p}/d", "-o", "{p}/out"], "no text files"),
     (lambda p: (p / "m").mkdir() or (p / "m" / "tokenizer.json").write_text("{"), ["tokenize", "-m", "{p}/m"], "not a valid tokenizer"),
-    (lambda p: None, ["tokenize", "-m", str(BERT_VOCAB), "--decode"], "not a list of token ids"),
+    (lambda p: None, ["tokenize", "-m", str(BERT_VOCAB), "--decode", "--strict"], "not a list of token ids"),
 ])
 def test_bad_input_gives_one_line_and_exit_1(cli, tmp_path, setup, args, message):
     setup(tmp_path)

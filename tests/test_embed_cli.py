@@ -35,13 +35,13 @@ def one_error_line(result):
 def test_analogy_formats_and_oov(cli, model):
     r = cli(["analogy", "-m", model, "man:woman::king"])
     assert r.exit_code == 0 and r.stdout.startswith("man:woman::king -> queen (")
-    r = cli(["analogy", "-m", model, "-f", "jsonl", "--topk", "2"], input="man is to woman as king is to ?\nman:nope::king\n\n")
+    r = cli(["analogy", "-m", model, "-f", "jsonl", "--top-k", "2"], input="man is to woman as king is to ?\nman:nope::king\n\n")
     assert r.exit_code == 0
     recs = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(recs) == 3  # one record per input line, in order
     assert recs[0]["a"] == "man" and recs[0]["c"] == "king" and recs[0]["answers"][0]["word"] == "queen"
     assert len(recs[0]["answers"]) == 2 and set(recs[0]["answers"][0]) == {"word", "score"}
-    assert recs[1]["oov"] == ["nope"] and recs[1]["answers"] == []
+    assert recs[1]["oov_words"] == ["nope"] and recs[1]["text"] == "man:nope::king" and recs[1]["answers"] == []
     assert "nope" in r.stderr
     r = cli(["analogy", "-m", model, "-f", "tsv", "--method", "mul", "man:woman::king"])
     assert r.stdout.split("\t")[:4] == ["man", "woman", "king", "queen"]
@@ -60,7 +60,7 @@ def test_similar(cli, model):
     r = cli(["similar", "-m", model, "-f", "jsonl"], input="queen\nzebra\n")
     recs = [json.loads(line) for line in r.stdout.splitlines()]
     assert recs[0]["word"] == "queen" and recs[0]["answers"][0]["word"] in ("king", "woman")
-    assert recs[1]["oov"] == ["zebra"]
+    assert recs[1]["oov_words"] == ["zebra"] and recs[1]["text"] == "zebra"
 
 
 def test_eval_json(cli, model, tmp_path):
@@ -96,6 +96,32 @@ def test_train_cli_end_to_end(cli, tmp_path):
     assert cli(["similar", "-m", tmp_path / "m", "cat"]).exit_code == 0
     r = cli(["embed", "train", corpus, "-o", tmp_path / "g", "--algo", "glove", "--dim", "8", "--min-count", "1", "--epochs", "1", "--device", "cpu", "-q"])
     assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize("algo", ["sg", "glove"])
+def test_train_cli_metrics_and_leftover_checkpoint(cli, tmp_path, algo):
+    corpus = write_corpus(tmp_path / "c.txt", sentences=300)
+    base = ["embed", "train", corpus, "-o", tmp_path / "m", "--algo", algo, "--dim", "8", "--min-count", "1", "--threads", "1", "--device", "cpu", "-q"]
+    r = cli([*base, "--epochs", "2", "--checkpoint-every", "1000", "--metrics", tmp_path / "m.jsonl"])
+    assert r.exit_code == 0, r.output
+    records = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
+    assert len(records) >= 3 and records[-1]["epoch"] == 2 and records[-1]["words"] == 6000
+    assert all({"step", "epoch", "seconds", "loss", "lr"} <= set(rec) for rec in records)
+    line = one_error_line(cli([*base, "--epochs", "1"]))
+    assert "finished model" in line and "--force" in line  # replaced only on purpose, as by the engine's trainers
+    (tmp_path / "m" / "checkpoint.pt").write_bytes(b"leftover")  # as a killed job leaves it
+    line = one_error_line(cli([*base, "--epochs", "1"]))
+    assert "unfinished job" in line and "--resume" in line and "--force" in line
+    assert cli([*base, "--epochs", "1", "--force"]).exit_code == 0
+    assert not (tmp_path / "m" / "checkpoint.pt").exists()
+
+
+def test_train_cli_durations(cli, tmp_path):
+    corpus = write_corpus(tmp_path / "c.txt", sentences=50)
+    base = ["embed", "train", corpus, "-o", tmp_path / "m", "--dim", "8", "--min-count", "1", "-q"]
+    assert "--max-time" in one_error_line(cli([*base, "--max-time", "soon"]))
+    assert "--checkpoint-every" in one_error_line(cli([*base, "--checkpoint-every", "often"]))
+    assert cli([*base, "--max-time", "1h", "--checkpoint-every", "90s", "--epochs", "1"]).exit_code == 0
 
 
 def test_train_from_stdin(cli, tmp_path):
@@ -135,7 +161,7 @@ def test_query_path_imports_no_torch(model):
         "assert r.exit_code == 0 and 'queen' in r.stdout, r.output\n"
         f"r = CliRunner().invoke(app, ['similar', '-m', {str(model)!r}, 'king'])\n"
         "assert r.exit_code == 0, r.output\n"
-        "print(' '.join(m for m in ('torch', 'datasets') if m in sys.modules))\n"
+        "print(' '.join(m for m in ('torch', 'datasets', 'numba') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr

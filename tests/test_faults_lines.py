@@ -69,9 +69,9 @@ def test_a_long_line_is_scored_in_windows_with_the_same_result(tmp_path, monkeyp
     monkeypatch.setattr(score, "LONG_LINE", 500)
     summary = score.Summary()
     windowed = list(score.ngram_scores(model, lines, False, summary))
-    assert [(r.tokens, r.oov) for r in windowed] == [(r.tokens, r.oov) for r in whole]
+    assert [(r.n_tokens, r.n_oov) for r in windowed] == [(r.n_tokens, r.n_oov) for r in whole]
     assert [r.log10_prob for r in windowed] == pytest.approx([r.log10_prob for r in whole], rel=1e-6)
-    assert summary.tokens == sum(r.tokens for r in whole)
+    assert summary.n_tokens == sum(r.n_tokens for r in whole)
 
 
 def _peak_rss_mb(args: list[str], stdin_path: Path) -> tuple[int, float, str]:

@@ -127,17 +127,72 @@ def test_vocab_limit_and_min_count_map_rare_words_to_unk():
     assert count_ngrams(["<unk> a"], 1).words == ["<unk>", "<s>", "</s>", "a"]
 
 
-def test_scores_agree_with_the_kenlm_module(tmp_path):
+@pytest.fixture(scope="module")
+def ptb4(tmp_path_factory):
+    """A 4-gram on the shipped PTB valid text, with its ARPA."""
+    out = tmp_path_factory.mktemp("ptb4") / "m"
+    train_ngram([str(PTB_VALID)], out, NgramConfig(order=4, arpa=True))
+    return out
+
+
+def _kenlm_sums(model, lines):
+    """Per-sentence float64 sums of KenLM's per-token float32 scores (its score() sums in float32)."""
+    return np.array([sum(float(p) for p, _, _ in model.full_scores(t, bos=True, eos=True)) for t in lines])
+
+
+def test_scores_agree_with_the_kenlm_module(ptb4):
     kenlm = pytest.importorskip("kenlm")
     lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()
-    train_ngram([str(PTB_VALID)], tmp_path / "m", NgramConfig(order=4))
-    ours = load_ngram(tmp_path / "m")
-    theirs = kenlm.Model(str(tmp_path / "m" / "model.arpa"))
-    test = lines[:200] + ["", "the apple and pear salad", "zzz qqq <unk> the"]
+    ours = load_ngram(ptb4)
+    theirs = kenlm.Model(str(ptb4 / "model.arpa"))
+    test = lines[:300] + ["", "the apple and pear salad", "zzz qqq <unk> the", " ".join(lines[:8])]
     s = ours.score_lines(test)
     mine = np.bincount(s.line, weights=s.logp, minlength=len(test))
-    ken = np.array([theirs.score(t, bos=True, eos=True) for t in test])
-    assert np.abs(mine - ken).max() < 1e-4
+    assert np.abs(mine - _kenlm_sums(theirs, test)).max() <= 1e-5
+    # and token by token, n-gram lengths included
+    detail = list(theirs.full_scores(test[3], bos=True, eos=True))
+    first = s.line == 3
+    assert np.allclose(s.logp[first], [p for p, _, _ in detail], atol=1e-6)
+    assert s.length[first].tolist() == [n for _, n, _ in detail]
+
+
+def test_binary_scores_equal_arpa_scores_and_export_round_trips(ptb4, tmp_path):
+    from nlpkit.lm.ngram_train import export_arpa
+
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:200] + ["", "zzz the"]
+    binary = load_ngram(ptb4)
+    from_arpa = NgramModel.from_tables(read_arpa(ptb4 / "model.arpa"))
+    a, b = binary.score_lines(lines), from_arpa.score_lines(lines)
+    assert np.array_equal(a.logp, b.logp) and np.array_equal(a.length, b.length)
+    export_arpa(ptb4, tmp_path / "back.arpa")
+    assert (tmp_path / "back.arpa").read_text() == (ptb4 / "model.arpa").read_text()
+
+
+def test_binary_is_smaller_than_kenlm_probing(ptb4):
+    # KenLM's probing binary: 1.5 slots per n-gram of 8-byte key + 4-byte prob + 4-byte backoff
+    # (no backoff at the highest order); unigrams 8 bytes each.
+    ngrams = __import__("json").loads((ptb4 / "config.json").read_text())["train"]["ngrams"]
+    probing = 8 * ngrams[0] + sum(1.5 * (16 if k < len(ngrams) - 1 else 12) * n for k, n in enumerate(ngrams) if k)
+    assert (ptb4 / "ngram.bin").stat().st_size <= probing
+
+
+def test_quantized_model_is_smaller_and_close(ptb4, tmp_path):
+    import_arpa(ptb4 / "model.arpa", tmp_path / "q", quantize=8)
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:300]
+    exact, quant = load_ngram(ptb4).score_lines(lines), load_ngram(tmp_path / "q").score_lines(lines)
+    assert (tmp_path / "q" / "ngram.bin").stat().st_size < 0.8 * (ptb4 / "ngram.bin").stat().st_size
+    ppl = [10 ** (-s.logp.sum() / len(s.logp)) for s in (exact, quant)]
+    assert ppl[1] == pytest.approx(ppl[0], rel=0.03) and ppl[1] != ppl[0]
+    assert np.array_equal(exact.length, quant.length)
+
+
+def test_codebook_keeps_zero_and_is_nearest():
+    from nlpkit.lm.binary import codebook
+
+    values = np.array([0.0, -0.1, -0.2, -0.3, 0.0, -5.0])
+    book, codes = codebook(values, keep_zero=True)
+    assert book[codes[0]] == 0.0 and book[codes[4]] == 0.0
+    assert np.allclose(book[codes], values)  # fewer values than 256 bins: exact
 
 
 def test_ngram_score_imports_no_torch(tmp_path):
@@ -150,3 +205,152 @@ def test_ngram_score_imports_no_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["2", "False"]
+
+
+def test_spilled_training_gives_the_same_arpa(tmp_path):
+    from nlpkit.lm.ngram_spill import parse_size
+
+    assert parse_size("4G") == 4 * 2**30 and parse_size("500m") == 500 * 2**20 and parse_size("64K") == 65536
+    with pytest.raises(ConfigError):
+        parse_size("lots")
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:400]
+    (tmp_path / "t.txt").write_text("\n".join(lines) + "\n")
+    spill_dir = tmp_path / "spill"
+    spill_dir.mkdir()
+    args = [[str(tmp_path / "t.txt")]]
+    train_ngram(*args, tmp_path / "mem", NgramConfig(order=4, arpa=True), chunk_tokens=1000)
+    train_ngram(*args, tmp_path / "disk", NgramConfig(order=4, arpa=True, memory="1K", temp_dir=str(spill_dir)),
+                chunk_tokens=1000)
+    assert (tmp_path / "mem" / "model.arpa").read_text() == (tmp_path / "disk" / "model.arpa").read_text()
+    assert list(spill_dir.iterdir()) == []  # runs removed after the merge
+    # and the same as counting in one piece
+    train_ngram(*args, tmp_path / "one", NgramConfig(order=4, arpa=True))
+    assert (tmp_path / "one" / "model.arpa").read_text() == (tmp_path / "mem" / "model.arpa").read_text()
+
+
+def test_spilled_runs_are_merged_in_id_ranges(tmp_path):
+    from nlpkit.lm.ngram_spill import RunStore
+
+    rng = np.random.default_rng(0)
+    store = RunStore(2, budget=200, temp_dir=tmp_path)  # spills every add; merges ranges of ~200 bytes
+    expected = {}
+    for _ in range(5):
+        rows = rng.integers(0, 30, (60, 2)).astype(np.uint32)
+        for r in map(tuple, rows.tolist()):
+            expected[r] = expected.get(r, 0) + 1
+        uni, cnt = np.unique(rows[:, :1], axis=0, return_counts=True)
+        big, bcnt = np.unique(rows, axis=0, return_counts=True)
+        store.add([uni.astype(np.uint32), big.astype(np.uint32)], [cnt.astype(np.int64), bcnt.astype(np.int64)])
+    assert store.spilled == 5
+    rows, counts = store.result(30)
+    got = dict(zip(map(tuple, rows[1].tolist()), counts[1].tolist()))
+    assert got == expected
+    assert [tuple(r) for r in rows[1].tolist()] == sorted(expected)
+
+
+def _ppl(model, lines):
+    from nlpkit.lm.prune import perplexity
+
+    return perplexity(model, lines)
+
+
+def test_entropy_pruning_keeps_a_normalised_smaller_model():
+    from nlpkit.lm.prune import entropy_prune
+
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()
+    train, held = lines[:1500], lines[1500:1700]
+    full, model = _model(train, 3)
+    sizes = [len(r) for r in full.rows]
+    pruned, removed = entropy_prune(_model(train, 3)[0], 1e-6)
+    assert removed[0] == 0 and removed[2] > 0 and [len(r) for r in pruned.rows] == [s - d for s, d in zip(sizes, removed)]
+    small = NgramModel.from_tables(pruned)
+    for ctx in [(), (pruned.bos_id,), tuple(pruned.rows[1][5]), tuple(pruned.rows[2][7][:2])]:
+        assert np.sum(10.0 ** small.next_logprobs(list(ctx))) == pytest.approx(1.0, abs=1e-5), ctx
+    bigrams = {tuple(r) for r in pruned.rows[1].tolist()}
+    assert all(tuple(r[:2]) in bigrams and tuple(r[1:]) in bigrams for r in pruned.rows[2].tolist())
+    # a small cost on held-out text, a large one only with a large threshold
+    assert _ppl(model, held) <= _ppl(small, held) < 1.05 * _ppl(model, held)
+    heavy, removed_more = entropy_prune(_model(train, 3)[0], 1e-3)
+    assert sum(removed_more) > sum(removed)
+    # threshold 0 prunes nothing that matters: the same probabilities
+    same, _ = entropy_prune(_model(train, 3)[0], 0.0)
+    assert _ppl(NgramModel.from_tables(same), held) == pytest.approx(_ppl(model, held), rel=1e-6)
+
+
+def test_filter_keeps_only_ngrams_over_the_vocabulary():
+    from nlpkit.lm.prune import filter_vocab
+
+    tables, model = _model(TINY + ["b b a", "c a b"], 3)
+    small = filter_vocab(tables, {"a", "b"})
+    assert small.words == ["<unk>", "<s>", "</s>", "a", "b"]
+    assert set(np.concatenate([r.ravel() for r in small.rows]).tolist()) <= {0, 1, 2, 3, 4}
+    filtered = NgramModel.from_tables(small)
+    # a sentence over the vocabulary scores as before
+    assert _logp(filtered, "a b a") == pytest.approx(_logp(model, "a b a"), abs=1e-6)
+    assert len(small.rows[2]) < len(tables.rows[2])
+
+
+def test_em_weights_find_the_best_mix():
+    from nlpkit.lm.interpolate import em_weights, mix_logp
+
+    rng = np.random.default_rng(0)
+    # two models, each better on half of the tokens: the best mix is strictly better than either
+    a = np.log10(rng.uniform(0.01, 0.5, 400))
+    b = np.log10(rng.uniform(0.01, 0.5, 400))
+    a[:200] -= 1.0
+    b[200:] -= 1.0
+    logp = np.stack([a, b], axis=1)
+    w, _ = em_weights(logp)
+    assert w.sum() == pytest.approx(1.0) and (w > 0).all()
+    best = mix_logp(logp, w).sum()
+    assert best > max(a.sum(), b.sum())
+    for other in ([0.3, 0.7], [0.5, 0.5], [0.7, 0.3]):  # the EM optimum beats any other weights
+        assert best >= mix_logp(logp, np.array(other)).sum() - 1e-9
+    # one useless model gets (almost) no weight
+    w, _ = em_weights(np.stack([a, a - 2.0], axis=1))
+    assert w[0] > 0.99
+
+
+def test_old_format_models_still_load_from_their_arpa(ptb4, tmp_path, caplog):
+    import json
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(ptb4, old)
+    (old / "ngram.bin").unlink()
+    config = json.loads((old / "config.json").read_text())
+    config["format_version"] = 1
+    config["files"].pop("ngram.bin")
+    (old / "config.json").write_text(json.dumps(config))
+    lines = ["the company said", "", "zzz"]
+    with caplog.at_level("WARNING", logger="nlpkit"):
+        s = load_ngram(old).score_lines(lines)
+    assert "old-format" in caplog.text
+    assert np.array_equal(s.logp, load_ngram(ptb4).score_lines(lines).logp)
+
+
+def test_bucketed_lookup_finds_every_key_and_nothing_else():
+    from nlpkit.lm.binary import bucketed, lookup
+
+    rng = np.random.default_rng(1)
+    keys = np.unique(rng.integers(1, 2**40, 5000).astype(np.uint64))
+    table, offsets, index = bucketed(keys)
+    assert np.array_equal(table[index], keys) and offsets[-1] == len(keys)
+    assert np.array_equal(lookup(table, offsets, keys), index)
+    absent = np.setdiff1d(rng.integers(1, 2**40, 5000).astype(np.uint64), keys)
+    assert (lookup(table, offsets, absent) == -1).all()
+    assert lookup(table, offsets, np.zeros(0, np.uint64)).shape == (0,)
+
+
+def test_lookup_rows_fast_and_general_paths_agree():
+    from nlpkit.lm.ngram_count import lookup_rows, unique_rows
+
+    rng = np.random.default_rng(2)
+    table, _ = unique_rows(rng.integers(0, 50, (400, 3)).astype(np.uint32), np.ones(400, np.int64))
+    query = np.concatenate([table[::3], rng.integers(0, 60, (200, 3)).astype(np.uint32)])
+    expected = [next((i for i, t in enumerate(table.tolist()) if t == q), -1) for q in query.tolist()]
+    assert lookup_rows(table, query).tolist() == expected  # packed keys, binary search
+    assert lookup_rows(table[::-1].copy(), query[:5]).tolist() == [len(table) - 1 - e if e >= 0 else -1 for e in expected[:5]]
+    wide = np.concatenate([table, np.full((len(table), 1), 2**31, np.uint32), table], axis=1)  # too wide to pack
+    wq = np.concatenate([query, np.full((len(query), 1), 2**31, np.uint32), query], axis=1)
+    assert lookup_rows(wide, wq).tolist() == expected

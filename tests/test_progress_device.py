@@ -24,7 +24,25 @@ def test_progress_logs_plain_lines_at_intervals_when_not_a_terminal(caplog):
                 p.advance(10, lr=0.025)
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 5
-    assert lines[0].startswith("train: 100/1,000 words, 10 words/s") and "lr 0.025" in lines[0]
+    assert lines[0] == "train: 100/1,000 words (10%), 10 words/s, ETA 1m30s, lr 0.025"
+
+
+def test_numbers_in_logs_have_4_significant_digits_and_no_exponent():
+    from nlpkit.progress import fmt_duration, fmt_number
+
+    assert fmt_number(283.5998431326674) == "283.6"
+    assert fmt_number(3e-05) == "0.00003" and fmt_number(0.000123456) == "0.0001235"
+    assert fmt_number(123456.7) == "123,500" and fmt_number(2.0) == "2" and fmt_number(0) == "0"
+    assert fmt_duration(42.4) == "42s" and fmt_duration(247) == "4m07s" and fmt_duration(11100) == "3h05m"
+
+
+def test_plain_log_lines_start_with_an_iso_timestamp():
+    import re
+
+    from nlpkit.progress import plain_formatter
+
+    record = logging.LogRecord("nlpkit", logging.INFO, __file__, 1, "train: %s", ("x",), None)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ train: x", plain_formatter().format(record))
 
 
 def test_quiet_progress_logs_nothing(caplog):

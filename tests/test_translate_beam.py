@@ -97,6 +97,21 @@ def test_early_junk_endings_do_not_crowd_out_a_better_hypothesis():
     assert hyps[0].score == pytest.approx(L(0.9**3) / 4)
 
 
+def test_early_stop_ends_at_the_kth_finished_hypothesis():
+    # The same script: with early stopping the sentence ends once W2 EOS and W1 W1 EOS have
+    # finished, before W1 W1 W2 (the exact search's winner) is reached.
+    script = {
+        (): {W1: 0.9, W2: 0.1},
+        (W1,): {W1: 0.9, EOS: 0.1},
+        (W2,): {EOS: 1.0},
+        (W1, W1): {W2: 0.9, EOS: 0.1},
+        (W1, W1, W2): {EOS: 1.0},
+    }
+    hyps = search([script], beam=2, nbest=2, lenpen=1.0, early_stop=True)[0]
+    assert [h.tokens for h in hyps] == [[W1, W1], [W2]]
+    assert hyps[0].score == pytest.approx(L(0.081) / 3)
+
+
 def test_greedy_misses_what_beam_finds():
     greedy = search([SENT0], beam=1, lenpen=1.0)[0][0]
     assert greedy.tokens == [W1]

@@ -53,7 +53,8 @@ def test_train_writes_an_artefact(trained):
     config = json.loads((trained / "model" / "config.json").read_text())
     assert config["kind"] == "translation"
     assert config["model"]["arch"] == "rnn-attn" and config["model"]["d_hidden"] == 8
-    assert config["train"]["results"]["updates"] > 0
+    assert config["train"]["steps"] > 0 and config["train"]["stopped"] == "epochs"
+    assert [h["epoch"] for h in config["history"]] == [1, 2] and "valid_bleu" in config["history"][0]
     assert {"model.safetensors", "src_tokenizer.json", "tgt_tokenizer.json"} <= set(config["files"])
     assert not (trained / "model" / "checkpoint.pt").exists()
 
@@ -122,24 +123,59 @@ def test_eval_prints_bleu_rows_with_signature_and_length_buckets(cli, trained):
     assert text.stdout.splitlines()[0].startswith("beam\tbleu")
 
 
-def test_resume_continues_from_the_checkpoint(cli, trained, tmp_path, monkeypatch):
-    from nlpkit.translate import trainer
+def _weights(model_dir):
+    from nlpkit.artifacts import load_torch_tensors
 
-    out = tmp_path / "m"
-    args = ["translate", "train", trained / "train.tsv", "-o", out, "--src-col", "2", "--tgt-col", "1", *TINY]
+    return load_torch_tensors(model_dir)
 
-    def killed(self, output, data):
-        raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer.Trainer, "publish", killed)
-    assert cli([*args, "--epochs", "1"]).exit_code != 0
-    assert (out / "checkpoint.pt").exists() and not (out / "config.json").exists()
-    monkeypatch.undo()
-    result = cli([*args, "--epochs", "2", "--resume"])
+@pytest.mark.parametrize("arch", ["rnn-attn", "transformer"])
+def test_resume_after_a_kill_gives_the_same_model(cli, trained, tmp_path, monkeypatch, arch):
+    from nlpkit.training.engine import Engine
+
+    extra = ["--d-model", "8", "--n-heads", "2", "--d-ff", "8", "--n-layers", "1", "--dropout", "0.1"] if arch == "transformer" else []
+    base = ["translate", "train", trained / "train.tsv", "--src-col", "2", "--tgt-col", "1", "--valid", trained / "valid.tsv",
+            "--arch", arch, "--epochs", "3", "--max-tokens", "60", "--checkpoint-every", "3", "--threads", "1",
+            "--scheduled-sampling", "linear", "--ss-k", "20", *TINY, *extra]
+    result = cli([*base, "-o", tmp_path / "whole", "--metrics", tmp_path / "whole.jsonl", "--log-every", "2"])
     assert result.exit_code == 0, result.output
-    results = json.loads((out / "config.json").read_text())["train"]["results"]
-    assert results["epochs"] == 2
-    assert [h["epoch"] for h in results["history"]] == [1, 2]
+    records = [json.loads(line) for line in (tmp_path / "whole.jsonl").read_text().splitlines()]
+    logs = [r for r in records if r["event"] == "log"]
+    assert {"step", "epoch", "seconds", "loss", "lr", "teacher_forcing", "tokens_per_s"} <= set(logs[0])
+    # the mean teacher-forcing probability of steps 0 and 1 of the linear schedule with k = 20
+    assert logs[0]["teacher_forcing"] == pytest.approx((1.0 + 0.95) / 2) and logs[-1]["teacher_forcing"] < logs[0]["teacher_forcing"]
+    assert [r["epoch"] for r in records if r["event"] == "eval"] == [1, 2, 3] and "valid_bleu" in records[-1]
+    steps = json.loads((tmp_path / "whole" / "config.json").read_text())["train"]["steps"]
+    kill_at = steps // 3 + 4  # in the middle of epoch 2, after a checkpoint and with steps since
+    real_step = Engine._step
+
+    def dying_step(self, group):
+        if self.state.step == kill_at:
+            raise KeyboardInterrupt
+        return real_step(self, group)
+
+    monkeypatch.setattr(Engine, "_step", dying_step)
+    job = [*base, "-o", tmp_path / "job"]
+    assert cli(job).exit_code != 0
+    assert (tmp_path / "job" / "checkpoint.pt").exists() and not (tmp_path / "job" / "config.json").exists()
+    monkeypatch.setattr(Engine, "_step", real_step)
+    line = cli(job).output
+    assert "unfinished job" in line and "--resume" in line and "--force" in line
+    assert "--max-tokens" in cli([*job, "--resume", "--max-tokens", "80"]).output  # its batches would differ
+    assert "--d-hidden" in cli([*job, "--resume", "--d-hidden", "12"]).output
+    result = cli([*job, "--resume"])
+    assert result.exit_code == 0, result.output
+    whole, resumed = _weights(tmp_path / "whole"), _weights(tmp_path / "job")
+    assert whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
+def test_force_discards_a_leftover_checkpoint(cli, trained, tmp_path):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "checkpoint.pt").write_bytes(b"left by a killed job")
+    args = ["translate", "train", trained / "train.tsv", "-o", tmp_path / "m", "--src-col", "2", "--tgt-col", "1", "--epochs", "1", *TINY]
+    assert "unfinished job" in cli(args).output
+    assert cli([*args, "--force"]).exit_code == 0
+    assert not (tmp_path / "m" / "checkpoint.pt").exists() and (tmp_path / "m" / "config.json").exists()
 
 
 @pytest.mark.parametrize(
@@ -178,6 +214,27 @@ def test_broken_model_gives_one_line(cli, trained, tmp_path):
     assert missing.exit_code == 1 and "does not exist" in missing.output
 
 
+@pytest.mark.parametrize("change", ["extra", "missing"])
+def test_weights_must_match_the_config_exactly(cli, trained, tmp_path, change):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    model = tmp_path / "m"
+    shutil.copytree(trained / "model", model)
+    state = load_file(str(model / "model.safetensors"))
+    if change == "extra":
+        state["decoder.unexpected.weight"] = torch.zeros(2, 2)
+    else:
+        state.pop(sorted(state)[0])
+    save_file(state, str(model / "model.safetensors"))
+    config = json.loads((model / "config.json").read_text())
+    config["files"]["model.safetensors"] = (model / "model.safetensors").stat().st_size  # not caught as truncation
+    (model / "config.json").write_text(json.dumps(config))
+    result = cli(["translate", "-m", model], input="eins\n")
+    assert result.exit_code == 1 and result.output.startswith("error: cannot load") and len(result.output.strip().splitlines()) == 1
+
+
 def test_rnn_without_attention_refuses_attention_plot(cli, tmp_path, trained):
     out = tmp_path / "rnn"
     args = ["translate", "train", trained / "train.tsv", "-o", out, "--arch", "rnn", "--epochs", "1", "--src-col", "2", "--tgt-col", "1", *TINY]
@@ -203,3 +260,80 @@ def test_two_file_input_and_transformer(cli, tmp_path):
     (tmp_path / "short.txt").write_text("x\n", encoding="utf-8")
     bad = cli(["translate", "train", "--src", src, "--tgt", tmp_path / "short.txt", "-o", tmp_path / "z", "--quiet"])
     assert bad.exit_code == 1 and "line-aligned" in bad.output
+
+
+@pytest.mark.parametrize("arch", ["rnn-attn", "transformer"])
+def test_scheduled_sampling_alone_feeds_model_predictions(cli, trained, tmp_path, monkeypatch, arch):
+    """A spy on the input mixer: with only --scheduled-sampling, later updates must sample model tokens."""
+    from nlpkit.translate import rnn, transformer
+
+    probs = []
+    real = rnn.mix_inputs
+
+    def spy(gold, logits, gold_prob):
+        probs.append(gold_prob)
+        return real(gold, logits, gold_prob)
+
+    monkeypatch.setattr(rnn, "mix_inputs", spy)
+    monkeypatch.setattr(transformer, "mix_inputs", spy)
+    extra = ["--d-model", "8", "--n-heads", "2", "--d-ff", "8", "--n-layers", "1"] if arch == "transformer" else []
+    args = ["translate", "train", trained / "train.tsv", "-o", tmp_path / "m", "--src-col", "2", "--tgt-col", "1",
+            "--arch", arch, "--epochs", "2", "--max-tokens", "40", "--scheduled-sampling", "linear", "--ss-k", "4", *TINY, *extra]
+    result = cli(args)
+    assert result.exit_code == 0, result.output
+    # linear with k=4: 1 - i/4 at update i, down to the floor 0 (not --teacher-forcing's old default 1)
+    assert probs and sorted(set(probs), reverse=True) == pytest.approx([0.75, 0.5, 0.25, 0.0])
+
+
+def test_two_process_gloo_run(trained, tmp_path):
+    """Two ranks with the environment torchrun sets (started directly: a launcher would cost a third torch import)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    port = str(29500 + (os.getpid() + 7) % 2000)
+    cmd = [sys.executable, "-m", "nlpkit_cli", "translate", "train", str(trained / "train.tsv"), "-o", str(tmp_path / "m"),
+           "--src-col", "2", "--tgt-col", "1", "--valid", str(trained / "valid.tsv"), "--epochs", "2", "--max-tokens", "60",
+           "--metrics", str(tmp_path / "m.jsonl"), "--threads", "1", *map(str, TINY)]
+    procs = []
+    for rank in range(2):
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port,
+               "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2"}
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-2000:] for o in outs]
+    evals = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines() if '"eval"' in line]
+    assert [r["epoch"] for r in evals] == [1, 2]  # only rank 0 writes metrics
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["train"]["world_size"] == 2 and config["kind"] == "translation"
+    assert evals[-1]["step"] == config["train"]["steps"] and not (tmp_path / "m" / "checkpoint.pt").exists()
+
+
+def test_kill_9_then_resume_ends_with_the_weights_of_an_uninterrupted_run(cli, trained, tmp_path):
+    """A real SIGKILL at an arbitrary moment after the first checkpoint (the killed job and its resume are fresh processes)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    args = [sys.executable, "-m", "nlpkit_cli", "translate", "train", str(trained / "train.tsv"), "--src-col", "2", "--tgt-col", "1",
+            "--epochs", "20", "--max-tokens", "60", "--checkpoint-every", "2", "--threads", "1", *map(str, TINY)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    whole = cli([*args[3:], "-o", tmp_path / "whole"])  # uninterrupted, in this process (saves a torch import)
+    assert whole.exit_code == 0, whole.output
+    job = tmp_path / "job"
+    proc = subprocess.Popen([*args, "-o", str(job)], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (job / "checkpoint.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # somewhere after the first checkpoint, perhaps while writing another
+    proc.kill()
+    proc.wait()
+    assert proc.returncode == -9 and not (job / "config.json").exists(), "the job ended before it was killed"
+    subprocess.run([*args, "-o", str(job), "--resume"], cwd=ROOT, env=env, check=True, timeout=300)
+    whole, resumed = _weights(tmp_path / "whole"), _weights(job)
+    assert whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)

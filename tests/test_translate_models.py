@@ -8,7 +8,7 @@ import torch
 from nlpkit.translate.beam import BeamConfig, beam_search
 from nlpkit.translate.data import ParallelSource, pad
 from nlpkit.translate.rnn import RNNSeq2Seq, Seq2SeqConfig, mix_inputs
-from nlpkit.translate.schedule import gold_probability, learning_rate
+from nlpkit.translate.schedule import gold_probability
 from nlpkit.translate.transformer import TransformerConfig, TransformerSeq2Seq
 
 V = 20
@@ -108,6 +108,18 @@ def test_scheduled_sampling_curves():
     assert gold_probability(1000, "sigmoid", 10, 0.1) == 0.1
 
 
+def test_a_schedule_alone_ends_on_model_predictions():
+    from nlpkit.translate.config import TrainConfig
+
+    plain = TrainConfig()
+    assert plain.teacher_forcing == 1.0
+    scheduled = TrainConfig(scheduled_sampling="linear", ss_k=100)
+    assert scheduled.teacher_forcing == 0.0  # was 1.0: the schedule's floor, so nothing was ever sampled
+    assert gold_probability(50, "linear", 100, scheduled.teacher_forcing) == pytest.approx(0.5)
+    kept = TrainConfig(scheduled_sampling="linear", teacher_forcing=0.3)
+    assert kept.teacher_forcing == 0.3
+
+
 def test_mix_inputs_all_gold_or_all_sampled():
     gold = torch.tensor([5, 6, 7, 0])
     logits = torch.full((4, V), -1e9)
@@ -116,11 +128,15 @@ def test_mix_inputs_all_gold_or_all_sampled():
     assert mix_inputs(gold, logits, 0.0).tolist() == [9, 9, 9, 0]  # padding stays
 
 
-def test_warmup_then_inverse_sqrt():
-    assert learning_rate(50, 1.0, 100) == pytest.approx(0.5)
-    assert learning_rate(100, 1.0, 100) == pytest.approx(1.0)
-    assert learning_rate(400, 1.0, 100) == pytest.approx(0.5)
-    assert learning_rate(7, 0.1, 0) == 0.1
+def test_transformer_schedule_is_warmup_then_inverse_sqrt():
+    from nlpkit.training.optim import lr_factor
+    from nlpkit.translate.config import TrainConfig
+
+    cfg = TrainConfig(arch="transformer")
+    assert (cfg.schedule, cfg.warmup, cfg.lr) == ("inverse_sqrt", 1000, 5e-4)
+    assert lr_factor(499, cfg.schedule, 1000, 10**6) == pytest.approx(0.5)  # step 500 of the warm-up
+    assert lr_factor(3999, cfg.schedule, 1000, 10**6) == pytest.approx(0.5)  # sqrt(1000 / 4000)
+    assert TrainConfig(arch="rnn").schedule == "constant"
 
 
 def test_parallel_source_needs_both_files():

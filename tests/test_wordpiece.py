@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from nlpkit.errors import ArtifactError, ConfigError
-from nlpkit.wordpiece import WordPieceConfig, load_tokenizer, save_tokenizer, train_wordpiece, vocab_lines
-from nlpkit.wordpiece_train import learn_vocab
+from nlpkit.tokenize.wordpiece import WordPieceConfig, load_tokenizer, save_tokenizer, train_wordpiece, vocab_lines
+from nlpkit.tokenize.wordpiece_train import learn_vocab
 from tests.conftest import BERT_VOCAB, CORPORA
 
 WORDS = Counter({"low": 5, "lower": 2, "newest": 6, "widest": 3})
@@ -49,7 +49,7 @@ def test_trained_tokenizer_encodes_greedily(tmp_path):
 
 def test_training_is_deterministic_across_processes(tmp_path):
     code = (
-        "import sys; from nlpkit.corpus import read_lines; from nlpkit.wordpiece import *;"
+        "import sys; from nlpkit.corpus import read_lines; from nlpkit.tokenize.wordpiece import *;"
         "tok = train_wordpiece(read_lines([sys.argv[1]]), WordPieceConfig(vocab_size=800));"
         "print('\\n'.join(vocab_lines(tok)))"
     )

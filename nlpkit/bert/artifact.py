@@ -10,7 +10,7 @@ from nlpkit.artifacts import artifact_writer, load_torch_tensors, read_config, w
 from nlpkit.bert.config import FORMAT_VERSION, KIND
 from nlpkit.bert.model import Bert, BertConfig
 from nlpkit.errors import ArtifactError
-from nlpkit.wordpiece import load_tokenizer, save_tokenizer
+from nlpkit.tokenize.wordpiece import load_tokenizer, save_tokenizer
 
 if TYPE_CHECKING:
     import torch
@@ -39,15 +39,15 @@ def special_ids(tok: Tokenizer, where: str = "the tokenizer") -> SpecialIds:
 def save_bert(
     output: str | Path, model: Bert, tok: Tokenizer, *, train: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None, force: bool = False, **extra: Any,
-) -> None:
-    """Publish ``output`` atomically (weights from the unwrapped, uncompiled module)."""
+) -> dict[str, Any]:
+    """Publish ``output`` atomically (weights from the unwrapped, uncompiled module); returns config.json."""
     from safetensors.torch import save_file
 
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     with artifact_writer(output, kind=KIND, force=force) as tmp:
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         save_tokenizer(tok, tmp)
-        write_config(tmp, KIND, model=asdict(model.cfg), train=train, data=data, format_version=FORMAT_VERSION, **extra)
+        return write_config(tmp, KIND, model=asdict(model.cfg), train=train, data=data, format_version=FORMAT_VERSION, **extra)
 
 
 def config_from_dict(values: dict[str, Any]) -> BertConfig:
@@ -60,9 +60,20 @@ def load_bert(model_dir: str | Path, device: str | torch.device = "cpu") -> tupl
     config = read_config(model_dir, {KIND: FORMAT_VERSION})
     cfg = config_from_dict(config["model"])
     model = Bert(cfg)
-    state = load_torch_tensors(model_dir, "model.safetensors", "cpu")
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ArtifactError(f"{model_dir}/model.safetensors does not match its config ({len(missing)} missing, {len(unexpected)} unexpected weights)", "retrain or re-import the model")
+    load_strict(model, load_torch_tensors(model_dir, "model.safetensors", "cpu"), f"{model_dir}/model.safetensors")
     tok = load_tokenizer(model_dir)
     return model.to(device).eval(), tok, config
+
+
+def load_strict(model: torch.nn.Module, state: dict[str, Any], where: str, may_lack: tuple[str, ...] = ()) -> None:
+    """Load ``state`` into ``model``; a missing (beyond ``may_lack``) or unexpected key, or a wrong shape, is an error."""
+    expected = set(model.state_dict())
+    missing = sorted(expected - set(state) - set(may_lack))
+    unexpected = sorted(set(state) - expected)
+    if missing or unexpected:
+        parts = [f"missing {', '.join(missing[:3])}" if missing else "", f"unexpected {', '.join(unexpected[:3])}" if unexpected else ""]
+        raise ArtifactError(f"{where} does not match its config ({'; '.join(p for p in parts if p)})", "retrain or re-import the model")
+    try:
+        model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a shape mismatch
+        raise ArtifactError(f"{where} does not match its config: {exc}".splitlines()[0], "retrain or re-import the model") from None

@@ -25,7 +25,7 @@ import torch
 
 from nlpkit.artifacts import publish
 from nlpkit.safeio import disk_full_guard, fix_mode, tree_size
-from nlpkit.bert.artifact import load_bert, save_bert
+from nlpkit.bert.artifact import load_bert, load_strict, save_bert
 from nlpkit.bert.model import Bert, BertConfig
 from nlpkit.errors import ArtifactError
 
@@ -57,6 +57,9 @@ KEYS = {
 }
 QKV = ("query", "key", "value")
 NSP_KEYS = ("pooler.weight", "pooler.bias", "nsp.weight", "nsp.bias")
+# transformers tensors that nlpkit derives instead of storing: the tied decoder (checked by
+# _check_decoder, its bias is cls.predictions.bias) and the position-id buffer of older versions
+HF_DERIVED = ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias", "bert.embeddings.position_ids")
 
 
 def to_hf_state(state: dict[str, torch.Tensor], layers: int) -> dict[str, torch.Tensor]:
@@ -80,13 +83,19 @@ def from_hf_state(hf: dict[str, torch.Tensor], layers: int) -> dict[str, torch.T
     """
     hf = {(k if k.startswith(("bert.", "cls.")) else f"bert.{k}"): v for k, v in hf.items()}
     out = {ours: hf[name] for ours, name in KEYS.items() if name in hf}
+    used = {name for name in KEYS.values() if name in hf}
     for i in range(layers):
         src, dst = f"bert.encoder.layer.{i}.", f"layers.{i}."
         for ours, name in LAYER_KEYS.items():
             for p in ("weight", "bias"):
                 out[f"{dst}{ours}.{p}"] = _need(hf, f"{src}{name}.{p}")
+                used.add(f"{src}{name}.{p}")
         for p in ("weight", "bias"):
             out[f"{dst}qkv.{p}"] = torch.cat([_need(hf, f"{src}attention.self.{n}.{p}") for n in QKV], dim=0)  # (3C, ...)
+            used.update(f"{src}attention.self.{n}.{p}" for n in QKV)
+    unexpected = sorted(set(hf) - used - set(HF_DERIVED))
+    if unexpected:
+        raise ArtifactError(f"the HuggingFace weights have {len(unexpected)} unexpected tensor(s) ({', '.join(unexpected[:3])})", "import a plain BERT checkpoint whose config.json matches its weights")
     return out
 
 
@@ -161,7 +170,7 @@ def _check_export_target(out: Path, force: bool) -> None:
 
 
 def _write_tokenizer(tok, directory: Path, max_len: int) -> None:  # noqa: ANN001
-    from nlpkit.wordpiece import save_tokenizer
+    from nlpkit.tokenize.wordpiece import save_tokenizer
 
     save_tokenizer(tok, directory)  # tokenizer.json + vocab.txt
     norm = tok.normalizer
@@ -208,7 +217,7 @@ def import_hf(source: str | Path, output: str | Path, force: bool = False) -> No
     missing = [k for k in NSP_KEYS if k not in state]
     if missing:
         log.warning("warning: %s has no pooler/next-sentence head; they start untrained", src)
-    model.load_state_dict(state, strict=False)
+    load_strict(model, state, f"{src} weights", may_lack=NSP_KEYS)
     tok = _read_hf_tokenizer(src)
     if tok.get_vocab_size(with_added_tokens=True) != cfg.vocab_size:
         raise ArtifactError(f"{src}: the vocabulary has {tok.get_vocab_size()} entries but the model {cfg.vocab_size}", "check vocab.txt")
@@ -274,7 +283,7 @@ def _check_decoder(src: Path, raw: dict[str, torch.Tensor], state: dict[str, tor
 
 
 def _read_hf_tokenizer(src: Path):  # noqa: ANN202
-    from nlpkit.wordpiece import load_tokenizer
+    from nlpkit.tokenize.wordpiece import load_tokenizer
 
     tc: dict[str, Any] = {}
     if (src / "tokenizer_config.json").exists():

@@ -43,11 +43,17 @@ class BertConfig:
     def __post_init__(self) -> None:
         for name in ("vocab_size", "hidden", "layers", "heads", "intermediate", "max_position", "type_vocab_size"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
+                raise ConfigError(f"{_flag(name)} must be at least 1")
         if self.hidden % self.heads:
-            raise ConfigError(f"--hidden {self.hidden} is not divisible by --heads {self.heads}", "pick sizes such as 256 and 4")
+            raise ConfigError(f"--d-model {self.hidden} is not divisible by --n-heads {self.heads}", "pick sizes such as 256 and 4")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError("--dropout must be in [0, 1)")
+
+
+def _flag(field: str) -> str:
+    """The `bert pretrain` flag of a BertConfig field (the model sizes every trainer spells the same way)."""
+    names = {"hidden": "d-model", "layers": "n-layers", "heads": "n-heads", "intermediate": "d-ff"}
+    return "--" + names.get(field, field.replace("_", "-"))
 
 
 class Embeddings(nn.Module):

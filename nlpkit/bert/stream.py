@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import itertools
 import random
-import threading
-import queue
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,42 +85,41 @@ def batches(examples: Iterator[Example], batch_size: int, pad_id: int) -> Iterat
         yield collate(chunk, pad_id)
 
 
-def prefetch(items: Iterator[Any], depth: int = 4) -> Iterator[Any]:
-    """Produce items on a background thread (tokenizing and masking overlap the training step).
+class StreamedBatches:
+    """A job's batches as the engine's sequence: ``steps * grad_accum * world_size`` batches, read in order.
 
-    Exceptions in the producer are re-raised in the consumer, in order.
+    The engine indexes batches by position and, under torchrun, gives rank r the slice
+    ``[r::world_size]``; this rank's stream already is its shard, so that slice is simply the
+    stream read from the start. A resumed job's first index replays the stream up to it (the
+    examples are a pure function of the settings), as the data position of a job is one number.
     """
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
 
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False  # the consumer has gone: stop producing
+    def __init__(self, make_examples: Callable[[], Iterator[Example]], batch_size: int, pad_id: int, total: int, world_size: int = 1) -> None:
+        self.make_examples, self.batch_size, self.pad_id = make_examples, batch_size, pad_id
+        self.total, self.world_size = total, world_size
+        self._batches: Iterator[dict[str, Any]] | None = None
+        self._next = 0  # the local index the open stream yields next
 
-    def work() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-            put(done)
-        except BaseException as exc:  # handed over to the consumer
-            put(exc)
+    def __len__(self) -> int:
+        return self.total
 
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):  # the engine's shard of a torchrun job: this rank's own stream
+            local = StreamedBatches(self.make_examples, self.batch_size, self.pad_id, len(range(*index.indices(self.total))))
+            return local
+        if self._batches is None or index < self._next:
+            self._open(index)
+        while self._next < index:  # the engine reads in order; a gap is skipped
+            next(self._batches)
+            self._next += 1
+        self._next += 1
+        return next(self._batches)
+
+    def _open(self, start: int) -> None:
+        from nlpkit.pumps import prefetch
+
+        if self._batches is not None:
+            self._batches.close()
+        examples = itertools.islice(self.make_examples(), start * self.batch_size, None)
+        self._batches = prefetch(batches(examples, self.batch_size, self.pad_id))
+        self._next = start

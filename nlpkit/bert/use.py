@@ -60,15 +60,19 @@ def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
+NO_MASK = "no [MASK] in the line"
+
+
 @torch.no_grad()
 def fill_mask(model: Bert, tok: Tokenizer, texts: Iterable[str], *, topk: int = 5, batch_size: int = 32) -> Iterator[dict[str, Any]]:
-    """Yield ``{"text", "predictions": [{"token", "score"}, ...]}`` per text.
+    """Yield ``{"text", "predictions": [{"token", "score"}, ...]}`` per text (score: probability).
 
     With several [MASK]s in a text, ``predictions`` is a list with one such list per [MASK], in order
-    (as the transformers fill-mask pipeline does).
+    (as the transformers fill-mask pipeline does). A text without [MASK] gives
+    ``{"text", "error"}`` and the texts around it are filled as usual.
     """
     if topk < 1:
-        raise ConfigError("--topk must be at least 1")
+        raise ConfigError("--top-k must be at least 1")
     ids = special_ids(tok, "the model's tokenizer")
     device = next(model.parameters()).device
     topk = min(topk, model.cfg.vocab_size)
@@ -81,27 +85,29 @@ def fill_mask(model: Bert, tok: Tokenizer, texts: Iterable[str], *, topk: int = 
 
 @torch.no_grad()
 def _fill_chunks(model, tok, texts, topk, batch_size, ids, device, cuts) -> Iterator[dict[str, Any]]:  # noqa: ANN001
-    line = 0
     for chunk in _chunks(texts, batch_size):
         encoded = _encode(tok, chunk, model.cfg.max_position, ids.sep, cuts)
-        positions = []
-        for k, (text, seq) in enumerate(zip(chunk, encoded)):
-            found = [i for i, t in enumerate(seq) if t == ids.mask]
-            if not found:
-                raise CorpusError(f"input line {line + k + 1} has no [MASK]: {text[:60]!r}", "write [MASK] where a word is to be predicted")
-            positions.append(found)
-        input_ids, attention = _batch(encoded, ids.pad, device)
-        T = input_ids.shape[1]
-        flat = torch.tensor([b * T + p for b, found in enumerate(positions) for p in found], device=device)  # (N,)
-        logits, _ = model(input_ids, None, attention, flat)  # (N, V)
-        scores, best = logits.float().softmax(-1).topk(topk, dim=-1)  # (N, k)
-        scores, best = scores.tolist(), best.tolist()
-        n = 0
-        for text, found in zip(chunk, positions):
-            per_mask = [[{"token": tok.id_to_token(i), "score": s} for i, s in zip(best[n + j], scores[n + j])] for j in range(len(found))]
-            n += len(found)
-            yield {"text": text, "predictions": per_mask[0] if len(per_mask) == 1 else per_mask}
-        line += len(chunk)
+        positions = [[i for i, t in enumerate(seq) if t == ids.mask] for seq in encoded]
+        good = [b for b, found in enumerate(positions) if found]
+        results: dict[int, list] = {}
+        if good:
+            input_ids, attention = _batch([encoded[b] for b in good], ids.pad, device)
+            T = input_ids.shape[1]
+            flat = torch.tensor([k * T + p for k, b in enumerate(good) for p in positions[b]], device=device)  # (N,)
+            logits, _ = model(input_ids, None, attention, flat)  # (N, V)
+            scores, best = logits.float().softmax(-1).topk(topk, dim=-1)  # (N, k)
+            scores, best = scores.tolist(), best.tolist()
+            n = 0
+            for b in good:
+                found = positions[b]
+                results[b] = [[{"token": tok.id_to_token(i), "score": s} for i, s in zip(best[n + j], scores[n + j])] for j in range(len(found))]
+                n += len(found)
+        for b, text in enumerate(chunk):
+            per_mask = results.get(b)
+            if per_mask is None:
+                yield {"text": text, "error": NO_MASK}
+            else:
+                yield {"text": text, "predictions": per_mask[0] if len(per_mask) == 1 else per_mask}
 
 
 @torch.no_grad()

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nlpkit.artifacts import artifact_writer, load_torch_tensors, read_config, write_config
+from nlpkit.artifacts import artifact_writer, read_config, write_config
 from nlpkit.classify.encode import Encoder, PieceEncoder, WordEncoder
 from nlpkit.classify.vocab import WordVocab
 from nlpkit.errors import ArtifactError, ConfigError
@@ -30,6 +30,7 @@ KIND = "classifier"
 FORMAT_VERSION = 1
 ARCHS = ("avg", "bilstm", "bert")
 VOCAB = "vocab.json"
+RENAMED = {"embed_dim": "d_model", "hidden_size": "d_hidden", "layers": "n_layers"}  # config.json names before the shared size flags
 
 
 def config_class(arch: str) -> type:
@@ -95,7 +96,7 @@ def save_classifier(
 
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     model_section: dict[str, Any] = {"arch": arch, **asdict(model.cfg)}
-    with artifact_writer(output, force=True) as tmp:
+    with artifact_writer(output, kind=KIND, force=True) as tmp:
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         if isinstance(encoder, WordEncoder):
             (tmp / VOCAB).write_text(json.dumps({"tokens": encoder.vocab.tokens}, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -110,7 +111,7 @@ def load_classifier(model_dir: str | Path, device: str = "auto") -> Classifier:
 
     config = read_config(model_dir, {KIND: FORMAT_VERSION})
     dev = resolve_device(device)
-    values = dict(config["model"])
+    values = {RENAMED.get(k, k): v for k, v in config["model"].items()}
     arch = values.pop("arch", None)
     if arch not in ARCHS:
         raise ArtifactError(f"{model_dir} has an unknown classifier architecture {arch!r}", "retrain the model")
@@ -122,12 +123,19 @@ def load_classifier(model_dir: str | Path, device: str = "auto") -> Classifier:
 
         encoder_cfg = BertConfig(**encoder_values)
     model = build_model(arch, cfg, encoder_cfg)
-    state = load_torch_tensors(model_dir, "model.safetensors", "cpu")
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ArtifactError(f"{model_dir}/model.safetensors does not match its config.json", "retrain the model")
+    load_weights(model, Path(model_dir) / "model.safetensors")
     encoder = _load_encoder(Path(model_dir), arch, cfg, encoder_cfg)
     return Classifier(model.to(dev).eval(), encoder, list(config["labels"]), config, dev)
+
+
+def load_weights(model: nn.Module, path: Path) -> None:
+    """Fill ``model`` from a safetensors file; a missing or unexpected tensor is an error."""
+    from safetensors.torch import load_model
+
+    try:
+        load_model(model, str(path), strict=True, device="cpu")
+    except Exception as exc:  # safetensors raises its own error types for a damaged file
+        raise ArtifactError(f"{path} does not match its config.json: {exc}".splitlines()[0][:300], "retrain the model") from None
 
 
 def _load_encoder(model_dir: Path, arch: str, cfg: Any, encoder_cfg: Any) -> Encoder:

@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from nlpkit.classify.artifact import build_model, model_config
+from nlpkit.classify.config import TrainConfig
 from nlpkit.classify.data import Example
 from nlpkit.classify.encode import Encoder, PieceEncoder, WordEncoder
 from nlpkit.classify.vocab import WordVocab, build_vocab
@@ -13,8 +14,6 @@ from nlpkit.errors import ConfigError
 
 if TYPE_CHECKING:
     from torch import nn
-
-    from nlpkit.classify.train import TrainConfig
 
 log = logging.getLogger("nlpkit")
 
@@ -29,23 +28,23 @@ def check_model_options(arch: str, options: dict[str, Any]) -> None:
 
 
 def build_for_training(
-    cfg: TrainConfig, options: dict[str, Any], train: list[Example], num_classes: int, ckpt: dict[str, Any] | None
+    cfg: TrainConfig, options: dict[str, Any], train: list[Example], num_classes: int, meta: dict[str, Any] | None
 ) -> tuple[nn.Module, Encoder]:
     check_model_options(cfg.arch, options)
     if cfg.arch == "bert":
         return _bert(options, num_classes)
-    if ckpt and ckpt["meta"].get("vocab"):
-        vocab = WordVocab(ckpt["meta"]["vocab"])
+    if meta and meta.get("vocab"):
+        vocab = WordVocab(meta["vocab"])
     else:
         vocab = build_vocab((e.text for e in train), cfg.min_count, cfg.max_vocab)
     log.info("vocabulary: %d words (min count %d)", len(vocab), cfg.min_count)
     if cfg.vectors:
         from nlpkit.classify.vectors import vector_dim
 
-        options = {**options, "embed_dim": _vector_embed_dim(options, vector_dim(cfg.vectors))}
+        options = {**options, "d_model": _vector_d_model(options, vector_dim(cfg.vectors))}
     model_cfg = model_config(cfg.arch, {**options, "vocab_size": len(vocab), "num_classes": num_classes})
     model = build_model(cfg.arch, model_cfg)
-    if cfg.vectors and not ckpt:
+    if cfg.vectors and not meta:
         from nlpkit.classify.vectors import init_embeddings
 
         init_embeddings(model.embed, vocab, cfg.vectors)
@@ -54,10 +53,10 @@ def build_for_training(
     return model, WordEncoder(vocab, model_cfg.max_len)
 
 
-def _vector_embed_dim(options: dict[str, Any], dim: int) -> int:
-    given = options.get("embed_dim")
+def _vector_d_model(options: dict[str, Any], dim: int) -> int:
+    given = options.get("d_model")
     if given is not None and given != dim:
-        raise ConfigError(f"--embed-dim {given} differs from the --vectors size {dim}", "leave --embed-dim out with --vectors")
+        raise ConfigError(f"--d-model {given} differs from the --vectors size {dim}", "leave --d-model out with --vectors")
     return dim
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nlpkit.corpus import ReadStats, read_lines
 from nlpkit.errors import ConfigError, CorpusError
+
 
 @dataclass(frozen=True)
 class Example:
@@ -69,18 +71,18 @@ def read_examples(
 def prediction_text(line: str, input_format: str, text_col: int) -> str:
     """The text to classify in one input line.
 
-    ``text``: the whole line; ``tsv``: column ``text_col``; ``auto``: column ``text_col`` of a line
-    that has that many tab-separated columns, otherwise the whole line (so plain text and the
-    training TSV both work; use ``text`` for plain text that holds tabs).
+    ``text``: the whole line, tabs and all; ``tsv``: column ``text_col`` (from 1). A ``tsv`` line
+    with fewer columns raises CorpusError (the caller makes it an error record). Nothing is guessed
+    from the line's content: a line with a tab is still plain text under ``text``.
     """
     if input_format == "text":
         return line
+    if input_format != "tsv":
+        raise ConfigError(f"--input-format {input_format!r} is not text or tsv")
     cols = line.split("\t")
-    if len(cols) >= text_col and len(cols) > 1:
-        return cols[text_col - 1]
-    if input_format == "tsv" and line.strip():
-        raise CorpusError(f"an input line has {len(cols)} column(s), need {text_col} for --text-col {text_col}", "use --input-format text for plain text")
-    return line
+    if len(cols) < text_col:
+        raise CorpusError(f"{len(cols)} column(s), need {text_col} for --text-col {text_col}", "use --input-format text for plain text")
+    return cols[text_col - 1]
 
 
 def check_text_col(text_col: int) -> None:
@@ -103,3 +105,32 @@ def split_off(examples: list[Example], fraction: float, seed: int) -> tuple[list
     train = [e for i, e in enumerate(examples) if i not in held]
     valid = [e for i, e in enumerate(examples) if i in held]
     return train, valid
+
+
+@dataclass
+class Datasets:
+    train: list[Example]
+    valid: list[Example]
+    labels: list[str]
+    summary: dict[str, Any]
+
+
+def load_datasets(inputs: list[str], valid: list[str] | None, cfg: Any, strict_utf8: bool = False) -> Datasets:
+    """Training and validation examples (``--valid`` files, or ``--valid-fraction`` held out) and the labels."""
+    stats, valid_stats = ReadStats(), ReadStats()
+    train = read_examples(inputs, cfg.label_col, cfg.text_col, strict_utf8=strict_utf8, stats=stats)
+    held: list[Example] = []
+    if valid:
+        held = read_examples(valid, cfg.label_col, cfg.text_col, strict_utf8=strict_utf8, stats=valid_stats, what="validation data")
+    elif cfg.valid_fraction:
+        train, held = split_off(train, cfg.valid_fraction, cfg.seed)
+    labels = sorted({e.label for e in train})
+    if len(labels) < 2:
+        raise CorpusError(f"the training data has only one label ({labels[0]!r})", "a classifier needs at least two classes")
+    unknown = sorted({e.label for e in held} - set(labels))
+    if unknown:
+        raise CorpusError(f"validation label {unknown[0]!r} never occurs in the training data", "give validation data with the training labels")
+    summary = {"train": stats.summary(), "train_examples": len(train), "valid_examples": len(held), "labels": labels}
+    if valid:
+        summary["valid"] = valid_stats.summary()
+    return Datasets(train, held, labels, summary)

@@ -8,7 +8,7 @@ by prediction), so the training loop and prediction treat them alike:
 ``avg`` ignores word order by construction: the mean of the word embeddings is the same for any
 permutation of the words, so two texts with the same bag of words get the same prediction.
 
-Every config field is a ``nlpkit classify train`` flag (``embed_dim`` is ``--embed-dim``), except
+Every config field is a ``nlpkit classify train`` flag (``d_model`` is ``--d-model``), except
 ``vocab_size`` and ``num_classes``, which come from the training data.
 
 Dimensions: B batch, T words, C embedding size, H hidden size per direction, K classes.
@@ -31,39 +31,39 @@ POOLINGS = ("max", "mean", "last")
 class AvgConfig:
     vocab_size: int = 2  # from the training vocabulary
     num_classes: int = 2  # from the training labels
-    embed_dim: int = 64  # C, size of each word embedding
+    d_model: int = 64  # C, size of each word embedding
     dropout: float = 0.0  # on the averaged vector, before the output layer
     max_len: int = 0  # words per text (the first ones); 0 keeps every word
 
     def __post_init__(self) -> None:
-        _check_common(self.embed_dim, self.dropout, self.max_len)
+        _check_common(self.d_model, self.dropout, self.max_len)
 
 
 @dataclass
 class BiLSTMConfig:
     vocab_size: int = 2  # from the training vocabulary
     num_classes: int = 2  # from the training labels
-    embed_dim: int = 128  # C, size of each word embedding (the vectors' size with --vectors)
-    hidden_size: int = 128  # H, RNN state size per direction
-    layers: int = 1  # stacked bidirectional layers
+    d_model: int = 128  # C, size of each word embedding (the vectors' size with --vectors)
+    d_hidden: int = 128  # H, RNN state size per direction
+    n_layers: int = 1  # stacked bidirectional layers
     cell: str = "lstm"  # lstm or gru
     pooling: str = "max"  # how the (B, T, 2H) states become one vector: max, mean, or last (final states)
     dropout: float = 0.3  # on embeddings and on the pooled vector (and between layers)
     max_len: int = 400  # words per text (the first ones); 0 keeps every word
 
     def __post_init__(self) -> None:
-        _check_common(self.embed_dim, self.dropout, self.max_len)
-        if self.hidden_size < 1 or self.layers < 1:
-            raise ConfigError("--hidden-size and --layers must be at least 1")
+        _check_common(self.d_model, self.dropout, self.max_len)
+        if self.d_hidden < 1 or self.n_layers < 1:
+            raise ConfigError("--d-hidden and --n-layers must be at least 1")
         if self.cell not in CELLS:
             raise ConfigError(f"unknown --cell {self.cell!r}", "use lstm or gru")
         if self.pooling not in POOLINGS:
             raise ConfigError(f"unknown --pooling {self.pooling!r}", "use max, mean or last")
 
 
-def _check_common(embed_dim: int, dropout: float, max_len: int) -> None:
-    if embed_dim < 1:
-        raise ConfigError("--embed-dim must be at least 1")
+def _check_common(d_model: int, dropout: float, max_len: int) -> None:
+    if d_model < 1:
+        raise ConfigError("--d-model must be at least 1")
     if not 0.0 <= dropout < 1.0:
         raise ConfigError("--dropout must be in [0, 1)")
     if max_len < 0:
@@ -76,9 +76,9 @@ class AvgClassifier(nn.Module):
     def __init__(self, cfg: AvgConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Embedding(cfg.vocab_size, cfg.embed_dim, padding_idx=0)
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=0)
         self.drop = nn.Dropout(cfg.dropout)
-        self.out = nn.Linear(cfg.embed_dim, cfg.num_classes)
+        self.out = nn.Linear(cfg.d_model, cfg.num_classes)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         # The <pad> row is zero (padding_idx), so summing over T and dividing by the true length is
@@ -94,14 +94,14 @@ class BiRNNClassifier(nn.Module):
     def __init__(self, cfg: BiLSTMConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Embedding(cfg.vocab_size, cfg.embed_dim, padding_idx=0)
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model, padding_idx=0)
         rnn = nn.LSTM if cfg.cell == "lstm" else nn.GRU
         self.rnn = rnn(
-            cfg.embed_dim, cfg.hidden_size, num_layers=cfg.layers, bidirectional=True, batch_first=True,
-            dropout=cfg.dropout if cfg.layers > 1 else 0.0,
+            cfg.d_model, cfg.d_hidden, num_layers=cfg.n_layers, bidirectional=True, batch_first=True,
+            dropout=cfg.dropout if cfg.n_layers > 1 else 0.0,
         )
         self.drop = nn.Dropout(cfg.dropout)
-        self.out = nn.Linear(2 * cfg.hidden_size, cfg.num_classes)
+        self.out = nn.Linear(2 * cfg.d_hidden, cfg.num_classes)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence

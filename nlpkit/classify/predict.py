@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING
 
+from nlpkit.classify.data import prediction_text
 from nlpkit.classify.encode import collate
+from nlpkit.errors import CorpusError
 
 if TYPE_CHECKING:
     import torch
@@ -25,6 +27,20 @@ if TYPE_CHECKING:
 class Prediction:
     label: str
     scores: dict[str, float]  # label -> probability, in the model's label order
+
+    @property
+    def score(self) -> float:
+        """The probability of the predicted label (the ``score`` of classify records)."""
+        return self.scores[self.label]
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """One input line and its prediction, or why it has none."""
+
+    line: str
+    prediction: Prediction | None
+    error: str | None = None
 
 
 def probabilities(
@@ -54,3 +70,25 @@ def predict(clf: Classifier, texts: Iterable[str], batch_size: int = 64, chunk_s
         best = probs.argmax(dim=1).tolist()
         for row, k in zip(probs.tolist(), best):
             yield Prediction(clf.labels[k], dict(zip(clf.labels, row)))
+
+
+def predict_lines(
+    clf: Classifier, lines: Iterable[str], input_format: str, text_col: int, batch_size: int = 64, chunk_size: int = 4096
+) -> Iterator[LineResult]:
+    """One LineResult per input line, in order. A line without column ``text_col`` (``tsv``) gets
+    an ``error`` and no prediction; the lines around it are classified as usual."""
+    it = iter(lines)
+    while chunk := list(islice(it, chunk_size)):
+        texts: list[str | None] = []
+        errors: list[str | None] = []
+        for line in chunk:
+            try:
+                texts.append(prediction_text(line, input_format, text_col))
+                errors.append(None)
+            except CorpusError as exc:
+                texts.append(None)
+                errors.append(exc.message)
+        good = [t for t in texts if t is not None]
+        preds = iter(predict(clf, good, batch_size, chunk_size=max(len(good), 1)))
+        for line, text, error in zip(chunk, texts, errors):
+            yield LineResult(line, next(preds) if text is not None else None, error)

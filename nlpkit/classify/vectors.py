@@ -48,7 +48,7 @@ def init_embeddings(embed: nn.Embedding, vocab: WordVocab, path: str | Path) -> 
             rows.append(i)
             found.append(j)
     if found:
-        table = torch.from_numpy(np.asarray(wv.vectors[np.asarray(found)], dtype=np.float32))  # (n, D)
+        table = torch.from_numpy(wv.raw(found))  # (n, D); subword vectors for words outside a --subwords model
         with torch.no_grad():
             spread = table.std(dim=0) if len(found) > 1 else table.abs().mean(dim=0)  # (D,)
             embed.weight.normal_().mul_(spread.to(embed.weight.device))  # (V, D) rows for unknown words

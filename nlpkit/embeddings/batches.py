@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain, islice, repeat
+from typing import Any
 
 import numpy as np
 
 MAX_SENTENCE = 10_000
+BLOCK_LINES = 256  # lines encoded together
 
 
 @dataclass
@@ -43,26 +46,59 @@ class Batch:
 def encode_chunks(
     lines: Iterable[str], index: dict[str, int], *, lowercase: bool = False, chunk_words: int = 200_000
 ) -> Iterator[Chunk]:
-    """Group lines into chunks of about ``chunk_words`` in-vocabulary words."""
+    """Group lines into chunks of about ``chunk_words`` in-vocabulary words (whole lines).
+
+    Lines are encoded ``BLOCK_LINES`` at a time with C-level loops (split, map, fromiter): the
+    per-token Python work is what limits a compiled trainer. A chunk ends after the line whose
+    words reach ``chunk_words``; the rest of that block is encoded again for the next chunk.
+    """
     get = index.get
-    ids: list[int] = []
-    sent: list[int] = []
-    n_lines = 0
-    n_sent = 0
-    for line in lines:
-        n_lines += 1
-        toks = (line.lower() if lowercase else line).split()
-        row = [i for i in (get(t, -1) for t in toks) if i >= 0]
-        for start in range(0, len(row), MAX_SENTENCE):
-            part = row[start : start + MAX_SENTENCE]
-            ids.extend(part)
-            sent.extend([n_sent] * len(part))
-            n_sent += 1
-        if len(ids) >= chunk_words:
-            yield Chunk(np.asarray(ids, np.int64), np.asarray(sent, np.int64), len(ids), n_lines)
-            ids, sent, n_lines = [], [], 0
-    if ids or n_lines:
-        yield Chunk(np.asarray(ids, np.int64), np.asarray(sent, np.int64), len(ids), n_lines)
+    lines = iter(lines)
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    words = n_lines = n_sent = 0
+    pending: list[str] = []
+    while True:
+        block = pending + list(islice(lines, BLOCK_LINES - len(pending)))
+        if not block:
+            break
+        ids, line, per_line = _encode_block(block, get, lowercase)
+        full = np.flatnonzero(words + np.cumsum(per_line) >= chunk_words)
+        cut = int(full[0]) + 1 if len(full) else len(block)
+        inside = line < cut
+        sent = _sentences(line[inside], per_line[:cut], n_sent)
+        parts.append((ids[inside], sent))
+        n_sent += int((-(-per_line[:cut] // MAX_SENTENCE)).sum())
+        words, n_lines, pending = words + int(per_line[:cut].sum()), n_lines + cut, block[cut:]
+        if len(full):
+            yield _chunk(parts, words, n_lines)
+            parts, words, n_lines = [], 0, 0
+    if words or n_lines:
+        yield _chunk(parts, words, n_lines)
+
+
+def _encode_block(block: list[str], get: Any, lowercase: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """In-vocabulary ids, the block line of each, and in-vocabulary words per line."""
+    toks = [line.split() for line in (map(str.lower, block) if lowercase else block)]
+    lens = np.fromiter(map(len, toks), np.int64, len(toks))
+    flat = np.fromiter(map(get, chain.from_iterable(toks), repeat(-1)), np.int64, int(lens.sum()))
+    line = np.repeat(np.arange(len(block)), lens)
+    keep = flat >= 0
+    return flat[keep], line[keep], np.bincount(line[keep], minlength=len(block))
+
+
+def _sentences(line: np.ndarray, per_line: np.ndarray, first: int) -> np.ndarray:
+    """Sentence number of each word: lines are cut every ``MAX_SENTENCE`` words, empty lines skipped."""
+    pieces = -(-per_line // MAX_SENTENCE)  # (lines,)
+    line_first = first + np.cumsum(pieces) - pieces
+    starts = np.cumsum(per_line) - per_line
+    rank = np.arange(len(line)) - starts[line]
+    return line_first[line] + rank // MAX_SENTENCE
+
+
+def _chunk(parts: list[tuple[np.ndarray, np.ndarray]], words: int, n_lines: int) -> Chunk:
+    if not parts:
+        return Chunk(np.zeros(0, np.int64), np.zeros(0, np.int64), words, n_lines)
+    return Chunk(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), words, n_lines)
 
 
 def subsample(chunk: Chunk, keep_prob: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -174,6 +174,16 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float((x * y).sum() / denom) if denom else 0.0
 
 
+def _pair_row(wv: WordVectors, index: dict[str, int], word: str) -> int | None:
+    """Row of ``word``; outside the vocabulary, its subword row when the model has subwords."""
+    i = index.get(word)
+    if i is None and wv.subwords is not None:
+        i = wv.lookup(word)
+        if i is not None and i < len(wv.words):
+            return None  # in the vocabulary but outside --restrict-vocab
+    return i
+
+
 def evaluate_pairs(wv: WordVectors, path: str | Path, *, case_insensitive: bool = False, restrict_vocab: int | None = None) -> dict[str, Any]:
     """Spearman and Pearson correlation of cosine similarity with human scores."""
     index = _restricted_index(wv, restrict_vocab, case_insensitive)
@@ -181,11 +191,12 @@ def evaluate_pairs(wv: WordVectors, path: str | Path, *, case_insensitive: bool 
     model, human = [], []
     oov = 0
     for w1, w2, score in pairs:
-        i, j = (index.get(w.lower() if case_insensitive else w) for w in (w1, w2))
+        i, j = (_pair_row(wv, index, w.lower() if case_insensitive else w) for w in (w1, w2))
         if i is None or j is None:
             oov += 1
             continue
-        model.append(float(np.dot(wv.unit[i], wv.unit[j])))
+        u = wv.rows(np.array([i, j]))  # (2, D)
+        model.append(float(np.dot(u[0], u[1])))
         human.append(score)
     result: dict[str, Any] = {"pairs": len(pairs), "oov": oov, "spearman": None, "pearson": None}
     if len(model) >= 2:

@@ -201,7 +201,11 @@ def dedupe(words: list[str], vectors: np.ndarray) -> tuple[list[str], np.ndarray
 
 
 def import_model(path: str | Path, out_dir: str | Path, force: bool = False) -> dict[str, object]:
-    """Import a vector file as a ``word_vectors`` artefact (word counts unknown: stored as 0)."""
+    """Import a vector file as a ``word_vectors`` artefact (word counts unknown: stored as 0).
+
+    A fastText ``.bin`` model (recognised by its magic number) keeps its counts and n-gram table.
+    """
+    from nlpkit.embeddings.subwords import is_fasttext_bin
     from nlpkit.embeddings.training import publish_vectors
     from nlpkit.embeddings.vocab import Vocab
     from nlpkit.artifacts import check_output
@@ -209,6 +213,8 @@ def import_model(path: str | Path, out_dir: str | Path, force: bool = False) -> 
     from nlpkit.locking import output_lock
 
     check_output(out_dir, KIND, force)
+    if is_fasttext_bin(path):
+        return _import_fasttext(path, out_dir, force)
     words, vectors, fmt = import_vectors(path)
     words, vectors = dedupe(words, vectors)
     vocab = Vocab(words, np.zeros(len(words), dtype=np.int64))
@@ -218,10 +224,37 @@ def import_model(path: str | Path, out_dir: str | Path, force: bool = False) -> 
     return {"words": len(words), "dim": int(vectors.shape[1]), "format": fmt}
 
 
-def export_model(model_dir: str | Path, path: str | Path, fmt: str = "word2vec") -> dict[str, object]:
-    """Write the raw vectors of a model directory in ``fmt``."""
+def _import_fasttext(path: str | Path, out_dir: str | Path, force: bool) -> dict[str, object]:
+    from nlpkit.embeddings.subwords import read_fasttext_bin
+    from nlpkit.embeddings.training import publish_vectors
+    from nlpkit.embeddings.vocab import Vocab
+    from nlpkit.locking import output_lock
+
+    ft = read_fasttext_bin(path)
+    dim = int(ft.vectors.shape[1])
+    subwords = f"{ft.minn}-{ft.maxn}" if ft.maxn else ""
+    model = {"algo": "imported", "dim": dim, "lowercase": False, "subwords": subwords, "buckets": int(ft.ngrams.shape[0])}
+    with output_lock(out_dir):
+        publish_vectors(Path(out_dir), Vocab(ft.words, ft.counts), ft.vectors, model, {}, {"source": str(path), "format": "fasttext-bin"},
+                        subwords=ft.ngrams if subwords else None, force=force)
+    return {"words": len(ft.words), "dim": dim, "format": "fasttext-bin"}
+
+
+def export_model(
+    model_dir: str | Path, path: str | Path, fmt: str = "word2vec", *, words: list[str] | None = None, subwords: bool = True
+) -> dict[str, object]:
+    """Write the raw vectors of a model directory in ``fmt``.
+
+    ``words``: only these, in this order; with a subword model a word outside the vocabulary gets
+    its n-gram vector (``subwords=False``: it is left out, as any word without a vector).
+    """
     from nlpkit.embeddings.vectors import WordVectors
 
-    wv = WordVectors.load(model_dir)
-    export_vectors(wv.words, np.asarray(wv.vectors), path, fmt)
-    return {"words": len(wv), "dim": wv.dim, "format": fmt}
+    wv = WordVectors.load(model_dir, subwords=subwords)
+    if words is None:
+        export_vectors(wv.words, np.asarray(wv.vectors), path, fmt)
+        return {"words": len(wv), "dim": wv.dim, "format": fmt, "missing": 0}
+    found = [(w, i) for w, i in ((w, wv.lookup(w)) for w in dict.fromkeys(words)) if i is not None]
+    vectors = wv.raw([i for _, i in found]) if found else np.zeros((0, wv.dim), np.float32)
+    export_vectors([w for w, _ in found], vectors, path, fmt)
+    return {"words": len(found), "dim": wv.dim, "format": fmt, "missing": len(set(words)) - len(found)}

@@ -16,6 +16,7 @@ import logging
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,22 @@ from typing import Any
 import numpy as np
 
 from nlpkit.artifacts import save_checkpoint
-from nlpkit.corpus import read_lines
 from nlpkit.embeddings.batches import encode_chunks
 from nlpkit.embeddings.cooccur import CooccurrenceCounter, load_bucket
-from nlpkit.embeddings.training import RunOptions, Stopped, config_dict, corpus_source, publish_vectors, resume_state, scan_vocab
+from nlpkit.embeddings.training import (
+    CheckpointClock,
+    RunOptions,
+    Stopped,
+    config_dict,
+    corpus_lines,
+    corpus_source,
+    metrics_writer,
+    out_of_time,
+    publish_vectors,
+    resume_state,
+    scan_vocab,
+    worker_threads,
+)
 from nlpkit.embeddings.vocab import Vocab
 from nlpkit.errors import ConfigError
 from nlpkit.locking import output_lock
@@ -81,7 +94,7 @@ def count_cooccurrences(sources: list[str], vocab: Vocab, cfg: GloVeConfig, work
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     counter = CooccurrenceCounter(len(vocab), cfg.window, workdir, run.max_cooccurrences)
-    lines = read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field)
+    lines = corpus_lines(sources, run)
     counter.add_chunks(encode_chunks(lines, vocab.index, lowercase=cfg.lowercase))
     buckets = counter.finish()
     log.info("co-occurrences counted: %d bucket(s), %d spilled run(s)", len(buckets), len(counter.runs))
@@ -127,12 +140,14 @@ class GloVeTrainer:
         self.gb = torch.ones(2, v, device=device)
         self.epoch = self.bucket = 0
         self.seconds = 0.0
-        self.loss = 0.0
+        self.epoch_loss, self.epoch_entries = 0.0, 0  # this epoch's summed loss and entries so far
         self.losses: list[float] = []  # mean loss per entry, per epoch
         if state:
             for name in ("w", "b", "gw", "gb"):
                 getattr(self, name).copy_(state[name])
             self.epoch, self.bucket, self.seconds = int(state["epoch"]), int(state["bucket"]), float(state["seconds"])
+            self.epoch_loss, self.epoch_entries = float(state["epoch_loss"]), int(state["epoch_entries"])
+            self.losses = [float(v) for v in state["losses"]]
 
     def vectors(self) -> np.ndarray:
         return (self.w[0] + self.w[1]).cpu().numpy()
@@ -157,37 +172,65 @@ class GloVeTrainer:
     def _epoch_order(self) -> np.ndarray:
         return np.random.default_rng([self.cfg.seed, self.epoch]).permutation(len(self.buckets))
 
-    def train(self, out: Path, run: RunOptions) -> dict[str, Any]:
-        from nlpkit.embeddings.training import CheckpointClock, worker_threads
+    def words_done(self) -> int:
+        """Words of text trained so far, counting each bucket as its share of an epoch's words."""
+        return int(self.vocab.total) * (self.epoch * len(self.buckets) + self.bucket) // max(1, len(self.buckets))
 
-        clock = CheckpointClock(run.checkpoint_every)
+    def train(self, out: Path, run: RunOptions) -> dict[str, Any]:
+        clock = CheckpointClock(run.checkpoint_every, self.words_done())
+        metrics = metrics_writer(run)
         start = time.monotonic() - self.seconds
-        total = self.cfg.epochs * len(self.buckets)
+        total, stopped = self.cfg.epochs * len(self.buckets), "epochs"
         with worker_threads(self.device, self.cfg.threads) as threads, ThreadPoolExecutor(threads) as pool, Progress(
             "glove", total=total, unit="buckets", quiet=run.quiet
-        ) as bar:
+        ) as bar, closing(metrics):
             bar.advance(self.epoch * len(self.buckets) + self.bucket)
-            while self.epoch < self.cfg.epochs:
+            while self.epoch < self.cfg.epochs and stopped == "epochs":
                 order = self._epoch_order()
                 while self.bucket < len(order):
-                    self._train_bucket(self.buckets[order[self.bucket]], pool, threads)
+                    loss, entries = self._train_bucket(self.buckets[order[self.bucket]], pool, threads)
+                    self.epoch_loss, self.epoch_entries = self.epoch_loss + loss, self.epoch_entries + entries
                     self.bucket += 1
-                    bar.advance(1, loss=self.loss)
+                    bar.advance(1, loss=self.epoch_loss / max(1, self.epoch_entries))
                     self.seconds = time.monotonic() - start
                     if run.stop_after and self.epoch * len(order) + self.bucket >= run.stop_after:
+                        raise Stopped("stopped")  # as kill -9: the work since the last checkpoint is lost
+                    if out_of_time(run, self.seconds):
+                        stopped = "max-time"
+                        break
+                    if clock.due(self.words_done()):
                         self.save(out)
-                        raise Stopped("stopped")
-                    if clock.due(0):
-                        self.save(out)
-                        clock.reset(0)
-                log.info("glove epoch %d: loss %.4g", self.epoch + 1, self.loss)
-                self.losses.append(round(self.loss, 6))
-                self.epoch, self.bucket = self.epoch + 1, 0
+                        self._record(metrics, "log")
+                        clock.reset(self.words_done())
+                if stopped == "epochs":
+                    self._end_epoch(metrics)
         self.seconds = time.monotonic() - start
-        words = int(self.vocab.total) * self.cfg.epochs
-        return {"words": words, "seconds": round(self.seconds, 2), "words_per_second": round(words / max(self.seconds, 1e-9)), "epoch_losses": self.losses}
+        words = self.words_done()
+        return {
+            "words": words, "seconds": round(self.seconds, 2), "words_per_second": round(words / max(self.seconds, 1e-9)),
+            "epoch_losses": self.losses, "stopped_by": stopped,
+        }
 
-    def _train_bucket(self, path: Path, pool: ThreadPoolExecutor, threads: int) -> None:
+    def _end_epoch(self, metrics: Any) -> None:
+        loss = self.epoch_loss / max(1, self.epoch_entries)  # mean over every entry of the epoch
+        log.info("glove epoch %d: loss %.4g", self.epoch + 1, loss)
+        self.losses.append(round(loss, 6))
+        self._record(metrics, "epoch")
+        self.epoch, self.bucket = self.epoch + 1, 0
+        self.epoch_loss, self.epoch_entries = 0.0, 0
+
+    def _record(self, metrics: Any, event: str) -> None:
+        """One ``--metrics`` record: "log" at a checkpoint (the epoch's loss so far), "epoch" at an epoch's end."""
+        done = event == "epoch"
+        metrics.write({
+            "event": event, "step": self.epoch * len(self.buckets) + (len(self.buckets) if done else self.bucket),
+            "epoch": self.epoch + 1, "words": int(self.vocab.total) * (self.epoch + 1) if done else self.words_done(),
+            "seconds": round(self.seconds, 3), "loss": self.losses[-1] if done else self.epoch_loss / max(1, self.epoch_entries),
+            "lr": self.cfg.lr,
+        })
+
+    def _train_bucket(self, path: Path, pool: ThreadPoolExecutor, threads: int) -> tuple[float, int]:
+        """One shuffled pass over a bucket; returns (summed loss, entries)."""
         import torch
 
         i, j, x = load_bucket(path, len(self.vocab))
@@ -201,7 +244,7 @@ class GloVeTrainer:
             losses = [self._step(*job, lr) for job in jobs]
         else:
             losses = list(pool.map(lambda job: self._step(*job, lr), jobs))
-        self.loss = sum(losses) / max(1, len(x))
+        return sum(losses), len(x)
 
     def save(self, out: Path) -> None:
         state = {
@@ -211,5 +254,6 @@ class GloVeTrainer:
             "buckets": [p.name for p in self.buckets],
             "w": self.w.cpu(), "b": self.b.cpu(), "gw": self.gw.cpu(), "gb": self.gb.cpu(),
             "epoch": self.epoch, "bucket": self.bucket, "seconds": self.seconds,
+            "epoch_loss": self.epoch_loss, "epoch_entries": self.epoch_entries, "losses": list(self.losses),
         }
         save_checkpoint(out, state)

@@ -1,9 +1,11 @@
 """Query records for `nlpkit analogy` and `nlpkit similar` (numpy only, no torch).
 
 Each input line gives exactly one record, in input order, so the output lines up with the input:
-``{"a", "b", "c", "answers": [{"word", "score"}]}`` for analogies and ``{"word", "answers"}``
-for neighbours. A line that cannot be answered (unparsable, empty, out-of-vocabulary words) gets
-a record with ``"error"`` (and ``"oov"``, the unknown words) instead of stopping the stream.
+``{"text", "a", "b", "c", "answers": [{"word", "score"}]}`` for analogies and
+``{"text", "word", "answers"}`` for neighbours (``text`` is the input line, ``score`` the cosine
+similarity, or the 3CosMul objective for ``method="mul"``). A line that cannot be answered
+(unparsable, empty, out-of-vocabulary words) gets a record with ``"error"`` (and ``"oov_words"``,
+the unknown words) instead of stopping the stream. Scores are not rounded here.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def parse_analogy(line: str) -> tuple[str, str, str] | None:
 
 
 def _answers(found: list[Neighbour]) -> list[dict[str, Any]]:
-    return [{"word": n.word, "score": round(n.score, 6)} for n in found]
+    return [{"word": n.word, "score": float(n.score)} for n in found]
 
 
 def _blocks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -48,14 +50,14 @@ def analogy_records(
         for line in chunk:
             abc = parse_analogy(line)
             a, b, c = abc or (None, None, None)
-            rec: dict[str, Any] = {"a": a, "b": b, "c": c, "answers": []}
+            rec: dict[str, Any] = {"text": line, "a": a, "b": b, "c": c, "answers": []}
             if abc is None:
                 rec["error"] = "cannot parse the query; write a:b::c" if line.strip() else "empty query"
             else:
                 ids = [wv.lookup(w) for w in abc]
                 oov = [w for w, i in zip(abc, ids) if i is None]
                 if oov:
-                    rec["oov"], rec["error"] = oov, "not in vocabulary: " + " ".join(oov)
+                    rec["oov_words"], rec["error"] = oov, "not in vocabulary: " + " ".join(oov)
                 else:
                     todo.append((rec, ids))
             records.append((line.strip(), rec))
@@ -64,7 +66,7 @@ def analogy_records(
         for (rec, ids), found in zip(todo, results):
             rec["answers"] = _answers(found[:topk])
             if include_inputs:
-                inputs = {wv.words[i] for i in ids}
+                inputs = {wv.word(i) for i in ids}
                 rec["answer_rank"] = next((n.rank for n in found if n.word not in inputs), None)
         yield from records
 
@@ -77,12 +79,12 @@ def similar_records(
         records, todo = [], []
         for line in chunk:
             word = line.strip()
-            rec: dict[str, Any] = {"word": word, "answers": []}
+            rec: dict[str, Any] = {"text": line, "word": word, "answers": []}
             i = wv.lookup(word) if word else None
             if i is not None:
                 todo.append((rec, i))
             elif word:
-                rec["oov"], rec["error"] = [word], "not in vocabulary"
+                rec["oov_words"], rec["error"] = [word], "not in vocabulary"
             else:
                 rec["error"] = "empty query"
             records.append((word, rec))

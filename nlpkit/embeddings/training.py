@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -29,12 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from nlpkit.artifacts import CHECKPOINT, STDIN_SPOOL, artifact_writer, load_checkpoint, write_config
+from nlpkit.artifacts import CHECKPOINT, CONFIG, STDIN_SPOOL, artifact_writer, check_output, load_checkpoint, write_config
 from nlpkit.corpus import ReadStats, read_lines, require_lines
+from nlpkit.durations import parse_cadence
 from nlpkit.embeddings.vectors import FORMAT_VERSION, KIND, VECTORS_FILE
 from nlpkit.embeddings.vocab import Vocab, build_vocab, count_words
 from nlpkit.errors import ConfigError
 from nlpkit.safeio import disk_full_guard, fix_mode
+from nlpkit.training.config import flags
 
 log = logging.getLogger("nlpkit")
 
@@ -44,43 +45,43 @@ log = logging.getLogger("nlpkit")
 class RunOptions:
     """How a training job runs (not recorded as hyperparameters)."""
 
-    checkpoint_every: str = "10m"  # "N" words, or "Nm"/"Nh" minutes; "0" disables checkpoints
+    checkpoint_every: str = "10m"  # "N" words, or a duration ("90s", "10m", "1h"); "0" disables checkpoints
+    max_time: float | None = None  # seconds of training, summed over resumed runs; then the model is written
     resume: bool = False
+    force: bool = False  # discard a leftover checkpoint and start over
+    metrics: Path | None = None  # JSONL file: one record per checkpoint interval and per epoch
     quiet: bool = False
     strict_utf8: bool = False
     text_field: str = "text"
     max_cooccurrences: int = 20_000_000  # GloVe: distinct counts held in memory before spilling to disk
     stop_after: int = 0  # testing aid: stop as if killed after this many words (word2vec) or buckets (GloVe)
+    phrases: str | None = None  # a `nlpkit embed phrases` model applied to every line read
     stats: ReadStats = field(default_factory=ReadStats)
 
 
-def parse_every(spec: str) -> tuple[int, float]:
-    """``"5000000"`` -> (5000000 words, 0 s); ``"10m"`` -> (0, 600 s); ``"0"`` -> (0, 0): never."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", spec or "0")
-    if not m:
-        raise ConfigError(f"bad --checkpoint-every {spec!r}", "give a word count (1000000) or minutes (10m)")
-    value, unit = float(m.group(1)), m.group(2)
-    if not unit:
-        return int(value), 0.0
-    return 0, value * {"s": 1, "m": 60, "h": 3600}[unit]
-
-
 class CheckpointClock:
-    """Says when a checkpoint is due, by words trained or by wall time."""
+    """Says when a checkpoint is due: every N words trained, or every so many seconds (``parse_cadence``)."""
 
-    def __init__(self, spec: str) -> None:
-        self.words, self.seconds = parse_every(spec)
-        self.last_words = 0
-        self.last_time = time.monotonic()
+    def __init__(self, spec: str, words_done: int = 0) -> None:
+        self.cadence = parse_cadence(spec, "--checkpoint-every")
+        self.reset(words_done)
 
     def due(self, words_done: int) -> bool:
-        if self.words and words_done - self.last_words >= self.words:
+        c = self.cadence
+        if c.count is not None and words_done - self.last_words >= c.count:
             return True
-        return bool(self.seconds) and time.monotonic() - self.last_time >= self.seconds
+        return c.seconds is not None and time.monotonic() - self.last_time >= c.seconds
 
     def reset(self, words_done: int) -> None:
         self.last_words = words_done
         self.last_time = time.monotonic()
+
+
+def metrics_writer(run: RunOptions) -> Any:
+    """The engine's ``--metrics`` JSONL writer (records ``event``, ``step``, ``epoch`` from 1, ``seconds``, ``loss``, ``lr``)."""
+    from nlpkit.training.metrics import MetricsWriter
+
+    return MetricsWriter(run.metrics)
 
 
 class Stopped(Exception):
@@ -88,12 +89,14 @@ class Stopped(Exception):
 
 
 @contextmanager
-def corpus_source(inputs: Sequence[str | Path], out_dir: Path, resume: bool) -> Iterator[list[str]]:
+def corpus_source(inputs: Sequence[str | Path], out_dir: Path, resume: bool, kind: str = KIND) -> Iterator[list[str]]:
     """Inputs that can be read several times: standard input is spooled into ``out_dir``.
 
     The copy sits beside the checkpoint, so a stopped job resumes from it (stdin is not read
     again); it is removed when the job ends without a checkpoint to resume, and by publishing.
+    A directory that is not ours (or holds another kind of model) is refused before anything is read.
     """
+    check_output(out_dir, kind, force=True)  # a finished model is the resume policy's call (resume_state)
     if "-" not in [str(i) for i in inputs]:
         yield [str(i) for i in inputs]
         return
@@ -125,8 +128,18 @@ def _spool_stdin(out_dir: Path, spool: Path) -> None:
             raise
 
 
+def corpus_lines(sources: list[str], run: RunOptions, stats: ReadStats | None = None) -> Iterator[str]:
+    """The training text, one line at a time, with ``run.phrases`` joined (``new york`` -> ``new_york``)."""
+    lines = read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field, stats=stats)
+    if not run.phrases:
+        return lines
+    from nlpkit.embeddings.phrases import Phraser
+
+    return map(Phraser.load(run.phrases).apply, lines)
+
+
 def scan_vocab(sources: list[str], lowercase: bool, min_count: int, max_vocab: int | None, run: RunOptions) -> Vocab:
-    lines = require_lines(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field, stats=run.stats), "corpus")
+    lines = require_lines(corpus_lines(sources, run, stats=run.stats), "corpus")
     counts, n_lines = count_words(lines, lowercase=lowercase)
     vocab = build_vocab(counts, min_count=min_count, max_vocab=max_vocab)
     log.info("vocabulary: %d words (of %d distinct), %d words of text in %d lines", len(vocab), len(counts), sum(counts.values()), n_lines)
@@ -140,15 +153,19 @@ def worker_threads(device: Any, threads: int) -> Iterator[int]:
     The per-step products are small, so parallel workers (as word2vec's threads) use the cores
     better than intra-op threads, which also spin and stall on a loaded machine.
     """
-    import torch
-
     if device.type != "cpu":
         yield 1
+        return
+    # --threads 0: every core this process may use (its affinity), as for the neural trainers
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch = sys.modules.get("torch")  # the compiled word2vec kernel runs without torch: nothing to set
+    if torch is None:
+        yield threads or cores
         return
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield threads or os.cpu_count() or 1
+        yield threads or cores
     finally:
         torch.set_num_threads(before)
 
@@ -159,8 +176,23 @@ def lr_at(lr: float, min_lr: float, done: float, total: float) -> float:
 
 
 def resume_state(out_dir: Path, run: RunOptions, model: dict[str, Any]) -> dict[str, Any] | None:
-    """The checkpoint to continue from, after checking it belongs to the same configuration."""
+    """The checkpoint to continue from, after checking it belongs to the same configuration.
+
+    A leftover checkpoint without ``--resume`` is refused (``--force`` discards it), so that a
+    rerun never silently throws away a killed job's progress; a finished model is replaced only
+    with ``--force``.
+    """
+    path = Path(out_dir) / CHECKPOINT
+    finished = (Path(out_dir) / CONFIG).exists() and not path.exists()
+    if finished and not run.force:  # as the engine: a finished model is replaced only on purpose
+        what = "nothing to resume" if run.resume else "a new job would replace it"
+        raise ConfigError(f"{out_dir} holds a finished model ({what})", "add --force to train it again, or choose another output")
     if not run.resume:
+        if path.exists() and not run.force:
+            raise ConfigError(
+                f"{out_dir} holds the checkpoint of an unfinished job", "add --resume to continue it or --force to start over"
+            )
+        path.unlink(missing_ok=True)
         return None
     state = load_checkpoint(out_dir)
     if state is None:
@@ -170,11 +202,15 @@ def resume_state(out_dir: Path, run: RunOptions, model: dict[str, Any]) -> dict[
     if saved != model:
         diff = sorted(k for k in set(saved) | set(model) if saved.get(k) != model.get(k))
         raise ConfigError(
-            f"the checkpoint in {out_dir} was made with different settings ({', '.join(diff)})",
-            "rerun with the same options, or without --resume to start over",
+            f"the checkpoint in {out_dir} was made with other settings ({flags(diff)})",
+            "rerun with the same options, or with --force instead of --resume to start over",
         )
     log.info("resuming from epoch %d", state["epoch"] + 1)
     return state
+
+
+def out_of_time(run: RunOptions, seconds: float) -> bool:
+    return run.max_time is not None and seconds >= run.max_time
 
 
 def save_vectors(directory: Path, vectors: np.ndarray) -> None:
@@ -189,12 +225,16 @@ def save_vectors(directory: Path, vectors: np.ndarray) -> None:
 
 def publish_vectors(
     out_dir: Path, vocab: Vocab, vectors: np.ndarray, model: dict[str, Any], train: dict[str, Any], data: dict[str, Any],
-    force: bool = True,
+    subwords: np.ndarray | None = None, force: bool = True,
 ) -> None:
-    """Write the artefact atomically (replacing any checkpoint in ``out_dir``)."""
+    """Write the artefact atomically (replacing any checkpoint in ``out_dir``); ``subwords``: n-gram rows."""
     with artifact_writer(out_dir, kind=KIND, force=force) as tmp:
         save_vectors(tmp, vectors)
         vocab.save(tmp)
+        if subwords is not None:
+            from nlpkit.embeddings.subwords import Subwords
+
+            Subwords(subwords, 0, 0).save(tmp)
         write_config(tmp, KIND, model=model, train=train, data=data, format_version=FORMAT_VERSION)
 
 

@@ -98,23 +98,35 @@ class Neighbour:
 class WordVectors:
     """Words, counts and vectors of one model directory."""
 
-    def __init__(self, vocab: Vocab, unit: np.ndarray, vectors: np.ndarray | None = None, config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, vocab: Vocab, unit: np.ndarray, vectors: np.ndarray | None = None, config: dict[str, Any] | None = None, subwords: Any = None
+    ) -> None:
         self.vocab = vocab
         self.words = vocab.words
         self.unit = unit  # (V, D) L2-normalised rows
         self._vectors = vectors
         self.config = config or {}
         self.lowercase = bool(self.config.get("model", {}).get("lowercase", False))
+        self.subwords = subwords  # a subwords.Subwords: vectors for words outside the vocabulary
+        self._extra: dict[str, int] = {}  # out-of-vocabulary word -> row V + k, built from subwords
+        self._extra_raw: list[np.ndarray] = []
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> WordVectors:
+    def load(cls, model_dir: str | Path, *, subwords: bool = True) -> WordVectors:
+        """Open a model; ``subwords=False`` ignores its n-gram table (only vocabulary words have vectors)."""
         config = read_config(model_dir, {KIND: FORMAT_VERSION})
         tensors = mmap_safetensors(Path(model_dir) / VECTORS_FILE)
         if "unit" not in tensors or "vectors" not in tensors:
             raise ArtifactError(f"{model_dir}/{VECTORS_FILE} lacks the vectors", "retrain or re-import the vectors")
         vocab = Vocab.load(model_dir)
         _check_matrices(model_dir, config, tensors["unit"], tensors["vectors"], len(vocab))
-        return cls(vocab, tensors["unit"], tensors["vectors"], config)
+        spec = config.get("model", {}).get("subwords") or ""
+        table = None
+        if spec and subwords:
+            from nlpkit.embeddings.subwords import Subwords
+
+            table = Subwords.load(model_dir, spec)
+        return cls(vocab, tensors["unit"], tensors["vectors"], config, table)
 
     @classmethod
     def from_matrix(cls, words: Sequence[str], vectors: np.ndarray, counts: np.ndarray | None = None) -> WordVectors:
@@ -139,11 +151,54 @@ class WordVectors:
         return self.vocab.index
 
     def lookup(self, word: str) -> int | None:
-        """Row of ``word``; a model trained with --lowercase is queried in lower case."""
+        """Row of ``word``; a model trained with --lowercase is queried in lower case.
+
+        With subwords, a word outside the vocabulary gets a row V + k built from its n-grams: it
+        can be queried like any other, but is never an answer.
+        """
         i = self.vocab.find(word)
         if i is None and self.lowercase and word.lower() != word:
             i = self.vocab.find(word.lower())
+        if i is None and self.subwords is not None:
+            i = self._subword_row(word.lower() if self.lowercase else word)
         return i
+
+    def _subword_row(self, word: str) -> int | None:
+        if word not in self._extra:
+            raw = self.subwords.vector(word)
+            if raw is None:
+                return None
+            self._extra[word] = len(self.words) + len(self._extra_raw)
+            self._extra_raw.append(raw)
+        return self._extra[word]
+
+    def word(self, i: int) -> str:
+        if i < len(self.words):
+            return self.words[i]
+        return next(w for w, j in self._extra.items() if j == i)
+
+    def raw(self, ids: Sequence[int]) -> np.ndarray:
+        """(Q, D) vectors as trained, for vocabulary rows and subword rows alike."""
+        ids = np.asarray(ids, dtype=np.int64)
+        out = np.empty((len(ids), self.dim), np.float32)
+        known = ids < len(self.words)
+        out[known] = np.asarray(self.vectors[ids[known]])
+        for q in np.nonzero(~known)[0]:
+            out[q] = self._extra_raw[ids[q] - len(self.words)]
+        return out
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """(Q, D) unit rows of ``ids`` (vocabulary or subword rows)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        v = len(self.words)
+        if not self._extra_raw or ids.size == 0 or ids.max() < v:
+            return np.asarray(self.unit[ids])
+        out = np.empty((len(ids), self.dim), np.float32)
+        known = ids < v
+        out[known] = np.asarray(self.unit[ids[known]])
+        extra = self.raw(ids[~known])
+        out[~known] = extra / np.maximum(np.linalg.norm(extra, axis=1, keepdims=True), 1e-12)
+        return out
 
     def similar(self, word_ids: Sequence[int], topk: int = 10, include_inputs: bool = False) -> list[list[Neighbour]]:
         """Nearest neighbours by cosine of each word in ``word_ids``."""
@@ -151,7 +206,7 @@ class WordVectors:
         ids = list(word_ids)
         for start in range(0, len(ids), QUERY_BATCH):
             batch = np.asarray(ids[start : start + QUERY_BATCH])
-            scores = np.asarray(self.unit[batch]) @ self.unit.T  # (Q, V)
+            scores = self.rows(batch) @ self.unit.T  # (Q, V)
             exclude = None if include_inputs else batch[:, None]
             out.extend(self._top(scores, topk, exclude))
         return out
@@ -163,13 +218,14 @@ class WordVectors:
         out = []
         for start in range(0, len(queries), QUERY_BATCH):
             abc = np.asarray(queries[start : start + QUERY_BATCH], dtype=np.int64).reshape(-1, 3)
-            scores = analogy_scores(self.unit, abc, method)  # (Q, V)
+            scores = analogy_scores(self.unit, abc, method, rows=self.rows)  # (Q, V)
             out.extend(self._top(scores, topk, None if include_inputs else abc))
         return out
 
     def _top(self, scores: np.ndarray, topk: int, exclude: np.ndarray | None) -> list[list[Neighbour]]:
         if exclude is not None:
-            np.put_along_axis(scores, exclude, -np.inf, axis=1)
+            known = exclude < scores.shape[1]  # subword rows are not candidates
+            scores[np.nonzero(known)[0], exclude[known]] = -np.inf
         k = min(topk, scores.shape[1])
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (Q, k) unordered
         rows = []
@@ -179,9 +235,12 @@ class WordVectors:
         return rows
 
 
-def analogy_scores(unit: np.ndarray, abc: np.ndarray, method: str = "add") -> np.ndarray:
-    """(Q, V) scores of every word as the answer to each (a, b, c) query; higher is better."""
-    a, b, c = (np.asarray(unit[abc[:, j]]) for j in range(3))  # (Q, D) each
+def analogy_scores(unit: np.ndarray, abc: np.ndarray, method: str = "add", rows: Any = None) -> np.ndarray:
+    """(Q, V) scores of every word as the answer to each (a, b, c) query; higher is better.
+
+    ``rows(ids)`` gives the query rows when some are not rows of ``unit`` (subword vectors).
+    """
+    a, b, c = (rows(abc[:, j]) if rows is not None else np.asarray(unit[abc[:, j]]) for j in range(3))  # (Q, D) each
     if method == "add":
         target = b - a + c
         target /= np.maximum(np.linalg.norm(target, axis=1, keepdims=True), 1e-12)

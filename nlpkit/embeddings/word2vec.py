@@ -1,9 +1,14 @@
-"""word2vec (skip-gram and CBOW; negative sampling or hierarchical softmax) trained with batched torch.
+"""word2vec (skip-gram and CBOW; negative sampling or hierarchical softmax): configuration and trainers.
+
+Two trainers share this module's loop (corpus passes, checkpoints, resume): on CPU by default the
+compiled per-pair kernel of ``w2v_numba`` (``NumbaTrainer``); with ``--kernel torch`` or on a GPU
+the batched torch steps of ``w2v_steps`` (``Word2VecTrainer``), described here.
 
 The corpus streams in chunks of about ``CHUNK_WORDS`` words: a background thread reads, encodes,
 subsamples and windows the next chunk (numpy) while the current one trains. Each chunk's batches
 are shared out to ``threads`` workers that update the weights without locks, as word2vec and
-gensim do. Memory is bounded by the vocabulary and one chunk, never by the corpus.
+gensim do. Memory is bounded by the vocabulary and one chunk, never by the corpus; after the first
+full pass the encoded chunks are replayed from a temporary file (``spool``).
 
 Randomness for chunk k of epoch e comes from ``numpy.random.default_rng([seed, e, k])``, so a run
 resumed from a checkpoint (taken between chunks) draws the same numbers as an uninterrupted one.
@@ -14,7 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -23,20 +30,24 @@ from typing import Any
 import numpy as np
 
 from nlpkit.artifacts import save_checkpoint
-from nlpkit.corpus import read_lines
-from nlpkit.embeddings.batches import context_matrix, encode_chunks, make_batches, subsample
+from nlpkit.embeddings.batches import Chunk, context_matrix, encode_chunks, make_batches, subsample
+from nlpkit.embeddings.spool import ChunkSpool
 from nlpkit.embeddings.training import (
     CheckpointClock,
     RunOptions,
     Stopped,
     config_dict,
+    corpus_lines,
     corpus_source,
     lr_at,
+    metrics_writer,
+    out_of_time,
     publish_vectors,
     resume_state,
     scan_vocab,
     worker_threads,
 )
+from nlpkit.embeddings.subwords import parse_range
 from nlpkit.embeddings.vocab import Vocab, huffman_tree, keep_probabilities, noise_table
 from nlpkit.errors import ConfigError
 from nlpkit.locking import output_lock
@@ -47,7 +58,7 @@ log = logging.getLogger("nlpkit")
 CHUNK_WORDS = 200_000
 POOL_GROUP = 32  # centres sharing one pool of noise words
 # Fields that change how a job runs but not the model it produces (may differ on --resume).
-RUNTIME_FIELDS = ("threads", "device")
+RUNTIME_FIELDS = ("threads", "device", "kernel")
 
 
 @dataclass
@@ -67,11 +78,14 @@ class Word2VecConfig:
     epochs: int = 5
     lr: float = 0.025
     min_lr: float = 0.0001
-    batch_size: int = 1024  # centre words per step
+    batch_size: int = 256  # centre words per step
     threads: int = 0  # worker threads; 0 = all cores
     device: str = "auto"
     seed: int = 1
     lowercase: bool = False
+    kernel: str = "auto"  # auto (numba on CPU, torch elsewhere), numba (per-pair, CPU) or torch (batched)
+    subwords: str = ""  # "MIN-MAX" character n-grams learned beside the words (fastText); "" = none
+    buckets: int = 2_000_000  # hash buckets for the n-grams
 
     def __post_init__(self) -> None:
         checks = [
@@ -86,10 +100,13 @@ class Word2VecConfig:
             (0 < self.lr and 0 <= self.min_lr <= self.lr, "need 0 < --lr and 0 <= --min-lr <= --lr", None),
             (self.batch_size >= 1, "--batch-size must be at least 1", None),
             (self.sample >= 0, "--sample must be >= 0", None),
+            (self.kernel in ("auto", "numba", "torch"), f"unknown --kernel {self.kernel!r}", "use auto, numba or torch"),
+            (self.buckets >= 1, "--buckets must be at least 1", None),
         ]
         for ok, message, hint in checks:
             if not ok:
                 raise ConfigError(message, hint)
+        parse_range(self.subwords)
 
 
 def _model_fields(cfg: Word2VecConfig) -> dict[str, Any]:
@@ -99,22 +116,48 @@ def _model_fields(cfg: Word2VecConfig) -> dict[str, Any]:
 
 def train_word2vec(inputs: list[str], out_dir: str | Path, cfg: Word2VecConfig, run: RunOptions | None = None) -> dict[str, Any]:
     """Train on ``inputs`` and publish a ``word_vectors`` artefact in ``out_dir``; returns train stats."""
-    from nlpkit.device import resolve_device
-
     run = run or RunOptions()
     out = Path(out_dir)
-    device = resolve_device(cfg.device)
+    device = _device(cfg)
     with output_lock(out), corpus_source(inputs, out, run.resume) as sources:
         state = resume_state(out, run, _model_fields(cfg))
         if state:
             vocab = Vocab(list(state["words"]), state["counts"].numpy())
         else:
             vocab = scan_vocab(sources, cfg.lowercase, cfg.min_count, cfg.max_vocab, run)
-        trainer = Word2VecTrainer(cfg, vocab, device, state)
+        trainer = trainer_class(cfg, device)(cfg, vocab, device, state)
         stats = trainer.train(sources, out, run)
+        if hasattr(trainer, "epoch_losses"):
+            stats["epoch_losses"] = trainer.epoch_losses()
         model = config_dict(cfg)
-        publish_vectors(out, vocab, trainer.vectors(), model, stats, run.stats.summary())
+        data = {**run.stats.summary(), **({"phrases": str(run.phrases)} if run.phrases else {})}
+        subwords = trainer.subword_vectors() if hasattr(trainer, "subword_vectors") else None
+        publish_vectors(out, vocab, trainer.vectors(), model, stats, data, subwords=subwords)
     return stats
+
+
+def _device(cfg: Word2VecConfig) -> Any:
+    """The run's device; an explicit ``--device cpu`` for the compiled kernel needs no torch (1 s to import)."""
+    if cfg.device.strip().lower() == "cpu" and cfg.kernel != "torch":
+        from nlpkit.embeddings.w2v_numba import CPU
+
+        return CPU
+    from nlpkit.device import resolve_device
+
+    return resolve_device(cfg.device)
+
+
+def trainer_class(cfg: Word2VecConfig, device: Any) -> type[Word2VecTrainer]:
+    """The compiled per-pair kernel on CPU (unless --kernel torch), batched torch steps elsewhere."""
+    if cfg.subwords and (cfg.kernel == "torch" or device.type != "cpu"):
+        raise ConfigError("--subwords is trained by the compiled CPU kernel only", "use --device cpu and --kernel auto or numba")
+    if cfg.kernel == "torch" or (cfg.kernel == "auto" and device.type != "cpu"):
+        return Word2VecTrainer
+    if device.type != "cpu":
+        raise ConfigError(f"--kernel numba runs on the CPU, not on {device}", "use --device cpu, or --kernel torch")
+    from nlpkit.embeddings.w2v_numba import NumbaTrainer
+
+    return NumbaTrainer
 
 
 class Word2VecTrainer:
@@ -126,10 +169,10 @@ class Word2VecTrainer:
         self.cfg, self.vocab, self.device = cfg, vocab, device
         v, d = len(vocab), cfg.dim
         gen = torch.Generator().manual_seed(cfg.seed)
-        self.w_in = ((torch.rand(v, d, generator=gen) - 0.5) / d).to(device)  # (V, D), as word2vec
+        self.w_in = ((torch.rand(self._input_rows(), d, generator=gen) - 0.5) / d).to(device)  # (V, D), as word2vec
         self.w_out = torch.zeros(v if cfg.loss == "ns" else max(1, v - 1), d, device=device)  # (V, D) or (V-1, D)
         self.keep = keep_probabilities(vocab.counts, cfg.sample)
-        self.table = noise_table(vocab.counts, cfg.ns_exponent) if cfg.loss == "ns" else None
+        self.table = self._noise_table() if cfg.loss == "ns" else None
         self.tree = self._tree() if cfg.loss == "hs" else None
         self.epoch = self.chunk = self.lines_done = self.words_done = 0
         self.seconds = 0.0
@@ -139,6 +182,12 @@ class Word2VecTrainer:
             self.epoch, self.chunk = int(state["epoch"]), int(state["chunk"])
             self.lines_done, self.words_done = int(state["lines_done"]), int(state["words_done"])
             self.seconds = float(state["seconds"])
+
+    def _input_rows(self) -> int:
+        return len(self.vocab)
+
+    def _noise_table(self) -> Any:
+        return noise_table(self.vocab.counts, self.cfg.ns_exponent)
 
     def _tree(self) -> tuple[Any, Any, Any]:
         import torch
@@ -185,34 +234,63 @@ class Word2VecTrainer:
             fn(self.w_in, self.w_out, *batch[:4], self.tree, lr)
 
     def train(self, sources: list[str], out: Path, run: RunOptions) -> dict[str, Any]:
-        from nlpkit.tokenize_stream import pipelined
+        from nlpkit.pumps import pipelined
 
         cfg = self.cfg
         total = cfg.epochs * self.vocab.total
-        clock = CheckpointClock(run.checkpoint_every)
-        clock.reset(self.words_done)
-        start = time.monotonic() - self.seconds
+        clock = CheckpointClock(run.checkpoint_every, self.words_done)
+        metrics = metrics_writer(run)
+        start, stopped = time.monotonic() - self.seconds, "epochs"
+        spool = ChunkSpool(out.parent)
         with worker_threads(self.device, cfg.threads) as threads, ThreadPoolExecutor(threads) as pool, Progress(
             "train", total=total, unit="words", quiet=run.quiet
-        ) as bar:
+        ) as bar, closing(metrics), closing(spool):
             bar.advance(self.words_done)
-            while self.epoch < cfg.epochs:
-                lines = islice(read_lines(sources, strict_utf8=run.strict_utf8, text_field=run.text_field), self.lines_done, None)
-                chunks = enumerate(encode_chunks(lines, self.vocab.index, lowercase=cfg.lowercase, chunk_words=CHUNK_WORDS), self.chunk)
+            while self.epoch < cfg.epochs and stopped == "epochs":
+                chunks = enumerate(self._chunks(sources, run, spool), self.chunk)
                 for batches, words, n_lines in pipelined(chunks, self._prepare):
                     self._train_chunk(batches, words, pool, threads, total)
                     self.chunk, self.lines_done = self.chunk + 1, self.lines_done + n_lines
                     bar.advance(words, lr=lr_at(cfg.lr, cfg.min_lr, self.words_done, total))
                     self.seconds = time.monotonic() - start
                     if run.stop_after and self.words_done >= run.stop_after:
-                        self.save(out)
-                        raise Stopped(f"stopped after {self.words_done} words")
+                        raise Stopped(f"stopped after {self.words_done} words")  # as kill -9: no checkpoint
+                    if out_of_time(run, self.seconds):
+                        stopped = "max-time"
+                        break
                     if clock.due(self.words_done):
                         self.save(out)
+                        self._record(metrics, total, "log", self.epoch + 1)
                         clock.reset(self.words_done)
-                self.epoch, self.chunk, self.lines_done = self.epoch + 1, 0, 0
+                if stopped == "epochs":
+                    self.epoch, self.chunk, self.lines_done = self.epoch + 1, 0, 0
+                    self._record(metrics, total, "epoch", self.epoch)
         self.seconds = time.monotonic() - start
-        return {"words": self.words_done, "seconds": round(self.seconds, 2), "words_per_second": round(self.words_done / max(self.seconds, 1e-9))}
+        return {
+            "words": self.words_done, "seconds": round(self.seconds, 2),
+            "words_per_second": round(self.words_done / max(self.seconds, 1e-9)), "stopped_by": stopped,
+        }
+
+    def _record(self, metrics: Any, total: int, event: str, epoch: int) -> None:
+        # the torch kernel computes no loss (as word2vec.c); the compiled one samples it
+        lr = lr_at(self.cfg.lr, self.cfg.min_lr, self.words_done, total)
+        words, seconds = getattr(self, "_last_record", (0, 0.0))
+        self._last_record = (self.words_done, self.seconds)
+        rate = (self.words_done - words) / max(self.seconds - seconds, 1e-9)
+        metrics.write({"event": event, "step": self.words_done, "epoch": epoch, "words": self.words_done,
+                       "seconds": round(self.seconds, 3), "loss": self._loss(), "lr": lr, "words_per_s": rate})
+
+    def _loss(self) -> float | None:
+        """Mean loss of the epoch trained last, where the kernel measures it."""
+        return None
+
+    def _chunks(self, sources: list[str], run: RunOptions, spool: ChunkSpool) -> Iterator[Chunk]:
+        """This epoch's chunks from the current position: replayed from the spool after one full pass."""
+        if spool.complete:
+            return spool.replay(self.chunk)
+        lines = islice(corpus_lines(sources, run), self.lines_done, None)
+        chunks = encode_chunks(lines, self.vocab.index, lowercase=self.cfg.lowercase, chunk_words=CHUNK_WORDS)
+        return spool.record(chunks) if self.chunk == 0 and self.epoch + 1 < self.cfg.epochs else chunks
 
     def _train_chunk(self, batches: list[tuple[Any, ...]], words: int, pool: ThreadPoolExecutor, threads: int, total: int) -> None:
         cfg = self.cfg
@@ -228,15 +306,20 @@ class Word2VecTrainer:
         else:
             list(pool.map(lambda job: self._step(*job), jobs))
 
+    def _weights(self) -> tuple[Any, Any]:
+        """(input, output) weights as CPU tensors, for checkpoints."""
+        return self.w_in.cpu(), self.w_out.cpu()
+
     def save(self, out: Path) -> None:
         import torch
 
+        w_in, w_out = self._weights()
         state = {
             "config": json.dumps(_model_fields(self.cfg)),
             "words": list(self.vocab.words),
             "counts": torch.from_numpy(self.vocab.counts),
-            "w_in": self.w_in.cpu(),
-            "w_out": self.w_out.cpu(),
+            "w_in": w_in,
+            "w_out": w_out,
             "epoch": self.epoch,
             "chunk": self.chunk,
             "lines_done": self.lines_done,

@@ -54,11 +54,11 @@ def choose(logp: np.ndarray, cfg: GenerateConfig, rng: np.random.Generator) -> i
 
 
 def _ngram_samples(model_dir: Path, config: dict, cfg: GenerateConfig) -> Iterator[str]:
-    from nlpkit.lm.ngram_model import NgramModel
+    from nlpkit.lm.ngram_model import load_ngram
 
-    model = NgramModel.load(model_dir, config["specials"])
+    model = load_ngram(model_dir, config)
     rng = np.random.default_rng(cfg.seed)
-    prompt = [model.index.get(w, model.unk_id) for w in cfg.prompt.split()]
+    prompt = [model.index.get(w, model.unk_id) for w in model.prepare([cfg.prompt])[0].split()]
     for _ in range(cfg.num):
         ids = [model.bos_id, *prompt]
         out: list[int] = []
@@ -68,12 +68,15 @@ def _ngram_samples(model_dir: Path, config: dict, cfg: GenerateConfig) -> Iterat
                 break
             ids.append(nxt)
             out.append(nxt)
-        yield " ".join([*cfg.prompt.split(), *(model.words[i] for i in out)])
+        text = " ".join(model.words[i] for i in out)
+        if model.tokenizer is not None:  # pieces: glue "##" continuations back onto their word
+            text = text.replace(" ##", "")
+        yield " ".join([*cfg.prompt.split(), *text.split()])
 
 
 def generate(model_dir: str | Path, cfg: GenerateConfig, device: str = "auto") -> Iterator[str]:
     """Yield ``cfg.num`` samples, each the prompt followed by the generated text."""
-    config = read_config(model_dir, {"ngram_lm": 1, "neural_lm": 1})
+    config = read_config(model_dir, {"ngram_lm": 2, "neural_lm": 1})
     if config["kind"] == "ngram_lm":
         return _ngram_samples(Path(model_dir), config, cfg)
     from nlpkit.lm.neural_generate import neural_samples

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nlpkit.corpus import windows
+from nlpkit.lm.records import bad_line
 
 if TYPE_CHECKING:
     from nlpkit.lm.ngram_model import NgramModel
@@ -22,8 +23,19 @@ if TYPE_CHECKING:
 WINDOW = 1 << 18  # characters scored at once
 
 
+def long_line_error(line: str, window: int = WINDOW) -> str | None:
+    """``bad_line`` of a very long line, one window at a time (a marker is a whole word: never cut)."""
+    if "s>" not in line:
+        return None
+    return next((e for _, piece in windows(line, window, split_words=False) if (e := bad_line(piece)) is not None), None)
+
+
 def score_long_line(model: NgramModel, line: str, window: int = WINDOW) -> tuple[float, int, int, float]:
-    """(log10 p, tokens, OOV tokens, log10 p of the OOV tokens) of ``<s> line </s>``, as ``score_lines`` counts them."""
+    """(log10 p, tokens, OOV tokens, log10 p of the OOV tokens) of ``<s> line </s>``, as ``score_lines`` counts them.
+
+    A model that lowercases or splits words into pieces gets each window prepared as a line
+    (``model.prepare``); ``tokens`` then counts words, as ``model.count_words`` does.
+    """
     keep = max(model.order - 1, 1)
     context = np.array([model.bos_id], np.int64)
     logp = oov_logp = 0.0
@@ -32,7 +44,8 @@ def score_long_line(model: NgramModel, line: str, window: int = WINDOW) -> tuple
     done = False
     while not done:
         piece = next(pieces, None)
-        words = piece[1].split() if piece is not None else []
+        words = model.prepare([piece[1]])[0].split() if piece is not None else []
+        n_words = len(piece[1].split()) if piece is not None and model.tokenizer is not None else len(words)
         ids = np.fromiter(map(model._get, words, repeat(model.unk_id)), np.int64, len(words))  # noqa: SLF001
         if piece is None:
             ids, done = np.array([model.eos_id], np.int64), True
@@ -44,7 +57,7 @@ def score_long_line(model: NgramModel, line: str, window: int = WINDOW) -> tuple
         unk = ids == model.unk_id
         logp += float(lp.sum())
         oov_logp += float(lp[unk].sum())
-        tokens += len(ids)
+        tokens += n_words if piece is not None else 1  # </s>
         oov += int(unk.sum())
         context = seq[-keep:]
     return logp, tokens, oov, oov_logp

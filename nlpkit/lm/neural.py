@@ -17,12 +17,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from nlpkit.artifacts import load_torch_tensors, read_config, write_config
+from nlpkit.artifacts import read_config, write_config
 from nlpkit.errors import ArtifactError, ConfigError
 from nlpkit.lm.nplm import NPLM, NplmConfig
 from nlpkit.lm.rnn import RNNLM, RnnConfig
 from nlpkit.lm.transformer import TransformerConfig, TransformerLM
 from nlpkit.lm.vocab import PieceVocab, WordVocab, load_vocab
+from nlpkit.training.config import flags
 
 KIND = "neural_lm"
 FORMAT_VERSION = 1
@@ -39,8 +40,16 @@ def config_class(arch: str) -> type:
     raise ConfigError(f"unknown architecture {arch!r}", "use ngram, nplm, rnn, gru, lstm or transformer")
 
 
+def check_options(arch: str, options: dict[str, Any]) -> None:
+    """Refuse a given model flag that ``arch`` has no use for (``--n-heads`` for an LSTM)."""
+    known = set(config_class(arch).__dataclass_fields__) - {"cell", "vocab_size", "eos_id"}
+    wrong = sorted(k for k, v in options.items() if v is not None and k not in known)
+    if wrong:
+        raise ConfigError(f"{flags(wrong)} does not apply to --arch {arch}", "leave it out or choose another --arch")
+
+
 def make_config(arch: str, values: dict[str, Any]) -> Any:
-    """The arch's XConfig from the options it knows (others, such as --heads for an LSTM, are ignored)."""
+    """The arch's XConfig from the given options (``None``: the config's default; unknown ones ignored)."""
     cls = config_class(arch)
     fields = cls.__dataclass_fields__
     kwargs = {k: v for k, v in values.items() if k in fields and v is not None}
@@ -68,15 +77,21 @@ def save_neural(tmp: Path, arch: str, model: nn.Module, vocab: WordVocab | Piece
     )
 
 
+def load_weights(model: nn.Module, path: Path) -> None:
+    """Fill ``model`` from a file written by ``save_model`` (tied weights stored once); a missing
+    or unexpected tensor is an error."""
+    from safetensors.torch import load_model
+
+    try:
+        load_model(model, str(path), strict=True, device="cpu")
+    except Exception as exc:  # safetensors raises its own error types for a damaged file
+        raise ArtifactError(f"{path}: weights do not match the config: {exc}".splitlines()[0][:300], "retrain or restore the model") from None
+
+
 def load_neural(model_dir: str | Path, device: torch.device) -> tuple[nn.Module, WordVocab | PieceVocab, dict]:
     config = read_config(model_dir, {KIND: FORMAT_VERSION})
     arch = config["arch"]
     model = build_model(arch, config_class(arch)(**config["model"]))
-    state = load_torch_tensors(model_dir, "model.safetensors", str(device))
-    # Tied weights are stored once; strict=False lets the alias be filled by its twin.
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    tied = {"out.weight"} if getattr(model.config, "tie_weights", False) else set()
-    if unexpected or set(missing) - tied:
-        raise ArtifactError(f"{model_dir}: weights do not match the config", "retrain or restore the model")
+    load_weights(model, Path(model_dir) / "model.safetensors")
     model.to(device).eval()
     return model, load_vocab(Path(model_dir), config.get("vocab", "words")), config

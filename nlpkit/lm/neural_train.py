@@ -1,4 +1,4 @@
-"""`lm train --arch nplm|rnn|gru|lstm|transformer`: data, vocabulary, resume, artefact."""
+"""``lm train --arch nplm|rnn|gru|lstm|transformer``: data, vocabulary, model, the engine, the artefact."""
 
 from __future__ import annotations
 
@@ -7,79 +7,59 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from nlpkit.artifacts import artifact_writer, load_checkpoint
+from nlpkit.artifacts import artifact_writer
 from nlpkit.corpus import ReadStats, read_lines, require_lines
-from nlpkit.device import resolve_device, seed_everything
 from nlpkit.errors import ConfigError
-from nlpkit.lm.neural import build_model, make_config, save_neural
-from nlpkit.lm.train import Trainer, TrainConfig, batchify
+from nlpkit.lm.neural import KIND, build_model, check_options, make_config, save_neural
+from nlpkit.lm.train import LmTask, TrainConfig, encode_sentences
 from nlpkit.lm.vocab import PieceVocab, WordVocab
-from nlpkit.locking import output_lock
+from nlpkit.training.config import RunOptions
 
 log = logging.getLogger("nlpkit")
 
 
-def token_stream(lines: list[str], vocab: WordVocab | PieceVocab) -> torch.Tensor:
-    """``</s> s1 </s> s2 </s> ...`` as one (N,) id tensor; every sentence starts after a boundary."""
-    ids = [vocab.eos_id]
-    for line in lines:
-        if line.strip():
-            ids.extend(vocab.encode(line))
-            ids.append(vocab.eos_id)
-    return torch.tensor(ids, dtype=torch.long)
-
-
-def _vocab(lines: list[str], tokenizer: str | None, min_count: int, max_vocab: int | None, saved: list[str] | None):
-    if tokenizer:
+def _vocab(lines: list[str], cfg: TrainConfig, saved: list[str] | None) -> WordVocab | PieceVocab:
+    if cfg.tokenizer:
         from nlpkit.wordpiece import load_tokenizer
 
-        return PieceVocab(load_tokenizer(tokenizer))
+        return PieceVocab(load_tokenizer(cfg.tokenizer))
     if saved is not None:  # resuming: the ids must mean what they meant
         return WordVocab(saved)
-    return WordVocab.build(lines, min_count, max_vocab)
+    return WordVocab.build(lines, cfg.min_count, cfg.max_vocab)
+
+
+def _read(inputs: list[str], what: str, strict_utf8: bool, text_field: str, stats: ReadStats | None = None) -> list[str]:
+    return list(require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), what))
 
 
 def train_neural(
     inputs: list[str], out_dir: str | Path, arch: str, model_options: dict[str, Any], cfg: TrainConfig, *,
-    valid: str | None = None, tokenizer: str | None = None, min_count: int = 1, max_vocab: int | None = None,
-    device: str = "auto", resume: bool = False, quiet: bool = False, strict_utf8: bool = False, text_field: str = "text",
+    valid: list[str] | None = None, run: RunOptions | None = None, strict_utf8: bool = False, text_field: str = "text",
 ) -> dict:
-    """Train a neural LM; returns the config.json written."""
-    out_dir = Path(out_dir)
-    dev = resolve_device(device)
-    if min_count < 1:
-        raise ConfigError("--min-count must be at least 1")
-    with output_lock(out_dir):
-        ckpt = load_checkpoint(out_dir) if resume else None
-        if resume and ckpt is None:
-            log.info("no checkpoint in %s; starting from scratch", out_dir)
-        seed_everything(cfg.seed + (ckpt["step"] if ckpt else 0))
+    """Train a neural LM; returns the config.json written (``{}`` on torchrun ranks other than 0)."""
+    from nlpkit.training.engine import Engine
+    from nlpkit.training.job import open_job
+
+    options = {k: v for k, v in model_options.items() if v is not None}
+    check_options(arch, options)
+    resolved = {k: v for k, v in asdict(make_config(arch, options)).items() if k not in ("vocab_size", "eos_id")}
+    with open_job(out_dir, cfg, run or RunOptions(), {"arch": arch, **resolved}, kind=KIND) as job:
         stats = ReadStats()
-        lines = list(require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "training text"))
-        vocab = _vocab(lines, tokenizer, min_count, max_vocab, ckpt.get("vocab") if ckpt else None)
-        options = dict(ckpt["model_config"]) if ckpt else {**model_options, "vocab_size": len(vocab), "eos_id": vocab.eos_id}
-        model = build_model(arch, make_config(arch, options)).to(dev)
-        train = batchify(token_stream(lines, vocab), cfg.batch_size).to(dev)
-        valid_data = None
-        if valid:
-            valid_lines = list(require_lines(read_lines([valid], strict_utf8=strict_utf8, text_field=text_field), "--valid text"))
-            valid_data = batchify(token_stream(valid_lines, vocab), min(10, cfg.batch_size)).to(dev)
+        lines = _read(inputs, "training text", strict_utf8, text_field, stats)
+        vocab = _vocab(lines, cfg, job.meta["vocab"] if job.meta else None)
+        train = encode_sentences(lines, vocab)
+        held = encode_sentences(_read(valid, "--valid text", strict_utf8, text_field), vocab) if valid else []
+        if not train:
+            raise ConfigError("the training text has no sentences", "give a file with one sentence per line")
+        model = build_model(arch, make_config(arch, {**options, "vocab_size": len(vocab), "eos_id": vocab.eos_id}))
         n_params = sum(p.numel() for p in model.parameters())
-        log.info("%s: %d parameters, vocabulary %d, %d training tokens, device %s", arch, n_params, len(vocab), train.numel(), dev)
-        trainer = Trainer(model, cfg, train, valid_data, out_dir, quiet=quiet)
-        trainer.extra = {"vocab": vocab.pieces if isinstance(vocab, WordVocab) else None,
-                         "model_config": asdict(model.config), "arch": arch}
-        if ckpt:
-            trainer.load_state_dict(ckpt)
-            log.info("resumed at epoch %d, step %d", trainer.epoch, trainer.step)
-        trainer.run()
-        if trainer.best_state is not None:
-            model.load_state_dict(trainer.best_state)
-        train_info = {**asdict(cfg), "min_count": min_count, "max_vocab": max_vocab, "tokenizer": tokenizer,
-                      "valid": valid, "parameters": n_params, "seconds": round(trainer.elapsed, 1),
-                      "best_valid_ppl": trainer.history and min(h["valid_ppl"] for h in trainer.history),
-                      "history": trainer.history}
-        with artifact_writer(out_dir, force=True) as tmp:
+        log.info("%s: %d parameters, vocabulary %d, %d training sentences", arch, n_params, len(vocab), len(train))
+        meta = {"vocab": vocab.pieces if isinstance(vocab, WordVocab) else None}
+        engine = Engine(model, LmTask(train, held, vocab.eos_id, cfg, job.device), job, meta)
+        state = engine.run()
+        if not job.world.is_main:
+            return {}
+        train_info = {**asdict(cfg), "valid": valid, "parameters": n_params, **engine.results(), "history": state.history}
+        with artifact_writer(out_dir, kind=KIND, force=True) as tmp:  # --force was the job's call
             return save_neural(tmp, arch, model.cpu(), vocab, train_info, stats.summary())
+

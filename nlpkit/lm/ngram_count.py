@@ -1,10 +1,10 @@
 """Streaming n-gram counting with numpy.
 
 Text is read in chunks of about ``chunk_tokens`` tokens. Each chunk becomes one int32 id stream
-``<s> w1 .. wn </s> <s> ...``; every order's windows inside a sentence are counted with a sort, and
-the chunk's counts are merged into the running totals. Memory is therefore bounded by the number of
-*distinct* n-grams (4 bytes per word + 8 per count), not by the corpus size. (KenLM's lmplz goes
-further and sorts on disk; we keep the distinct n-grams in RAM.)
+``<s> w1 .. wn </s> <s> ...``; every order's windows inside a sentence are counted with a sort into
+one sorted run per order (4 bytes per word + 8 per count). Runs are held in RAM up to a memory
+budget, spilled to disk beyond it, and merged once at the end (``ngram_spill``), as lmplz sorts on
+disk; the final counts need memory for the *distinct* n-grams, not for the corpus.
 
 N-grams are rows of word ids in a (rows, k) uint32 matrix, kept sorted lexicographically, so the
 rows sharing a context (the first k-1 words) are contiguous.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 
@@ -29,18 +30,37 @@ def row_ids(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lexicographic ids of the rows of a (n, k) integer matrix.
 
     Returns ``(first, inverse)``: ``first[j]`` is the index of a row of the j-th distinct row (in
-    sorted order) and ``inverse[i]`` the distinct id of row i. Column by column, the id of the prefix
-    so far times the column's range plus the next column stays an exact int64 key.
+    sorted order) and ``inverse[i]`` the distinct id of row i. Each pass packs the id of the prefix
+    so far and as many further columns as fit into one exact int64 key (``id * range + column``,
+    column after column) and ranks the keys with one sort: one or two sorts per matrix, not one per
+    column.
     """
     n, k = rows.shape
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    inverse = np.zeros(n, np.int64)
-    for c in range(k):
-        col = rows[:, c].astype(np.int64)
-        key = inverse * (int(col.max()) + 1) + col
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return first, inverse.reshape(-1)
+    ranges = [int(rows[:, c].max()) + 1 for c in range(k)]
+    inverse, distinct, c = np.zeros(n, np.int64), 1, 0
+    while c < k:
+        key, span = inverse, distinct
+        while c < k and (key is inverse or span * ranges[c] < 2**63):
+            key = key * ranges[c] + rows[:, c].astype(np.int64)
+            span *= ranges[c]
+            c += 1
+        first, inverse = _rank(key)
+        distinct = len(first)
+    return first, inverse
+
+
+def _rank(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_index=True, return_inverse=True)[1:]``, with an unstable (faster) sort."""
+    order = np.argsort(key)
+    ordered = key[order]
+    new = np.empty(len(key), bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(len(key), np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return order[new], inverse
 
 
 def unique_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -50,10 +70,33 @@ def unique_rows(rows: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.nd
     return rows[first], total
 
 
+def _packed(rows: np.ndarray, ranges: list[int]) -> np.ndarray:
+    key = np.zeros(len(rows), np.int64)
+    for c, r in enumerate(ranges):
+        key = key * r + rows[:, c].astype(np.int64)
+    return key
+
+
 def lookup_rows(table: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Index in ``table`` (distinct rows) of each row of ``query``; -1 where absent."""
+    """Index in ``table`` (distinct rows) of each row of ``query``; -1 where absent.
+
+    When a row packs into one int64 and ``table`` is sorted (as n-gram tables are), this is a
+    binary search per query row (queries sorted first: several times faster than in input order);
+    otherwise table and queries are ranked together.
+    """
     if len(query) == 0:
         return np.zeros(0, np.int64)
+    if len(table) and table.shape[1]:
+        ranges = [int(max(table[:, c].max(), query[:, c].max())) + 1 for c in range(table.shape[1])]
+        if float(np.prod(ranges, dtype=np.float64)) < 2**62:
+            keys = _packed(table, ranges)
+            if len(keys) < 2 or bool((keys[1:] > keys[:-1]).all()):
+                wanted = _packed(query, ranges)
+                order = np.argsort(wanted)  # sorted needles: each search starts where the last ended
+                at = np.empty(len(wanted), np.int64)
+                at[order] = np.searchsorted(keys, wanted[order])
+                np.minimum(at, len(keys) - 1, out=at)
+                return np.where(keys[at] == wanted, at, -1)
     both = np.concatenate([table, query]).astype(np.int64)
     _, inverse = row_ids(both)
     where = np.full(int(inverse.max()) + 1, -1, np.int64)
@@ -73,14 +116,6 @@ class NgramCounts:
     sentences: int = 0
     skipped_symbols: int = 0
 
-    def merge(self, rows: list[np.ndarray], counts: list[np.ndarray]) -> None:
-        if not self.rows:
-            self.rows, self.counts = rows, counts
-            return
-        for k in range(self.order):
-            both = np.concatenate([self.rows[k], rows[k]])
-            self.rows[k], self.counts[k] = unique_rows(both, np.concatenate([self.counts[k], counts[k]]))
-
 
 def _chunk_counts(ids: np.ndarray, sent: np.ndarray, order: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Count every order's windows that lie inside one sentence of the id stream."""
@@ -98,60 +133,85 @@ def _chunk_counts(ids: np.ndarray, sent: np.ndarray, order: int) -> tuple[list[n
     return rows, counts
 
 
-class _Chunker:
-    """Turns lines into id-stream chunks, growing the word -> id map as it goes."""
+_SEP = "\x00nlpkit\x00"  # joins the lines of a chunk for one split(); never a token of real text
 
-    def __init__(self, counts: NgramCounts) -> None:
-        self.c = counts
+
+class _Chunker:
+    """Turns lines into id-stream chunks, growing the word -> id map as it goes.
+
+    A chunk's lines are joined with a separator token and split once; word ids come from one
+    C-level ``map`` over the tokens, and only the occurrences of unseen words go through Python.
+    """
+
+    def __init__(self, counts: NgramCounts, store) -> None:  # noqa: ANN001 - ngram_spill.RunStore
+        self.c, self.store = counts, store
         self.index = {w: i for i, w in enumerate(counts.words)}
-        self.ids: list[int] = []
-        self.sent: list[int] = []
+        self.index[_SEP] = -2
+        self.lines: list[str] = []
+        self.pending = 0  # rough token count of self.lines
 
     def add(self, line: str) -> None:
-        index, words = self.index, self.c.words
-        n_sent = self.c.sentences
-        toks = line.split()
-        if BOS in toks or EOS in toks:
-            # As lmplz: <s> and </s> are not words; drop them (lmplz needs --skip_symbols for this).
-            self.c.skipped_symbols += sum(t in (BOS, EOS) for t in toks)
-            toks = [t for t in toks if t not in (BOS, EOS)]
-        line_ids = [1]
-        for t in toks:
-            i = index.get(t)
-            if i is None:
-                i = index[t] = len(words)
+        self.lines.append(line)
+        self.pending += line.count(" ") + 1
+
+    def _ids(self) -> np.ndarray:
+        tokens = f" {_SEP} ".join(self.lines).split()
+        ids = np.fromiter(map(self.index.get, tokens, repeat(-1)), np.int64, len(tokens))
+        words = self.c.words
+        for i in np.flatnonzero(ids == -1).tolist():  # first-seen order, as the words come
+            t = tokens[i]
+            j = self.index.get(t)
+            if j is None:
+                j = self.index[t] = len(words)
                 words.append(t)
-            line_ids.append(i)
-        line_ids.append(2)
-        self.ids.extend(line_ids)
-        self.sent.extend([n_sent] * len(line_ids))
-        self.c.sentences += 1
-        self.c.tokens += len(toks)
+            ids[i] = j
+        # As lmplz: <s> and </s> are not words; drop them (lmplz needs --skip_symbols for this).
+        marker = (ids == 1) | (ids == 2)
+        if marker.any():
+            self.c.skipped_symbols += int(marker.sum())
+            ids = ids[~marker]
+        return ids
 
     def flush(self) -> None:
-        if self.ids:
-            ids = np.asarray(self.ids, np.uint32)
-            sent = np.asarray(self.sent, np.int64)
-            self.c.merge(*_chunk_counts(ids, sent, self.c.order))
-            self.ids, self.sent = [], []
+        if not self.lines:
+            return
+        ids = self._ids()
+        sep = np.flatnonzero(ids == -2)
+        out = np.repeat(ids, np.where(ids == -2, 2, 1))  # each separator becomes </s> <s>
+        at = sep + np.arange(len(sep))
+        out[at], out[at + 1] = 2, 1
+        out = np.concatenate([[1], out, [2]])
+        sent = np.cumsum(out == 1) - 1  # sentence of each position
+        self.c.sentences += len(self.lines)
+        self.c.tokens += len(ids) - len(sep)
+        self.store.add(*_chunk_counts(out.astype(np.uint32), sent, self.c.order))
+        self.lines, self.pending = [], 0
 
 
-def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000) -> NgramCounts:
+def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000,
+                 vocab: Iterable[str] = (), memory: int | None = None, temp_dir: str | None = None) -> NgramCounts:
     """Raw counts of all 1..order-grams of ``lines`` (one sentence per line, whitespace tokens).
 
     Blank lines are skipped (lmplz skips them too). A literal ``<unk>`` is the unknown word.
+    ``vocab``: words to have ids 3, 4, ... even if the text never uses them (a tokenizer's pieces).
+    ``memory``: bytes of count runs held in RAM; beyond it they are spilled to ``temp_dir`` and
+    merged at the end (``ngram_spill``); the counts are the same either way.
     """
+    from nlpkit.lm.ngram_spill import RunStore
+
     if order < 1:
         raise ConfigError(f"--order must be at least 1 (got {order})", "use e.g. --order 5")
-    counts = NgramCounts(order=order, words=[UNK, BOS, EOS])
-    chunker = _Chunker(counts)
+    counts = NgramCounts(order=order, words=[UNK, BOS, EOS, *(w for w in vocab if w not in (UNK, BOS, EOS))])
+    store = RunStore(order, memory, temp_dir)
+    chunker = _Chunker(counts, store)
     for line in lines:
         if not line.strip():
             continue
         chunker.add(line)
-        if len(chunker.ids) >= chunk_tokens:
+        if chunker.pending >= chunk_tokens:
             chunker.flush()
     chunker.flush()
+    counts.rows, counts.counts = store.result(len(counts.words))
     if counts.tokens == 0:
         raise CorpusError("the training text is empty (no words)", "give a file with text, one sentence per line")
     if counts.skipped_symbols:
@@ -159,8 +219,12 @@ def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000
     return counts
 
 
-def restrict_vocab(counts: NgramCounts, min_count: int = 1, vocab_limit: int | None = None) -> NgramCounts:
-    """Map words rarer than ``min_count`` or beyond the ``vocab_limit`` most frequent to ``<unk>``."""
+def restrict_vocab(counts: NgramCounts, min_count: int = 1, vocab_limit: int | None = None,
+                   keep_first: int = 3) -> NgramCounts:
+    """Map words rarer than ``min_count`` or beyond the ``vocab_limit`` most frequent to ``<unk>``.
+
+    The first ``keep_first`` words (the specials, and a tokenizer's pieces) are always kept.
+    """
     uni_rows, uni_counts = counts.rows[0][:, 0].astype(np.int64), counts.counts[0]
     freq = np.zeros(len(counts.words), np.int64)
     freq[uni_rows] = uni_counts
@@ -168,7 +232,7 @@ def restrict_vocab(counts: NgramCounts, min_count: int = 1, vocab_limit: int | N
     if vocab_limit is not None:
         order = np.argsort(-freq[3:], kind="stable") + 3
         keep[order[vocab_limit:]] = False
-    keep[:3] = True
+    keep[:keep_first] = True
     if keep.all():
         return counts
     new_id = np.zeros(len(counts.words), np.int64)  # dropped words -> 0 = <unk>

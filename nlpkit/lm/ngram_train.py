@@ -1,33 +1,41 @@
-"""`lm train --arch ngram` and `lm import`: count, estimate, write ``model.arpa`` + the numpy form.
+"""`lm train --arch ngram`, `lm import` and `lm export`: count, estimate, write the binary model.
 
-Artefact (kind ``ngram_lm``)::
+Artefact (kind ``ngram_lm``, format 2)::
 
-    DIR/model.arpa           standard ARPA (KenLM, SRILM, ... load it)
-    DIR/ngram.safetensors    hash tables per order (keys_k, logp_k, backoff_k), numpy-loadable
-    DIR/vocab.txt            one word per line, in id order
+    DIR/ngram.bin            the compact memory-mapped tables (``nlpkit.lm.binary``)
+    DIR/vocab.txt            one word (or piece) per line, in id order
+    DIR/model.arpa           standard ARPA, only with --arpa (``lm export --format arpa`` writes it later)
+    DIR/tokenizer.json       with --tokenizer: the n-gram runs over its WordPiece pieces
     DIR/config.json          kind, NgramConfig, discounts, n-gram counts, data summary
+
+Format 1 directories (``model.arpa`` + ``ngram.safetensors``) still load: their ARPA is read and the
+tables are built in memory, with a warning to re-import them.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
 
-from nlpkit.artifacts import artifact_writer, read_config, write_config
+from nlpkit.artifacts import artifact_writer, check_output, write_config
 from nlpkit.corpus import ReadStats, read_lines, require_lines
-from nlpkit.errors import ConfigError
+from nlpkit.errors import ArtifactError, ConfigError
 from nlpkit.lm.arpa import read_arpa, write_arpa
+from nlpkit.lm.binary import NgramBinary
 from nlpkit.lm.kneser_ney import NgramTables, check_prune, estimate
 from nlpkit.lm.ngram_count import count_ngrams, restrict_vocab
-from nlpkit.lm.ngram_model import NgramModel
+from nlpkit.lm.ngram_model import NgramModel, load_ngram, load_tokenizer  # noqa: F401 - load_ngram is re-exported
+from nlpkit.lm.ngram_spill import parse_size
 from nlpkit.locking import output_lock
 
 log = logging.getLogger("nlpkit")
 
 KIND = "ngram_lm"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -36,6 +44,12 @@ class NgramConfig:
     prune: list[int] = field(default_factory=list)  # per-order thresholds on adjusted counts (lmplz --prune)
     min_count: int = 1  # rarer words become <unk>
     vocab_limit: int | None = None  # keep only the most frequent words (others -> <unk>)
+    lowercase: bool = False  # lowercase the text here and in lm score / lm generate
+    tokenizer: str | None = None  # a WordPiece tokenizer: the n-gram runs over pieces (open vocabulary)
+    quantize: int = 0  # 0: float32 probabilities; 8: one byte each (a codebook per order)
+    arpa: bool = False  # also write DIR/model.arpa
+    memory: str = "2G"  # count runs held in RAM before they are spilled to temp_dir (lmplz -S)
+    temp_dir: str | None = None  # where spilled runs go (default: the system's temporary directory)
 
     def __post_init__(self) -> None:
         if self.order < 1:
@@ -44,33 +58,68 @@ class NgramConfig:
             raise ConfigError("--min-count must be at least 1")
         if self.vocab_limit is not None and self.vocab_limit < 1:
             raise ConfigError("--vocab-limit must be at least 1")
+        if self.quantize not in (0, 8):
+            raise ConfigError(f"--quantize {self.quantize} is not supported", "use --quantize 8, or leave it out")
         self.prune = check_prune(self.prune, self.order) if self.prune else []
-
-
-def _save(tables: NgramTables, tmp: Path, arpa: Path | None = None) -> None:
-    if arpa is None:
-        write_arpa(tables, tmp / "model.arpa")
-    else:
-        shutil.copyfile(arpa, tmp / "model.arpa")
-    NgramModel.from_tables(tables).save(tmp)
+        parse_size(self.memory)
 
 
 def _specials(tables: NgramTables) -> dict[str, int]:
     return {"unk_id": tables.unk_id, "bos_id": tables.bos_id, "eos_id": tables.eos_id}
 
 
+def _save(tables: NgramTables, tmp: Path, quantize: int, arpa: bool | Path) -> None:
+    NgramBinary.build(tables.rows, tables.logp, tables.backoff, len(tables.words), quantize).save(tmp / "ngram.bin")
+    (tmp / "vocab.txt").write_text("".join(w + "\n" for w in tables.words), encoding="utf-8")
+    if isinstance(arpa, Path):
+        shutil.copyfile(arpa, tmp / "model.arpa")
+    elif arpa:
+        write_arpa(tables, tmp / "model.arpa")
+
+
+def _pieces(lines: Iterable[str], tokenizer, lowercase: bool) -> Iterator[str]:  # noqa: ANN001
+    """Lines as the model will see them (lowercased, or WordPiece pieces with [UNK] as <unk>)."""
+    it = iter(lines)
+    while batch := list(islice(it, 10_000)):
+        if lowercase:
+            batch = [line.lower() for line in batch]
+        if tokenizer is None:
+            yield from batch
+        else:
+            for e in tokenizer.encode_batch(batch, add_special_tokens=False):
+                yield " ".join(e.tokens).replace("[UNK]", "<unk>")
+
+
+def _piece_vocab(tokenizer) -> list[str]:  # noqa: ANN001
+    """Every piece the tokenizer can produce, so that none is OOV (unseen ones get the uniform share)."""
+    if tokenizer is None:
+        return []
+    vocab = tokenizer.get_vocab()
+    return [p for p, _ in sorted(vocab.items(), key=lambda kv: kv[1]) if not (p.startswith("[") and p.endswith("]"))]
+
+
 def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, strict_utf8: bool = False,
-                text_field: str = "text", chunk_tokens: int = 2_000_000) -> dict:
-    """Train an interpolated modified Kneser-Ney model; returns the config.json written."""
+                text_field: str = "text", chunk_tokens: int = 2_000_000, force: bool = False) -> dict:
+    """Train an interpolated modified Kneser-Ney model; returns the config.json written.
+
+    A finished n-gram model in ``out_dir`` is replaced only with ``force`` (files the user added
+    there are kept); anything that is not ours is refused before the text is read.
+    """
+    check_output(out_dir, KIND, force)
     stats = ReadStats()
+    tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
     with output_lock(out_dir):
         lines = require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "training text")
-        counts = count_ngrams(lines, config.order, chunk_tokens=chunk_tokens)
-        log.info("counted %d words in %d sentences, %d types", counts.tokens, counts.sentences, len(counts.words))
-        counts = restrict_vocab(counts, config.min_count, config.vocab_limit)
+        pieces = _piece_vocab(tokenizer)
+        counts = count_ngrams(_pieces(lines, tokenizer, config.lowercase), config.order, chunk_tokens=chunk_tokens,
+                              vocab=pieces, memory=parse_size(config.memory), temp_dir=config.temp_dir)
+        log.info("counted %d tokens in %d sentences, %d types", counts.tokens, counts.sentences, len(counts.words))
+        counts = restrict_vocab(counts, config.min_count, config.vocab_limit, keep_first=3 + len(pieces))
         tables = estimate(counts, config.prune)
-        with artifact_writer(out_dir, force=True) as tmp:
-            _save(tables, tmp)
+        with artifact_writer(out_dir, kind=KIND, force=force) as tmp:
+            _save(tables, tmp, config.quantize, config.arpa)
+            if tokenizer is not None:
+                tokenizer.save(str(tmp / "tokenizer.json"))
             return write_config(
                 tmp, KIND, model=asdict(config), format_version=FORMAT_VERSION,
                 train={"discounts": tables.discounts, "ngrams": [len(r) for r in tables.rows],
@@ -79,18 +128,66 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
             )
 
 
-def import_arpa(arpa: str | Path, out_dir: str | Path, force: bool = False) -> dict:
+def import_arpa(arpa: str | Path, out_dir: str | Path, *, quantize: int = 0, keep_arpa: bool = False, force: bool = False) -> dict:
     """Wrap any ARPA file as an nlpkit n-gram model directory."""
+    check_output(out_dir, KIND, force)  # refused before the (long) read of the ARPA file
     tables = read_arpa(arpa)
+    config = NgramConfig(order=tables.order, quantize=quantize, arpa=keep_arpa)
+    plain = not str(arpa).endswith((".gz", ".bz2", ".xz"))
     with output_lock(out_dir), artifact_writer(out_dir, kind=KIND, force=force) as tmp:
-        _save(tables, tmp, Path(arpa) if not str(arpa).endswith((".gz", ".bz2", ".xz")) else None)
-        config = NgramConfig(order=tables.order)
+        _save(tables, tmp, quantize, (Path(arpa) if plain else True) if keep_arpa else False)
         return write_config(
             tmp, KIND, model=asdict(config), format_version=FORMAT_VERSION,
             train={"imported_from": str(arpa), "ngrams": [len(r) for r in tables.rows]}, specials=_specials(tables),
         )
 
 
-def load_ngram(model_dir: str | Path) -> NgramModel:
-    config = read_config(model_dir, {KIND: FORMAT_VERSION})
-    return NgramModel.load(model_dir, config["specials"])
+def model_tables(model: NgramModel) -> NgramTables:
+    """The model's n-grams as sorted rows again (for ``lm export --format arpa``)."""
+    rows, logp, backoff = model.tables.to_rows()
+    tables = NgramTables(list(model.words), rows, logp, backoff)
+    tables.unk_id, tables.bos_id, tables.eos_id = model.unk_id, model.bos_id, model.eos_id
+    return tables
+
+
+def export_arpa(model_dir: str | Path, out: str | Path) -> int:
+    """Write the model in ``model_dir`` as an ARPA file; returns the number of n-grams.
+
+    Written beside ``out`` and renamed: a full disk is one line and leaves no partial file.
+    """
+    import os
+    import tempfile
+
+    from nlpkit.safeio import disk_full_guard, fix_mode
+
+    tables = model_tables(load_ngram(model_dir))
+    out = Path(out)
+    if out.is_dir():
+        raise ArtifactError(f"{out} is a directory", "give the ARPA file's name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent)
+    os.close(fd)
+    try:
+        with disk_full_guard(out, lambda: Path(tmp).stat().st_size, cleanup=False):
+            write_arpa(tables, tmp)
+        fix_mode(tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return sum(len(r) for r in tables.rows)
+
+
+def derive_model(src_dir: str | Path, tables: NgramTables, out_dir: str | Path, train: dict, force: bool = False) -> dict:
+    """Write ``tables`` (pruned, filtered, ...) as a model with the text options of ``src_dir``."""
+    from nlpkit.artifacts import read_config
+
+    src = Path(src_dir)
+    model = dict(read_config(src, {KIND: FORMAT_VERSION})["model"])
+    with output_lock(out_dir), artifact_writer(out_dir, kind=KIND, force=force) as tmp:
+        _save(tables, tmp, int(model.get("quantize") or 0), bool(model.get("arpa")))
+        if (src / "tokenizer.json").exists():
+            shutil.copyfile(src / "tokenizer.json", tmp / "tokenizer.json")
+        return write_config(tmp, KIND, model=model, format_version=FORMAT_VERSION,
+                            train={**train, "derived_from": str(src), "ngrams": [len(r) for r in tables.rows]},
+                            specials=_specials(tables))

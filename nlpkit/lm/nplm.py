@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from nlpkit.errors import ConfigError
+from nlpkit.training.config import flag, flags
 
 
 @dataclass
@@ -31,11 +32,11 @@ class NplmConfig:
 
     def __post_init__(self) -> None:
         if self.context < 1:
-            raise ConfigError("--context must be at least 1")
+            raise ConfigError(f"{flag('context')} must be at least 1")
         if self.d_model < 1 or self.d_hidden < 1:
-            raise ConfigError("--d-model and --hidden must be positive")
+            raise ConfigError(f"{flags(['d_model', 'd_hidden'])} must be positive")
         if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError("--dropout must be in [0, 1)")
+            raise ConfigError(f"{flag('dropout')} must be in [0, 1)")
 
 
 class NPLM(nn.Module):

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from nlpkit.errors import ConfigError
+from nlpkit.training.config import flag, flags
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -32,9 +33,9 @@ class RnnConfig:
         if self.cell not in CELLS:
             raise ConfigError(f"unknown recurrent cell {self.cell!r}", "use rnn, gru or lstm")
         if self.n_layers < 1 or self.d_model < 1 or self.d_hidden < 1:
-            raise ConfigError("--layers, --d-model and --hidden must be positive")
+            raise ConfigError(f"{flags(['n_layers', 'd_model', 'd_hidden'])} must be positive")
         if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError("--dropout must be in [0, 1)")
+            raise ConfigError(f"{flag('dropout')} must be in [0, 1)")
 
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]

@@ -1,18 +1,23 @@
 """`lm score`: one record per input line, the same schema for every architecture.
 
 A line's ``log10_prob`` sums log10 p of its tokens and of ``</s>``, each sentence starting after
-``<s>`` (KenLM's ``score(line, bos=True, eos=True)``); ``tokens`` = words + 1; ``oov`` = words not
-in the vocabulary (a literal ``<unk>`` included); ``ppl = 10 ** (-log10_prob / tokens)``.
-For a WordPiece model the sum runs over pieces, while ``tokens`` still counts words, so the
-perplexity is per word and comparable across vocabularies.
+``<s>`` (KenLM's ``score(line, bos=True, eos=True)``); ``n_tokens`` = words + 1; ``n_oov`` = tokens
+scored as the unknown word (a literal ``<unk>`` included); ``ppl = 10 ** (-log10_prob / n_tokens)``.
+For a model over WordPiece pieces (n-gram or neural) the sum runs over pieces, while ``n_tokens``
+still counts words, so the perplexity is per word and comparable across vocabularies.
 
+Per token: ``(token, scored_as, log10 p, n-gram length or None, oov)``. ``token`` is what the line
+holds (a word, or a piece), ``scored_as`` the vocabulary entry that was scored (``<unk>`` for an
+OOV word, the lowercased word for a ``--lowercase`` model). A line holding a literal ``<s>`` or
+``</s>`` is a bad line: its record carries ``error`` instead of scores (the markers are added here).
+
+A BERT model directory is scored by pseudo-log-likelihood (``pll``), a mix of models by ``interpolate``.
 This module imports no torch: neural models are loaded by ``neural_score`` only when needed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
@@ -20,53 +25,80 @@ import numpy as np
 
 from nlpkit.artifacts import read_config
 from nlpkit.corpus import LONG_LINE
-from nlpkit.lm.long_lines import score_long_line
+from nlpkit.lm.long_lines import long_line_error, score_long_line
+from nlpkit.lm.records import MARKERS, LineScore, Summary, TokenScore, bad_line
+
+__all__ = ["MARKERS", "LineScore", "Summary", "TokenScore", "bad_line", "ngram_scores", "score_lines"]
 
 NGRAM_BATCH = 8192  # lines per vectorised n-gram batch
-
-
-@dataclass
-class LineScore:
-    log10_prob: float
-    tokens: int
-    oov: int
-    per_token: list[tuple[str, float, int | None]] | None = None  # (token, log10 p, n-gram length)
-
-    @property
-    def ppl(self) -> float:
-        return float(10.0 ** (-self.log10_prob / self.tokens))
-
-
-@dataclass
-class Summary:
-    """Corpus totals; the excluding-OOV figures drop OOV tokens from both sums, as KenLM's query."""
-
-    log10_prob: float = 0.0
-    tokens: int = 0
-    oov: int = 0
-    oov_log10_prob: float = 0.0
-    lines: int = 0
-    extra: dict = field(default_factory=dict)
-
-    def add(self, s: LineScore, oov_logp: float) -> None:
-        self.log10_prob += s.log10_prob
-        self.tokens += s.tokens
-        self.oov += s.oov
-        self.oov_log10_prob += oov_logp
-        self.lines += 1
-
-    def ppl(self) -> float:
-        return float(10.0 ** (-self.log10_prob / max(self.tokens, 1)))
-
-    def ppl_without_oov(self) -> float:
-        n = self.tokens - self.oov
-        return float(10.0 ** (-(self.log10_prob - self.oov_log10_prob) / max(n, 1)))
 
 
 def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
     it = iter(lines)
     while batch := list(islice(it, size)):
         yield batch
+
+
+def _token_details(model, tokens: list[list[str]], s, starts: list[int]) -> list[list[TokenScore]]:  # noqa: ANN001
+    vocab = model.words
+    lp, length, oov = s.logp.tolist(), s.length.tolist(), s.oov.tolist()
+    ids = s.ids.tolist()
+    out = []
+    for i, toks in enumerate(tokens):
+        a, b = starts[i], starts[i + 1]
+        out.append(list(zip([*toks, "</s>"], [vocab[j] for j in ids[a:b]], lp[a:b], length[a:b], oov[a:b])))
+    return out
+
+
+def _score_batch(model, batch: list[str], per_token: bool, scorer=None) -> tuple[list[LineScore], list[float]]:  # noqa: ANN001
+    """The records of one batch of lines and the log10 p of each line's OOV tokens.
+
+    ``scorer``: scores prepared token lines (default ``model.score_tokens``); document mode passes
+    a stateful ``ngram_context.DocumentScorer``.
+    """
+    errors = [bad_line(line) for line in batch] if "s>" in "".join(batch) else [None] * len(batch)
+    good = [line if e is None else "" for line, e in zip(batch, errors)]
+    tokens = model.prepare(good)
+    s = (scorer or model.score_tokens)(tokens)
+    n = len(batch)
+    logp = np.bincount(s.line, weights=s.logp, minlength=n).tolist()
+    n_oov = np.bincount(s.line, weights=s.oov, minlength=n).astype(np.int64).tolist()
+    n_tokens = model.count_words(good, s)
+    oov_logp = np.bincount(s.line, weights=np.where(s.oov, s.logp, 0.0), minlength=n).tolist()
+    detail = [None] * n
+    if per_token:
+        starts = np.concatenate([[0], np.cumsum(np.bincount(s.line, minlength=n))]).tolist()
+        shown = tokens if model.tokenizer is not None else good  # pieces, or the words as written
+        detail = _token_details(model, [t.split() for t in shown], s, starts)
+    records = [LineScore(text, lp, nt, no, d) if e is None else LineScore(text, error=e)
+               for text, lp, nt, no, d, e in zip(batch, logp, n_tokens, n_oov, detail, errors)]
+    return records, oov_logp
+
+
+def _ordered_map(fn, items: Iterable, threads: int) -> Iterator:  # noqa: ANN001
+    """``map(fn, items)`` on ``threads`` threads, in order, with a bounded read-ahead."""
+    if threads <= 1:
+        yield from map(fn, items)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _long_line_record(model, line: str) -> tuple[list[LineScore], list[float]]:  # noqa: ANN001
+    error = long_line_error(line)
+    if error is not None:
+        return [LineScore(line, error=error)], [0.0]
+    logp, tokens, oov, oov_logp = score_long_line(model, line)
+    return [LineScore(line, logp, tokens, oov)], [oov_logp]
 
 
 def _alone_if_long(batches: Iterable[list[str]]) -> Iterator[list[str]]:
@@ -89,49 +121,61 @@ def _alone_if_long(batches: Iterable[list[str]]) -> Iterator[list[str]]:
 
 
 def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary | None,  # noqa: ANN001
-                 batch_lines: int = NGRAM_BATCH) -> Iterator[LineScore]:
-    for batch in _alone_if_long(_batches(lines, batch_lines)):
-        if len(batch) == 1 and len(batch[0]) > LONG_LINE and not per_token:
-            logp1, tokens1, oov1, oov_logp1 = score_long_line(model, batch[0])  # bounded memory
-            record = LineScore(logp1, tokens1, oov1, None)
-            if summary is not None:
-                summary.add(record, oov_logp1)
-            yield record
-            continue
-        s = model.score_lines(batch)
-        n = len(batch)
-        logp = np.bincount(s.line, weights=s.logp, minlength=n).tolist()
-        oov = np.bincount(s.line, weights=s.oov, minlength=n).astype(np.int64).tolist()
-        tokens = np.bincount(s.line, minlength=n).tolist()
+                 batch_lines: int = NGRAM_BATCH, threads: int = 1, context: bool = False) -> Iterator[LineScore]:
+    """Records in input order; batches are scored on ``threads`` threads (numpy releases the GIL).
+
+    ``context``: document mode, each line after the last words of the previous ones
+    (``ngram_context``); batches then run in order on one thread, since each needs the one before.
+    """
+    scorer = None
+    if context:
+        from nlpkit.lm.ngram_context import DocumentScorer
+
+        scorer, threads = DocumentScorer(model), 1
+
+    def score(batch: list[str]) -> tuple[list[LineScore], list[float]]:
+        if len(batch) == 1 and len(batch[0]) > LONG_LINE and not per_token and scorer is None:
+            return _long_line_record(model, batch[0])  # bounded memory, in windows
+        return _score_batch(model, batch, per_token, scorer)
+
+    for records, oov_logp in _ordered_map(score, _alone_if_long(_batches(lines, batch_lines)), threads):
         if summary is not None:
-            oov_logp = np.bincount(s.line, weights=np.where(s.oov, s.logp, 0.0), minlength=n).tolist()
-        if per_token:
-            starts = np.concatenate([[0], np.cumsum(tokens)]).tolist()
-            token_lp, token_len = s.logp.tolist(), s.length.tolist()
-        for i in range(n):
-            detail = None
-            if per_token:
-                a, b = starts[i], starts[i + 1]
-                detail = list(zip(batch[i].split() + ["</s>"], token_lp[a:b], token_len[a:b]))
-            record = LineScore(logp[i], tokens[i], oov[i], detail)
-            if summary is not None:
-                summary.add(record, oov_logp[i])
-            yield record
+            for r, o in zip(records, oov_logp):
+                if r.error is None:
+                    summary.add(r, o)
+                else:
+                    summary.bad_lines += 1
+        yield from records
 
 
 def score_lines(model_dir: str | Path, lines: Iterable[str], *, per_token: bool = False, device: str = "auto",
-                batch_size: int = 64, summary: Summary | None = None, interactive: bool = False) -> Iterator[LineScore]:
+                batch_size: int = 64, summary: Summary | None = None, interactive: bool = False,
+                threads: int = 1, context: bool = False) -> Iterator[LineScore]:
     """Score each line with the model in ``model_dir`` (n-gram or neural).
 
     ``interactive``: answer each line as soon as it is read (no read-ahead batching), for a terminal.
+    ``threads``: n-gram batches scored in parallel (output order unchanged).
+    ``context``: document mode, the lines are one running text (see ``ngram_context`` and
+    ``neural_score`` for what each kind of model carries from line to line).
     """
-    config = read_config(model_dir, {"ngram_lm": 1, "neural_lm": 1})
-    if config["kind"] == "ngram_lm":
-        from nlpkit.lm.ngram_model import NgramModel
+    config = read_config(model_dir, {"ngram_lm": 2, "neural_lm": 1, "lm_mix": 1, "bert": 1})
+    if config["kind"] == "bert":
+        from nlpkit.lm.pll import pll_scores
 
-        model = NgramModel.load(model_dir, config["specials"])
-        return ngram_scores(model, lines, per_token, summary, 1 if interactive else NGRAM_BATCH)
+        return pll_scores(model_dir, lines, per_token=per_token, device=device, batch_size=batch_size, summary=summary,
+                          window=1 if interactive else 256)
+    if config["kind"] == "lm_mix":
+        from nlpkit.lm.interpolate import mix_scores
+
+        return mix_scores(config, lines, per_token=per_token, summary=summary, device=device, batch_size=batch_size,
+                          interactive=interactive)
+    if config["kind"] == "ngram_lm":
+        from nlpkit.lm.ngram_model import load_ngram
+
+        model = load_ngram(model_dir, config)
+        return ngram_scores(model, lines, per_token, summary, 1 if interactive else NGRAM_BATCH,
+                            1 if interactive else threads, context)
     from nlpkit.lm.neural_score import neural_scores
 
     return neural_scores(model_dir, lines, per_token=per_token, device=device, batch_size=batch_size, summary=summary,
-                         window=1 if interactive else batch_size * 32)
+                         window=1 if interactive else batch_size * 32, context=context)

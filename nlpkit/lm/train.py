@@ -1,21 +1,21 @@
-"""Training loop for the neural LMs: truncated BPTT over a token stream, clipping, plateau decay.
+"""The neural LM family on the training engine: sentence-level training, the way ``lm score`` scores.
 
-The training text becomes one stream ``</s> sentence </s> sentence </s> ...`` cut into
-``batch_size`` parallel rows; each step takes the next ``bptt`` columns. The recurrent state is
-carried from one segment to the next and detached, so gradients stop at the segment boundary
-(truncated backpropagation through time). Validation perplexity is measured on the --valid stream
-every ``eval_every`` steps and at every epoch end; when it does not improve, the learning rate is
-multiplied by ``lr_decay``. The best-on-valid weights are what the artefact holds. A resume
-checkpoint (weights, optimizer, position, best weights) is written at every evaluation.
+Every non-empty line is a sentence, trained from the model's initial state: the input is
+``</s> w1 ... wn`` and the targets ``w1 ... wn </s>`` (``</s>`` also starts a sentence, as in
+``neural_score.score_batch``), so the training loss of a sentence is exactly what ``lm score``
+reports for it (in nats instead of log10). Sentences are batched by length (shuffled, sorted by
+length inside buckets, batches shuffled): a pure function of (seed, epoch). Right padding is
+ignored by the loss and cannot change a sentence's loss, since every architecture is causal.
+The loss is the mean over the batch's tokens; evaluation is the perplexity per token over the
+--valid sentences (lower is better).
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import time
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,182 +23,103 @@ import torch.nn.functional as F
 from torch import nn
 
 from nlpkit.errors import ConfigError
+from nlpkit.training import unwrap
+from nlpkit.training.config import TrainConfig as EngineConfig
+from nlpkit.training.config import fixed, flag
 
-log = logging.getLogger("nlpkit")
+BUCKET = 50  # batches per length-sorted bucket: little padding, batches still varied
+IGNORE = -100  # target id of padding (cross_entropy's ignore_index)
 
 
 @dataclass
-class TrainConfig:
-    epochs: int = 10
-    max_time: float | None = None  # seconds; stop then and keep the best-on-valid model
-    batch_size: int = 20
-    bptt: int = 35  # tokens per truncated-BPTT segment
-    optimizer: str = "adam"  # adam or sgd
-    lr: float = 1e-3
-    lr_decay: float = 0.5  # multiply the lr by this when valid perplexity does not improve
+class TrainConfig(EngineConfig):
+    """``lm train`` settings for the neural architectures (the engine's and the data's)."""
+
+    batch_size: int = fixed(20)  # sentences per batch
+    min_count: int = fixed(1)  # rarer words become <unk> (word vocabulary)
+    max_vocab: int | None = fixed(None)  # vocabulary size, specials included (word vocabulary)
+    tokenizer: str | None = fixed(None)  # a WordPiece tokenizer dir instead of words
+    lr: float | None = 1e-3
+    optimizer: str = "adam"
+    clip: float = 0.25  # against exploding gradients
+    schedule: str = "plateau"  # multiply the lr by --lr-decay after an evaluation without progress
     min_lr: float = 1e-6
-    clip: float = 0.25  # max gradient norm (against exploding gradients); 0 = off
-    weight_decay: float = 0.0
-    eval_every: int = 0  # steps between validations (0: once per epoch)
-    amp: bool = True  # bfloat16 autocast on CUDA (ignored elsewhere)
-    seed: int = 0
+    precision: str | None = None  # None: bf16 on CUDA, fp32 elsewhere
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.bptt < 1:
-            raise ConfigError("--epochs, --batch-size and --bptt must be at least 1")
-        if self.optimizer not in ("adam", "sgd"):
-            raise ConfigError(f"unknown optimizer {self.optimizer!r}", "use adam or sgd")
-        if self.lr <= 0 or not 0 < self.lr_decay <= 1:
-            raise ConfigError("--lr must be positive and --lr-decay in (0, 1]")
-        if self.max_time is not None and self.max_time <= 0:
-            raise ConfigError("--max-time must be positive")
+        super().__post_init__()
+        if self.batch_size < 1 or self.min_count < 1:
+            raise ConfigError(f"{flag('batch_size')} and {flag('min_count')} must be at least 1")
 
 
-def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """(N,) -> (B, N // B): row b is the b-th contiguous slice of the stream."""
-    n = len(stream) // batch_size
-    if n < 2:
-        raise ConfigError(f"the text is too short for --batch-size {batch_size}", "use a smaller --batch-size or more text")
-    return stream[: n * batch_size].view(batch_size, n)
+def encode_sentences(lines: Sequence[str], vocab: Any) -> list[list[int]]:
+    """The ids of every non-empty line (one sentence each), without boundaries."""
+    return [vocab.encode(line) for line in lines if line.strip()]
 
 
-def detach_state(state: Any) -> Any:
-    """Cut the graph at the segment boundary, keeping the values (truncated BPTT)."""
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
-    return state.detach()
+def sentence_batches(lengths: Sequence[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Sentence indices of each batch: shuffled, sorted by length inside buckets, batches shuffled."""
+    rng = random.Random(seed * 1_000_003 + epoch)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    batches = []
+    span = batch_size * BUCKET
+    for start in range(0, len(order), span):
+        bucket = sorted(order[start : start + span], key=lambda i: lengths[i])
+        batches += [bucket[i : i + batch_size] for i in range(0, len(bucket), batch_size)]
+    rng.shuffle(batches)
+    return batches
 
 
-def segments(data: torch.Tensor, bptt: int, start: int = 0):
-    """(x, y) pairs of (B, <=bptt) columns; y is x shifted by one token."""
-    for i in range(start, data.shape[1] - 1, bptt):
-        t = min(bptt, data.shape[1] - 1 - i)
-        yield i, data[:, i : i + t], data[:, i + 1 : i + 1 + t]
+def collate(seqs: Sequence[Sequence[int]], eos_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sentences -> (inputs (B, T): </s> then the ids, padded with </s>; targets (B, T): the ids then
+    </s>, padded with IGNORE); T is the longest sentence + 1."""
+    B, T = len(seqs), max(len(s) for s in seqs) + 1
+    inp = torch.full((B, T), eos_id, dtype=torch.long)
+    tgt = torch.full((B, T), IGNORE, dtype=torch.long)
+    for b, s in enumerate(seqs):
+        ids = torch.as_tensor(list(s), dtype=torch.long)
+        inp[b, 1 : len(s) + 1] = ids
+        tgt[b, : len(s)] = ids
+        tgt[b, len(s)] = eos_id
+    return inp.to(device), tgt.to(device)
+
+
+def sentence_loss(model: nn.Module, seqs: Sequence[Sequence[int]], eos_id: int, device: torch.device,
+                  reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy (nats) of the sentences' tokens and </s>, each sentence from the initial state."""
+    inp, tgt = collate(seqs, eos_id, device)  # (B, T), (B, T)
+    logits, _ = model(inp, unwrap(model).init_state(inp.shape[0], device))  # (B, T, V)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), tgt.reshape(-1), ignore_index=IGNORE, reduction=reduction)
+
+
+class LmTask:
+    metric, higher_is_better = "valid_ppl", False
+
+    def __init__(self, train: list[list[int]], valid: list[list[int]], eos_id: int, cfg: TrainConfig, device: torch.device) -> None:
+        self.train, self.valid, self.eos_id, self.cfg, self.device = train, valid, eos_id, cfg, device
+        self.lengths = [len(s) for s in train]
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        return sentence_batches(self.lengths, self.cfg.batch_size, self.cfg.seed, epoch)
+
+    def step(self, model: nn.Module, idx: list[int]) -> dict[str, Any]:
+        seqs = [self.train[i] for i in idx]
+        return {"loss": sentence_loss(model, seqs, self.eos_id, self.device), "n_tokens": sum(len(s) + 1 for s in seqs)}
+
+    def evaluate(self, model: nn.Module) -> dict[str, float]:
+        if not self.valid:
+            return {}
+        return {"valid_ppl": math.exp(min(50.0, corpus_nll(model, self.valid, self.eos_id, self.device, self.cfg.batch_size)))}
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: torch.Tensor, bptt: int) -> float:
-    """Mean negative log-likelihood (nats per token) over a batchified stream."""
-    model.eval()
-    state = model.init_state(data.shape[0], data.device)
+def corpus_nll(model: nn.Module, seqs: list[list[int]], eos_id: int, device: torch.device, batch_size: int) -> float:
+    """Mean negative log-likelihood per token (nats, </s> included) of sentences, batched by length."""
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
     total, count = 0.0, 0
-    for _, x, y in segments(data, bptt):
-        logits, state = model(x, state)
-        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1), reduction="sum").item()
-        count += y.numel()
-    model.train()
+    for start in range(0, len(order), batch_size):
+        batch = [seqs[i] for i in order[start : start + batch_size]]
+        total += float(sentence_loss(model, batch, eos_id, device, reduction="sum"))
+        count += sum(len(s) + 1 for s in batch)
     return total / max(count, 1)
-
-
-def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-
-def train_step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, state: Any,
-               cfg: TrainConfig) -> tuple[float, Any]:
-    """One segment: forward from the detached state, backward, clip, step. Returns (loss, state)."""
-    state = detach_state(state)
-    use_amp = cfg.amp and x.device.type == "cuda"
-    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=use_amp):
-        logits, state = model(x, state)  # (B, T, V)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    if cfg.clip > 0:
-        nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-    opt.step()
-    return loss.item(), state
-
-
-class Trainer:
-    """Holds the run's mutable state so that it can be checkpointed and resumed."""
-
-    def __init__(self, model: nn.Module, cfg: TrainConfig, train: torch.Tensor, valid: torch.Tensor | None,
-                 out_dir: Path, quiet: bool = False) -> None:
-        self.model, self.cfg, self.train, self.valid = model, cfg, train, valid
-        self.out_dir, self.quiet = out_dir, quiet
-        self.opt = make_optimizer(model, cfg)
-        self.epoch, self.position, self.step = 0, 0, 0
-        self.elapsed = 0.0
-        self.best_valid = math.inf
-        self.best_state: dict[str, torch.Tensor] | None = None
-        self.history: list[dict[str, float]] = []
-        self.extra: dict[str, Any] = {}
-
-    # -- checkpoints ---------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "epoch": self.epoch,
-            "position": self.position, "step": self.step, "elapsed": self.elapsed, "best_valid": self.best_valid,
-            "best_model": self.best_state, "history": self.history, **self.extra,
-        }
-
-    def load_state_dict(self, ckpt: dict[str, Any]) -> None:
-        self.model.load_state_dict(ckpt["model"])
-        self.opt.load_state_dict(ckpt["optimizer"])
-        self.epoch, self.position, self.step = ckpt["epoch"], ckpt["position"], ckpt["step"]
-        self.elapsed, self.best_valid = ckpt["elapsed"], ckpt["best_valid"]
-        self.best_state, self.history = ckpt["best_model"], ckpt["history"]
-
-    def checkpoint(self) -> None:
-        from nlpkit.artifacts import save_checkpoint
-
-        save_checkpoint(self.out_dir, self.state_dict())
-
-    # -- the loop ------------------------------------------------------------------------------
-    def lr(self) -> float:
-        return self.opt.param_groups[0]["lr"]
-
-    def validate(self, train_loss: float) -> None:
-        """Measure valid perplexity, keep the best weights, decay the lr on a plateau, checkpoint."""
-        valid = evaluate(self.model, self.valid, self.cfg.bptt) if self.valid is not None else train_loss
-        epoch = self.epoch + self.position / self.train.shape[1]
-        record = {"epoch": round(epoch, 3), "step": self.step, "train_ppl": math.exp(min(train_loss, 50)),
-                  "valid_ppl": math.exp(min(valid, 50)), "lr": self.lr(), "seconds": round(self.elapsed, 1)}
-        self.history.append(record)
-        log.info("epoch %.2f step %d: train ppl %.2f, valid ppl %.2f, lr %.3g, %.0f s", record["epoch"], self.step,
-                 record["train_ppl"], record["valid_ppl"], record["lr"], self.elapsed)
-        if valid < self.best_valid - 1e-4 or self.valid is None:
-            self.best_valid = valid
-            self.best_state = {k: v.detach().clone().cpu() for k, v in self.model.state_dict().items()}
-        else:
-            for group in self.opt.param_groups:
-                group["lr"] = max(self.cfg.min_lr, group["lr"] * self.cfg.lr_decay)
-        self.checkpoint()
-
-    def out_of_time(self) -> bool:
-        return self.cfg.max_time is not None and self.elapsed >= self.cfg.max_time
-
-    def run(self) -> None:
-        from nlpkit.progress import Progress
-
-        cfg, model = self.cfg, self.model
-        model.train()
-        self._clock = (time.monotonic(), self.elapsed)  # wall time, evaluations included, across resumes
-        per_epoch = self.train.numel()
-        with Progress("train", total=cfg.epochs * per_epoch, unit="tokens", quiet=self.quiet) as progress:
-            progress.advance(self.epoch * per_epoch + self.position * self.train.shape[0])
-            while self.epoch < cfg.epochs and not self.out_of_time():
-                self._epoch(progress)
-
-    def _epoch(self, progress: Any) -> None:
-        cfg, model = self.cfg, self.model
-        state = model.init_state(self.train.shape[0], self.train.device)
-        loss_sum, n, since_eval = 0.0, 0, 0.0
-        for i, x, y in segments(self.train, cfg.bptt, self.position):
-            loss, state = train_step(model, self.opt, x, y, state, cfg)
-            self.elapsed = self._clock[1] + time.monotonic() - self._clock[0]
-            loss_sum, n, self.step = loss_sum + loss, n + 1, self.step + 1
-            self.position = i + x.shape[1]
-            progress.advance(x.numel(), loss=round(loss, 3), lr=self.lr())
-            if cfg.eval_every and self.step % cfg.eval_every == 0:
-                self.validate(loss_sum / n)
-            if self.out_of_time():
-                log.info("--max-time reached after %.0f s", self.elapsed)
-                self.validate(loss_sum / max(n, 1))
-                return
-        self.epoch, self.position = self.epoch + 1, 0
-        self.validate(loss_sum / max(n, 1))
-

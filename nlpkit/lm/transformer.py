@@ -16,6 +16,7 @@ from torch import nn
 
 from nlpkit.errors import ConfigError
 from nlpkit.layers import SinusoidalPositionalEncoding, TransformerBlock
+from nlpkit.training.config import flag, flags
 
 
 @dataclass
@@ -26,17 +27,17 @@ class TransformerConfig:
     n_heads: int = 4
     d_ff: int = 1024
     dropout: float = 0.2
-    max_len: int = 128  # longest context (training segments are --bptt <= max_len tokens)
+    max_len: int = 128  # longest context (a longer sentence is read in windows of history)
     activation: str = "gelu"
     tie_weights: bool = True
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads != 0:
-            raise ConfigError(f"--d-model ({self.d_model}) must be divisible by --heads ({self.n_heads})")
+            raise ConfigError(f"{flag('d_model')} ({self.d_model}) must be divisible by {flag('n_heads')} ({self.n_heads})")
         if min(self.n_layers, self.n_heads, self.d_ff, self.max_len) < 1:
-            raise ConfigError("--layers, --heads, --d-ff and --max-len must be positive")
+            raise ConfigError(f"{flags(['n_layers', 'n_heads', 'd_ff', 'max_len'])} must be positive")
         if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError("--dropout must be in [0, 1)")
+            raise ConfigError(f"{flag('dropout')} must be in [0, 1)")
 
 
 class TransformerLM(nn.Module):

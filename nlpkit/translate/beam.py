@@ -14,8 +14,15 @@ fairseq), and the best K that do not end the sentence go on. Each sentence keeps
 finished hypotheses. It is done when no active hypothesis can still beat the worst of them (an
 exact bound, see ``_done``; unlike fairseq, which stops at the first K, early junk endings cannot
 crowd out a better, longer hypothesis), or at its maximum length (``max_len_a * src_len +
-max_len_b`` tokens, after which only EOS is allowed). Greedy search (K = 1) stops at its first EOS. Finished sentences are dropped from the batch, so long sentences do
-not make short ones pay.
+max_len_b`` tokens, after which only EOS is allowed). Greedy search (K = 1) stops at its first
+EOS. Finished sentences are dropped from the batch, so long sentences do not make short ones pay,
+and the first step is scored once per sentence, before the state is copied into K rows.
+Models decode incrementally: ``step`` gets the whole prefix but may read only its last token
+(the RNN's hidden state and the Transformer's key/value cache hold the rest).
+
+``early_stop`` trades that exactness for speed: a sentence stops at its K-th finished hypothesis,
+as in fairseq, instead of running on until no active hypothesis can win (which, with a length
+penalty, can take several steps past the natural end).
 
 ``lenpen`` 0 ranks by raw log-probability, which favours short outputs; 1 divides by length.
 Not implemented: diverse beam search, sampling, prefix constraints.
@@ -43,6 +50,7 @@ class BeamConfig:
     min_len: int = 1  # EOS is forbidden before this many tokens
     no_repeat_ngram: int = 0  # forbid repeating any n-gram of this size (0: off)
     attention: bool = False  # keep the attention of each output token
+    early_stop: bool = False  # stop a sentence at its K-th finished hypothesis (fairseq): faster, may miss a better one
 
     def __post_init__(self) -> None:
         if self.beam < 1:
@@ -119,8 +127,10 @@ class _Search:
         self.limits = max_lengths(src_mask.sum(1), config, max_len_cap).tolist()
         self.alive = list(range(n))  # sentence id of each block of K rows
         self.finished: list[list[Hypothesis]] = [[] for _ in range(n)]
-        rows = torch.arange(n, device=src.device).repeat_interleave(k)
-        self.state = model.reorder(model.start(src, src_mask), rows)
+        # The K copies of a sentence are identical until the first step has been scored, so that
+        # step runs on one row per sentence and the state is expanded after it.
+        self.expand = torch.arange(n, device=src.device).repeat_interleave(k) if k > 1 else None
+        self.state = model.start(src, src_mask)
         self.tokens = torch.full((n * k, 1), bos_id, dtype=torch.long, device=src.device)  # (N, t)
         # Only the first copy of each sentence is live at step 0, so the K copies do not fill the beam.
         self.scores = torch.full((n, k), -math.inf, device=src.device)
@@ -131,11 +141,23 @@ class _Search:
     def run(self) -> list[list[Hypothesis]]:
         step = 0
         while self.alive:
-            lprobs, attn, self.state = self.model.step(self.state, self.tokens)  # (N, V), (N, S)
+            lprobs, attn = self._step()  # (N, V), (N, S) or None
             lprobs = self._constrain(lprobs.float(), step)
             self._advance(lprobs, attn, step)
             step += 1
         return [sorted(h, key=lambda h: -h.score)[: self.cfg.nbest] for h in self.finished]
+
+    def _step(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.expand is None:
+            lprobs, attn, self.state = self.model.step(self.state, self.tokens)
+            return lprobs, attn
+        first = self.tokens[:: self.cfg.beam]  # (n, 1): one row per sentence
+        lprobs, attn, state = self.model.step(self.state, first)  # (n, V)
+        self.state = self.model.reorder(state, self.expand)
+        lprobs = lprobs.index_select(0, self.expand)  # (N, V)
+        attn = attn.index_select(0, self.expand) if attn is not None else None
+        self.expand = None
+        return lprobs, attn
 
     def _constrain(self, lprobs: torch.Tensor, step: int) -> torch.Tensor:
         lprobs[:, self.pad] = -math.inf
@@ -209,7 +231,7 @@ class _Search:
         finished = self.finished[sent]
         if len(finished) < self.cfg.beam:
             return False
-        if self.cfg.beam == 1 or best_active == -math.inf:
+        if self.cfg.beam == 1 or self.cfg.early_stop or best_active == -math.inf:
             return True
         lenpen = self.cfg.lenpen
         best_length = self.limits[sent] + 1 if lenpen > 0 else step + 2
@@ -217,25 +239,37 @@ class _Search:
         return bound <= min(h.score for h in finished)
 
     def _finalise(self, ends, top_scores, top_rows, lprobs, attn, step: int) -> None:
+        hits = ends.nonzero()  # (E, 2): (sentence slot, candidate) of each EOS that ends a hypothesis
+        if hits.numel() == 0:
+            return
+        import torch
+
         length = step + 1  # generated tokens, EOS included
         length_term = length**self.cfg.lenpen
-        for i, j in ends.nonzero().tolist():
+        slot, cand = hits[:, 0], hits[:, 1]
+        rows = top_rows[slot, cand]  # (E,) rows of the hypotheses that end
+        logprobs = top_scores[slot, cand].tolist()
+        tokens = self.tokens[rows, 1:].tolist()
+        positional = torch.cat([self.pos_scores[rows], lprobs[rows, self.eos].unsqueeze(1)], dim=1).tolist()
+        attention = None
+        if self.cfg.attention and attn is not None:
+            last = attn[rows].float().unsqueeze(1)  # (E, 1, S)
+            attention = (last if self.attn is None else torch.cat([self.attn[rows], last], dim=1)).tolist()
+        for e, i in enumerate(slot.tolist()):
             sent = self.alive[i]
             if self.cfg.beam == 1 and self.finished[sent]:
                 continue
-            row = int(top_rows[i, j])
-            logprob = float(top_scores[i, j])
-            positional = self.pos_scores[row].tolist() + [float(lprobs[row, self.eos])]
-            hyp = Hypothesis(
-                tokens=self.tokens[row, 1:].tolist(),
-                score=logprob / length_term,
-                logprob=logprob,
-                length_term=length_term,
-                positional_scores=positional,
-            )
-            if self.cfg.attention and attn is not None:
-                past = self.attn[row].tolist() if self.attn is not None else []
-                hyp.attention = past + [attn[row].float().tolist()]
-            # Keep the best K finished hypotheses: a later, longer one may score better.
-            kept = sorted([*self.finished[sent], hyp], key=lambda h: -h.score)
-            self.finished[sent] = kept[: self.cfg.beam]
+            hyp = Hypothesis(tokens[e], logprobs[e] / length_term, logprobs[e], length_term, positional[e])
+            if attention is not None:
+                hyp.attention = attention[e]
+            self._keep(self.finished[sent], hyp)
+
+    def _keep(self, kept: list[Hypothesis], hyp: Hypothesis) -> None:
+        """Keep the best K finished hypotheses, best first (a later, longer one may score better).
+
+        As a stable sort of ``kept + [hyp]`` cut to K: a tie goes after the hypotheses already kept."""
+        if len(kept) >= self.cfg.beam and hyp.score <= kept[-1].score:
+            return
+        at = next((n for n, h in enumerate(kept) if h.score < hyp.score), len(kept))
+        kept.insert(at, hyp)
+        del kept[self.cfg.beam :]

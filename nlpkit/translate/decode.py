@@ -1,9 +1,11 @@
 """Translating lines with a trained model: batched beam search, results in input order.
 
-Lines are read in chunks; inside a chunk they are sorted by length into batches (at most
-``max_tokens`` source pieces and ``max_sentences`` sentences) so padding stays small, and the
-results are put back in input order. An empty line gives an empty translation. With
-``chunk_lines`` 1 (interactive use) each line is translated as soon as it is read.
+Lines are read in chunks (256 by default, so output streams while input is still being read);
+inside a chunk they are sorted by length into batches (at most ``max_tokens`` source pieces and
+``max_sentences`` sentences) so padding stays small, each batch is decoded at once by
+``beam_search`` (every hypothesis of every sentence in one tensor; finished sentences leave the
+batch), and the chunk's results are written back in input order. An empty line gives an empty
+translation. With ``chunk_lines`` 1 (interactive use) each line is translated as soon as it is read.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def translate_lines(
     *,
     max_tokens: int = 4000,
     max_sentences: int = 128,
-    chunk_lines: int = 2000,
+    chunk_lines: int = 256,
 ) -> Iterator[Translation]:
     """Yield one Translation per input line, in input order."""
     model = translator.model

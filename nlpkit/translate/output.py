@@ -10,27 +10,38 @@ from nlpkit.translate.decode import Translation
 from nlpkit.translate.vocab import pieces
 
 
-def text_record(t: Translation) -> str:
-    """The best translation; with n-best, the hypotheses separated by tabs (best first)."""
-    return "\t".join(text.replace("\t", " ") for text in t.texts)
+def _sig(x: float, digits: int = 6) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def text_record(t: Translation, echo: bool = False) -> str:
+    """The best translation; with n-best, the hypotheses separated by tabs (best first); with
+    ``echo``, the source line as the last column."""
+    cells = [text.replace("\t", " ") for text in t.texts]
+    if echo:
+        cells.append(t.source.replace("\t", " "))
+    return "\t".join(cells)
 
 
 def jsonl_record(t: Translation, tgt_tokenizer, attention: bool) -> str:
+    """``text`` is the source line (``source``: its old name, kept for one release); in each
+    hypothesis ``text`` is the translation, ``logprob`` its natural-log probability and ``score``
+    that divided by the length term. Floats carry 6 significant digits (attention weights 4)."""
     hyps = []
     for h, text in zip(t.hypotheses, t.texts):
         item = {
             "text": text,
             "tokens": pieces(tgt_tokenizer, h.tokens),
-            "score": round(h.score, 6),
-            "logprob": round(h.logprob, 6),
+            "score": _sig(h.score),
+            "logprob": _sig(h.logprob),
             "length": len(h.tokens) + 1,
-            "length_term": round(h.length_term, 6),
-            "positional_scores": [round(s, 6) for s in h.positional_scores],
+            "length_term": _sig(h.length_term),
+            "positional_scores": [_sig(s) for s in h.positional_scores],
         }
         if attention and h.attention is not None:
             item["attention"] = [[round(w, 4) for w in row] for row in h.attention]
         hyps.append(item)
-    record = {"source": t.source, "source_tokens": t.source_pieces, "hypotheses": hyps}
+    record = {"text": t.source, "source": t.source, "source_tokens": t.source_pieces, "hypotheses": hyps}
     return json.dumps(record, ensure_ascii=False)
 
 

@@ -103,7 +103,8 @@ class RNNSeq2Seq(nn.Module):
         hidden = torch.tanh(self.bridge(per_layer))  # (L, B, H)
         if self.config.cell == "lstm":
             hidden = (hidden, torch.zeros_like(hidden))
-        state = {"hidden": hidden, "memory": memory, "mask": src_mask, "summary": per_layer[-1]}
+        rows = torch.arange(src.size(0), device=src.device)  # the sentence of each decoder row
+        state = {"hidden": hidden, "memory": memory, "mask": src_mask, "summary": per_layer[-1], "row": rows}
         if self.attention is not None:
             state["keys"] = self.attention.w_k(memory)  # (B, S, A), computed once per sentence
         return state
@@ -131,7 +132,14 @@ class RNNSeq2Seq(nn.Module):
         return F.log_softmax(logits.float(), dim=-1), weights, state
 
     def reorder(self, state: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
-        new = {k: v.index_select(0, index) for k, v in state.items() if k != "hidden"}
+        """Keep/duplicate/reorder decoder rows (index (N',)). The per-sentence tensors (memory,
+        keys, mask, summary) are copied only when rows change sentence, not when a beam is
+        shuffled inside one sentence, since all its rows hold the same values."""
+        rows = state["row"].index_select(0, index)
+        if rows.shape == state["row"].shape and torch.equal(rows, state["row"]):
+            new = dict(state)
+        else:
+            new = {k: v.index_select(0, index) for k, v in state.items() if k != "hidden"}
         h = state["hidden"]
         new["hidden"] = tuple(x.index_select(1, index) for x in h) if isinstance(h, tuple) else h.index_select(1, index)
         return new

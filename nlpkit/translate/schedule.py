@@ -1,8 +1,9 @@
-"""Schedules: the learning rate (warm-up) and the teacher-forcing ratio (scheduled sampling).
+"""The teacher-forcing ratio of scheduled sampling (the learning rate schedule is the engine's).
 
 Scheduled sampling (Bengio et al. 2015): at update i each decoder input is the reference token
 with probability eps_i, else a token sampled from the model's own prediction. eps_i falls from 1
-towards the floor ``--teacher-forcing`` along one of the paper's three curves:
+towards the floor ``--teacher-forcing`` (0 unless given: a schedule alone ends on the model's own
+predictions) along one of the paper's three curves:
 
 - linear:  eps_i = 1 - i / k            (k: updates until the floor; default 5000)
 - exp:     eps_i = k ** i                (k < 1; default 0.9995)
@@ -21,10 +22,10 @@ SCHEDULES = ("none", "linear", "exp", "sigmoid")
 DEFAULT_K = {"linear": 5000.0, "exp": 0.9995, "sigmoid": 500.0}
 
 
-def check_sampling(schedule: str, k: float | None, floor: float) -> None:
+def check_sampling(schedule: str, k: float | None, floor: float | None) -> None:
     if schedule not in SCHEDULES:
         raise ConfigError(f"unknown --scheduled-sampling {schedule!r}", "use linear, exp or sigmoid")
-    if not 0.0 <= floor <= 1.0:
+    if floor is not None and not 0.0 <= floor <= 1.0:
         raise ConfigError("--teacher-forcing must be between 0 and 1")
     if k is None or schedule == "none":
         return
@@ -48,12 +49,3 @@ def gold_probability(update: int, schedule: str, k: float | None, floor: float) 
     else:
         eps = k / (k + math.exp(min(update / k, 700.0)))
     return max(floor, eps)
-
-
-def learning_rate(update: int, peak: float, warmup: int) -> float:
-    """Linear warm-up to ``peak`` over ``warmup`` updates, then inverse square root decay
-    (Vaswani et al. 2017); constant ``peak`` when ``warmup`` is 0."""
-    if warmup <= 0:
-        return peak
-    update = max(update, 1)
-    return peak * min(update / warmup, math.sqrt(warmup / update))

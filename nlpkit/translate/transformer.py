@@ -6,9 +6,12 @@ attention. Positions are sinusoidal or learned; embeddings are scaled by sqrt(d_
 decoder's input embedding is tied to its output layer. Pre-LN by default (stable on small data),
 post-LN as in the paper with ``norm_first=False``.
 
-Decoding recomputes the decoder over the whole prefix at each step (no key/value cache): simple,
-and cheap for sentence-length outputs. Scheduled sampling uses the two-pass scheme of Mihaylova &
-Liu (2019), since a Transformer decoder sees all positions at once.
+Decoding is incremental (``nlpkit.translate.incremental``): each step feeds only the newest token
+and reuses the cached keys/values of the earlier ones, and the cross-attention keys/values are
+computed once per sentence. ``kv_cache = False`` recomputes the decoder over the whole prefix at
+every step instead (the old path, kept for tests and benchmarks; same results). Scheduled sampling
+uses the two-pass scheme of Mihaylova & Martins (2019), since a Transformer decoder sees all
+positions at once.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from torch import nn
 
 from nlpkit.errors import ConfigError
 from nlpkit.layers import SinusoidalPositionalEncoding, TransformerBlock
+from nlpkit.translate.incremental import decoder_step, reorder_cache, start_cache
 from nlpkit.translate.rnn import mix_inputs
 
 
@@ -82,13 +86,14 @@ class TransformerSeq2Seq(nn.Module):
         if not c.share_embeddings:
             nn.init.normal_(self.src_embed.weight, std=c.d_model**-0.5)
 
-    def _embed(self, ids: torch.Tensor, table: nn.Embedding, pos_table: str) -> torch.Tensor:
+    def _embed(self, ids: torch.Tensor, table: nn.Embedding, pos_table: str, offset: int = 0) -> torch.Tensor:
+        """ids (B, T) at positions offset .. offset+T-1 -> (B, T, C)."""
         x = table(ids) * math.sqrt(self.config.d_model)  # (B, T, C)
         if self.config.positions == "learned":
-            positions = torch.arange(ids.size(1), device=ids.device).clamp(max=getattr(self, pos_table).num_embeddings - 1)
-            x = x + getattr(self, pos_table)(positions)
+            positions = torch.arange(offset, offset + ids.size(1), device=ids.device)
+            x = x + getattr(self, pos_table)(positions.clamp(max=getattr(self, pos_table).num_embeddings - 1))
         else:
-            x = self.sinusoid(x)
+            x = self.sinusoid(x, offset)
         return self.drop(x)
 
     def encode(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
@@ -116,15 +121,32 @@ class TransformerSeq2Seq(nn.Module):
         return self.decode(tgt_in, memory, src_mask)
 
     # -- beam search interface -----------------------------------------------------------------
+    kv_cache: bool = True  # False: recompute the whole prefix at every step (the old, slower path)
+    want_attention: bool = False  # set by the caller to get cross-attention weights from ``step``
+
     def start(self, src: torch.Tensor, src_mask: torch.Tensor) -> dict[str, Any]:
-        return {"memory": self.encode(src, src_mask), "mask": src_mask}
+        memory = self.encode(src, src_mask)  # (B, S, C)
+        if self.kv_cache:
+            return {"pos": 0, **start_cache(self.decoder, memory, src_mask)}
+        return {"memory": memory, "mask": src_mask}
 
     def step(self, state: dict[str, Any], tokens: torch.Tensor):
         """tokens (N, t) -> log-probs (N, V) of token t+1, and the last layer's cross-attention
         of the last position averaged over heads (N, S) when ``want_attention`` is set."""
+        if not self.kv_cache:
+            return self._step_uncached(state, tokens)
+        pos = state["pos"]
+        if tokens.size(1) != pos + 1:
+            raise ValueError(f"the cache holds {pos} tokens; step needs the prefix plus one new token")
+        x = self._embed(tokens[:, -1:], self.tgt_embed, "tgt_pos", offset=pos)  # (N, 1, C)
+        y, cache, attn = decoder_step(self.decoder, x, state, self.want_attention)  # (N, 1, C)
+        logits = F.linear(self.dec_norm(y[:, 0]), self.tgt_embed.weight)  # (N, V), tied output layer
+        return F.log_softmax(logits.float(), dim=-1), attn, {**cache, "pos": pos + 1}
+
+    def _step_uncached(self, state: dict[str, Any], tokens: torch.Tensor):
         captured: dict[str, torch.Tensor] = {}
         hook = None
-        if getattr(self, "want_attention", False):
+        if self.want_attention:
             hook = self.decoder[-1].cross_attn.register_forward_pre_hook(_capture(captured), with_kwargs=True)
         try:
             logits = self.decode(tokens, state["memory"], state["mask"])[:, -1]  # (N, V)
@@ -144,6 +166,8 @@ class TransformerSeq2Seq(nn.Module):
         return scores.softmax(-1).mean(1).squeeze(1)  # (N, S)
 
     def reorder(self, state: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
+        if "pos" in state:
+            return {"pos": state["pos"], **reorder_cache(state, index)}
         return {k: v.index_select(0, index) for k, v in state.items()}
 
 

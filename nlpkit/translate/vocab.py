@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from nlpkit.corpus import clip_text
 from nlpkit.errors import ArtifactError
-from nlpkit.wordpiece import WordPieceConfig, load_tokenizer, train_wordpiece
+from nlpkit.tokenize.wordpiece import WordPieceConfig, load_tokenizer, train_wordpiece
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

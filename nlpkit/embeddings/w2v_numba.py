@@ -1,0 +1,375 @@
+"""word2vec on CPU with a compiled (numba) kernel, one (centre, context) pair at a time.
+
+This is word2vec.c's and gensim's inner loop: each pair updates the rows it touches at once, so
+a frequent word's many updates see each other (no per-row step-size clipping is needed here, unlike
+the batched torch path in ``w2v_steps``). Per text position:
+
+- frequent-word subsampling with word2vec's keep probabilities;
+- a reduced window of 1..window words drawn uniformly, never crossing a line;
+- skip-gram: each context word's input vector predicts the centre word; CBOW: the mean of the
+  context input vectors predicts it and the error is added to every context row (gensim's
+  cbow_mean=1);
+- negative sampling (``negative`` draws per pair from the unigram^0.75 distribution through an
+  alias table, a draw equal to the target skipped) or hierarchical softmax along the target's
+  Huffman path;
+- with ``--subwords``, a word's input is the mean of its own row and its character n-gram rows
+  (fastText), and each of those rows takes the whole gradient;
+- the learning rate decays linearly with the words (before subsampling) trained so far.
+
+Threads: a chunk of text is cut at line boundaries into one span per thread, and the spans run in
+parallel from Python threads (the kernel releases the GIL), updating the shared weights without
+locks ("Hogwild", as word2vec's threads). Random numbers come from word2vec's linear congruential
+generator, seeded per (seed, epoch, chunk, span): one thread gives the same result on every run.
+
+The loss is estimated on every 8th centre position (the log costs as much as an update).
+The kernel is compiled on first use and cached on disk (``cache=True``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from nlpkit.embeddings.subwords import compose, parse_range, subword_table
+from nlpkit.embeddings.vocab import huffman_tree, keep_probabilities, noise_distribution
+from nlpkit.embeddings.word2vec import Word2VecTrainer
+
+_MUL = np.uint64(25214903917)  # word2vec.c's LCG
+_ADD = np.uint64(11)
+_LOSS_EVERY = 8  # centre positions per loss sample
+_MAX_EXP = 6.0  # word2vec.c: sigmoid read from a table on [-6, 6], saturated outside
+_EXP_SIZE = 1000
+_SIGMOID = (1.0 / (1.0 + np.exp(-(np.arange(_EXP_SIZE) / _EXP_SIZE * 2 - 1) * _MAX_EXP))).astype(np.float32)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sigmoid(f):
+    if f >= _MAX_EXP:
+        return 1.0
+    if f <= -_MAX_EXP:
+        return 0.0
+    return _SIGMOID[int((f + _MAX_EXP) * (_EXP_SIZE / _MAX_EXP / 2))]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _next(r):
+    return r * _MUL + _ADD
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _pair_loss(f, label):
+    # -log sigmoid(+-f); f clipped so exp cannot overflow
+    f = min(max(f, -30.0), 30.0)
+    return np.log1p(np.exp(-f)) if label > 0.5 else np.log1p(np.exp(f))
+
+
+@njit(cache=True)
+def alias_table(p):
+    """Walker/Vose alias table for drawing from ``p`` (V,) in O(1) with two lookups.
+
+    Replaces word2vec's 10^8-slot unigram table: the (V,) arrays stay in cache, the big table
+    does not, and a cache miss per negative draw costs more than the rest of the update.
+    """
+    v = p.shape[0]
+    prob = np.zeros(v, np.float32)
+    alias = np.arange(v).astype(np.int32)
+    scaled = p * v
+    small, large = np.empty(v, np.int64), np.empty(v, np.int64)
+    ns = nl = 0
+    for i in range(v):
+        if scaled[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl] = i
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        s = small[ns]
+        l = large[nl - 1]
+        prob[s], alias[s] = scaled[s], l
+        scaled[l] = scaled[l] + scaled[s] - 1.0
+        if scaled[l] < 1.0:
+            nl -= 1
+            small[ns] = l
+            ns += 1
+    for i in range(nl):
+        prob[large[i]] = 1.0
+    for i in range(ns):
+        prob[small[i]] = 1.0  # rounding leftovers
+    return prob, alias
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _draw(prob, alias, r):
+    """One draw from the alias table: bits 16..47 of the LCG state pick a slot, 48..63 the coin."""
+    slot = (((r >> np.uint64(16)) & np.uint64(0xFFFFFFFF)) * np.uint64(prob.shape[0])) >> np.uint64(32)
+    coin = np.float32(r >> np.uint64(48)) * np.float32(1.0 / 65536.0)
+    return np.int64(slot) if coin < prob[slot] else np.int64(alias[slot])
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _ns(w_out, h, neu1e, word, table, negative, lr, r, track):
+    """Negative sampling for input ``h`` (D,) and target ``word``; adds d(h) to ``neu1e``."""
+    d = h.shape[0]
+    loss = 0.0
+    for t in range(negative + 1):
+        if t == 0:
+            target, label = word, 1.0
+        else:
+            r = _next(r)
+            target = _draw(table[0], table[1], r)
+            if target == word:
+                continue
+            label = 0.0
+        row = w_out[target]
+        f = np.float32(0.0)  # float32 throughout lets the loops vectorise
+        for i in range(d):
+            f += h[i] * row[i]
+        g = np.float32((label - _sigmoid(f)) * lr)
+        for i in range(d):
+            neu1e[i] += g * row[i]
+            row[i] += g * h[i]
+        if track:
+            loss += _pair_loss(f, label)
+    return loss, r
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _hs(w_out, h, neu1e, word, points, codes, lengths, lr, track):
+    """Hierarchical softmax along ``word``'s Huffman path (label = 1 - code, as word2vec)."""
+    d = h.shape[0]
+    loss = 0.0
+    for t in range(lengths[word]):
+        row = w_out[points[word, t]]
+        f = np.float32(0.0)
+        for i in range(d):
+            f += h[i] * row[i]
+        label = 1.0 - codes[word, t]
+        g = np.float32((label - _sigmoid(f)) * lr)
+        for i in range(d):
+            neu1e[i] += g * row[i]
+            row[i] += g * h[i]
+        if track:
+            loss += _pair_loss(f, label)
+    return loss
+
+
+@njit(cache=True, nogil=True)
+def _subsample(ids, keep, r):
+    """Positions kept by word2vec's subsampling; returns (positions, generator state)."""
+    kept = np.empty(ids.shape[0], np.int64)
+    m = 0
+    for i in range(ids.shape[0]):
+        p = keep[ids[i]]
+        if p < 1.0:
+            r = _next(r)
+            if p < (r & np.uint64(0xFFFF)) / 65536.0:
+                continue
+        kept[m] = i
+        m += 1
+    return kept[:m], r
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _objective(w_out, h, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track):
+    """One prediction of ``word`` from input ``h``: d(h) into ``neu1e``; returns (loss, generator)."""
+    neu1e[:] = 0.0
+    if hs:
+        return _hs(w_out, h, neu1e, word, points, codes, lengths, lr, track), r
+    return _ns(w_out, h, neu1e, word, table, negative, lr, r, track)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _add_rows(w_in, w, sub_ptr, sub_idx, acc):
+    """acc += the input rows of word ``w`` (itself, then its n-grams); returns how many."""
+    for t in range(sub_ptr[w], sub_ptr[w + 1]):
+        acc += w_in[sub_idx[t]]
+    return sub_ptr[w + 1] - sub_ptr[w]
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _update_rows(w_in, w, sub_ptr, sub_idx, grad):
+    for t in range(sub_ptr[w], sub_ptr[w + 1]):
+        w_in[sub_idx[t]] += grad
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _sg_centre(w_in, w_out, ctx, word, neu1, neu1e, sub_ptr, sub_idx, use_sub, table, points, codes, lengths, hs, negative, lr, r, track):
+    """Skip-gram: context word ``ctx``'s input (its row, or the mean of its rows with subwords) predicts ``word``."""
+    if use_sub:
+        neu1[:] = 0.0
+        neu1 /= np.float32(_add_rows(w_in, ctx, sub_ptr, sub_idx, neu1))
+        part, r = _objective(w_out, neu1, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
+        _update_rows(w_in, ctx, sub_ptr, sub_idx, neu1e)  # fastText: every row takes the whole gradient
+        return part, r
+    h = w_in[ctx]
+    part, r = _objective(w_out, h, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
+    for i in range(h.shape[0]):
+        h[i] += neu1e[i]
+    return part, r
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def train_span(w_in, w_out, ids, sent, keep, table, points, codes, lengths, sub_ptr, sub_idx, use_sub, sg, hs, negative, window,
+               lr0, min_lr, done0, total, seed):
+    """Train on one span of text: ``ids`` (n,) word ids, ``sent`` (n,) line numbers.
+
+    ``done0`` words were trained before this span, of ``total`` in the run (for the learning rate).
+    ``sub_ptr``/``sub_idx``: each word's input rows (CSR; just its own row without subwords).
+    Returns (summed sampled loss, number of loss terms).
+    """
+    d = w_in.shape[1]
+    neu1 = np.zeros(d, np.float32)
+    neu1e = np.zeros(d, np.float32)
+    kept, r = _subsample(ids, keep, np.uint64(seed))
+    m = kept.shape[0]
+    loss, terms = 0.0, 0
+    for j in range(m):
+        pos = kept[j]
+        word = ids[pos]
+        lr = max(min_lr, lr0 - (lr0 - min_lr) * (done0 + pos) / total)
+        r = _next(r)
+        reduced = window - np.int64((r >> np.uint64(16)) % np.uint64(window))  # 1..window
+        track = j % _LOSS_EVERY == 0
+        lo, hi = max(0, j - reduced), min(m, j + reduced + 1)
+        if sg:
+            for k in range(lo, hi):
+                if k != j and sent[kept[k]] == sent[pos]:
+                    part, r = _sg_centre(w_in, w_out, ids[kept[k]], word, neu1, neu1e, sub_ptr, sub_idx, use_sub, table, points,
+                                         codes, lengths, hs, negative, lr, r, track)
+                    loss, terms = loss + part, terms + track
+            continue
+        neu1[:] = 0.0  # CBOW: the mean of every input row of the context words predicts the centre
+        count = 0
+        for k in range(lo, hi):
+            if k != j and sent[kept[k]] == sent[pos]:
+                count += _add_rows(w_in, ids[kept[k]], sub_ptr, sub_idx, neu1)
+        if count == 0:
+            continue
+        neu1 /= np.float32(count)
+        part, r = _objective(w_out, neu1, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
+        for k in range(lo, hi):
+            if k != j and sent[kept[k]] == sent[pos]:
+                _update_rows(w_in, ids[kept[k]], sub_ptr, sub_idx, neu1e)
+        loss, terms = loss + part, terms + track
+    return loss, terms
+
+
+def split_spans(sentence: np.ndarray, parts: int) -> list[tuple[int, int]]:
+    """Cut positions 0..n into at most ``parts`` spans of about equal size, at line starts."""
+    n = len(sentence)
+    cuts = [0]
+    for p in range(1, parts):
+        at = int(np.searchsorted(sentence, sentence[min(n - 1, n * p // parts)], "left")) if n else 0
+        if at > cuts[-1]:
+            cuts.append(at)
+    cuts.append(n)
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+class _Cpu:
+    """Stands in for ``torch.device("cpu")`` where the run needs no torch."""
+
+    type = "cpu"
+
+    def __str__(self) -> str:
+        return "cpu"
+
+
+CPU = _Cpu()
+
+
+class NumbaTrainer(Word2VecTrainer):
+    """``Word2VecTrainer`` with the per-pair compiled kernel in place of batched torch steps.
+
+    The weights are numpy arrays (torch is imported only to write or read a checkpoint); the loop,
+    checkpoints and resume are the torch trainer's.
+    """
+
+    def __init__(self, cfg: Any, vocab: Any, device: Any, state: dict[str, Any] | None = None) -> None:
+        self.cfg, self.vocab, self.device = cfg, vocab, device
+        v, d = len(vocab), cfg.dim
+        rng = np.random.default_rng(cfg.seed)
+        self.w_in = ((rng.random((self._input_rows(), d), dtype=np.float32) - 0.5) / d).astype(np.float32)  # (V [+ buckets], D)
+        self.w_out = np.zeros((v if cfg.loss == "ns" else max(1, v - 1), d), np.float32)  # (V, D) or (V-1, D)
+        self.keep = keep_probabilities(vocab.counts, cfg.sample)
+        self.table = self._noise_table() if cfg.loss == "ns" else alias_table(np.ones(1))  # placeholder keeps the signature
+        self.tree = self._tree() if cfg.loss == "hs" else (np.zeros((v, 1), np.int64), np.zeros((v, 1), np.int8), np.zeros(v, np.int64))
+        self.epoch = self.chunk = self.lines_done = self.words_done = 0
+        self.seconds = 0.0
+        if state:
+            self.w_in[:] = state["w_in"].numpy()
+            self.w_out[:] = state["w_out"].numpy()
+            self.epoch, self.chunk = int(state["epoch"]), int(state["chunk"])
+            self.lines_done, self.words_done = int(state["lines_done"]), int(state["words_done"])
+            self.seconds = float(state["seconds"])
+        self.epoch_loss: dict[int, list[float]] = {}
+        minn, maxn = parse_range(cfg.subwords)
+        if maxn:
+            self.sub_ptr, self.sub_idx = subword_table(vocab.words, minn, maxn, cfg.buckets)
+        else:
+            self.sub_ptr, self.sub_idx = np.arange(v + 1, dtype=np.int64), np.arange(v, dtype=np.int64)
+
+    def _weights(self) -> tuple[Any, Any]:
+        import torch
+
+        return torch.from_numpy(self.w_in), torch.from_numpy(self.w_out)
+
+    def _noise_table(self) -> tuple[np.ndarray, np.ndarray]:
+        return alias_table(noise_distribution(self.vocab.counts, self.cfg.ns_exponent))
+
+    def _input_rows(self) -> int:
+        return len(self.vocab) + (self.cfg.buckets if self.cfg.subwords else 0)
+
+    def vectors(self) -> np.ndarray:
+        """(V, D) word vectors: with subwords, the mean of each word's row and its n-gram rows."""
+        return compose(self.w_in, self.sub_ptr, self.sub_idx) if self.cfg.subwords else self.w_in
+
+    def subword_vectors(self) -> np.ndarray | None:
+        """(buckets, D) n-gram rows, or None without subwords."""
+        return self.w_in[len(self.vocab) :] if self.cfg.subwords else None
+
+    def _tree(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        tree = huffman_tree(self.vocab.counts)
+        return tree.points, tree.codes, tree.lengths
+
+    def _prepare(self, item: tuple[int, Any]) -> tuple[Any, int, int]:
+        k, chunk = item
+        return (k, chunk), chunk.words, chunk.lines
+
+    def _train_chunk(self, batches: Any, words: int, pool: Any, threads: int, total: int) -> None:
+        k, chunk = batches
+        cfg = self.cfg
+        spans = split_spans(chunk.sentence, threads)
+        seeds = np.random.default_rng([cfg.seed, self.epoch, k]).integers(1, 2**62, size=max(1, len(spans)))
+        w_in, w_out = self.w_in, self.w_out
+        points, codes, lengths = self.tree
+        done = self.words_done
+
+        def run(i: int) -> tuple[float, int]:
+            a, b = spans[i]
+            return train_span(
+                w_in, w_out, chunk.ids[a:b], chunk.sentence[a:b], self.keep, self.table, points, codes, lengths,
+                self.sub_ptr, self.sub_idx, bool(cfg.subwords), cfg.algo == "sg", cfg.loss == "hs", cfg.negative, cfg.window, cfg.lr, cfg.min_lr,
+                float(done + round(words * a / max(1, len(chunk.ids)))), float(max(total, 1)), int(seeds[i]),
+            )
+
+        results = [run(0)] if len(spans) == 1 else list(pool.map(run, range(len(spans))))
+        self.words_done += words
+        acc = self.epoch_loss.setdefault(self.epoch, [0.0, 0])
+        for loss, terms in results:
+            acc[0] += loss
+            acc[1] += terms
+
+    def _loss(self) -> float | None:
+        if not self.epoch_loss:
+            return None
+        total, terms = self.epoch_loss[max(self.epoch_loss)]
+        return round(total / max(terms, 1), 6)
+
+    def epoch_losses(self) -> list[float]:
+        """Mean sampled loss per (centre, context) term, per epoch trained in this process."""
+        return [round(s / max(n, 1), 6) for _, (s, n) in sorted(self.epoch_loss.items())]
