@@ -159,3 +159,28 @@ def test_the_console_script_installs_the_sigterm_handler_and_version_stays_light
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120).stdout
     lines = out.splitlines()
     assert lines[0].startswith("nlpkit ") and lines[1] == "[]" and lines[-1] == "_raise_terminated"
+
+
+def test_a_long_line_through_a_lowercasing_wordpiece_ngram_model_scores_as_a_whole(tmp_path, monkeypatch):
+    import functools
+    import random
+
+    from nlpkit.lm import long_lines, score
+    from nlpkit.lm.ngram_train import NgramConfig, load_ngram, train_ngram
+
+    words = "The cat sat on a mat , while dogs barked at the moon . unbelievable pieces of text".split()
+    rng = random.Random(1)
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("".join(" ".join(rng.choice(words) for _ in range(12)) + "\n" for _ in range(200)))
+    vocab = ROOT / "corpora" / "bert_vocab" / "vocab.txt"
+    train_ngram([str(corpus)], tmp_path / "m", NgramConfig(order=3, lowercase=True, tokenizer=str(vocab)))
+    model = load_ngram(tmp_path / "m")
+    lines = ["the cat", " ".join(rng.choice(words) for _ in range(3000)) + " Zzqx", "a dog"]
+    whole = list(score.ngram_scores(model, lines, False, score.Summary()))
+    monkeypatch.setattr(score, "LONG_LINE", 500)
+    monkeypatch.setattr(score, "score_long_line", functools.partial(long_lines.score_long_line, window=700))  # many windows
+    windowed = list(score.ngram_scores(model, lines, False, score.Summary()))
+    assert [(r.n_tokens, r.n_oov) for r in windowed] == [(r.n_tokens, r.n_oov) for r in whole]
+    assert [r.log10_prob for r in windowed] == pytest.approx([r.log10_prob for r in whole], rel=1e-6)
+    bad = list(score.ngram_scores(model, ["x " * 400 + "</s> y"], False, None))
+    assert bad[0].error is not None and "<s>" in bad[0].error
