@@ -260,3 +260,53 @@ def require_lines(lines: Iterable[str], what: str = "input") -> Iterator[str]:
         yield line
     if not seen:
         raise CorpusError(f"the {what} is empty (no non-blank line)", "give a file with text")
+
+
+# Pathological lines (a 50 MB line with no newline): encoders are given bounded pieces.
+LONG_LINE = 1 << 20  # characters; longer lines take the windowed paths
+_SPACES = " \t\u3000\xa0"
+
+
+def windows(text: str, size: int = 1 << 16, *, split_words: bool = True) -> Iterator[tuple[int, str]]:
+    """Cut ``text`` into pieces of about ``size`` characters at whitespace; yields (offset, piece).
+
+    A run of more than ``size`` characters without whitespace is cut inside when ``split_words``
+    (an encoder would make an unknown token of it anyway), else kept whole.
+    """
+    pos, n = 0, len(text)
+    while pos < n:
+        end = min(pos + size, n)
+        if end < n:
+            cut = max(text.rfind(c, pos, end) for c in _SPACES)
+            if cut > pos:
+                end = cut + 1
+            elif not split_words:
+                nxt = [i for i in (text.find(c, end) for c in _SPACES) if i >= 0]
+                end = min(nxt) + 1 if nxt else n
+        yield pos, text[pos:end]
+        pos = end
+
+
+def clip_text(text: str, max_tokens: int, chars_per_token: int = 32) -> tuple[str, bool]:
+    """A prefix long enough for ``max_tokens`` tokens, cut at whitespace; (text, whether it was cut).
+
+    Models that read at most ``max_tokens`` positions need no more of a line, and encoding a
+    50 MB line whole costs gigabytes. Only very long runs of whitespace (more than
+    ``chars_per_token`` characters per token) make the prefix yield fewer tokens than the model reads.
+    """
+    limit = max(max_tokens * chars_per_token, 4096)
+    if len(text) <= limit:
+        return text, False
+    _, head = next(windows(text, limit))
+    return head, True
+
+
+def split_long_lines(lines: Iterable[str], limit: int = LONG_LINE, size: int = 1 << 16) -> Iterator[str]:
+    """Lines for training: a line longer than ``limit`` characters becomes pieces of about ``size``
+    characters cut at whitespace, so that no encoder or trainer holds a whole 50 MB line."""
+    for line in lines:
+        if len(line) <= limit:
+            yield line
+        else:
+            for _, piece in windows(line, size):
+                yield piece

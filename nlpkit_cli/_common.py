@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - older typer uses the click package
     from click import exceptions as click_exceptions
     from click.globals import get_current_context
 
-from nlpkit.errors import NlpkitError
+from nlpkit.errors import ConfigError, NlpkitError
 
 log = logging.getLogger("nlpkit")
 
@@ -38,6 +38,30 @@ _PASS_THROUGH = tuple(
 EXIT_ERROR = 1
 EXIT_SIGPIPE = 128 + 13
 EXIT_INTERRUPT = 128 + 2
+EXIT_TERMINATED = 128 + 15
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that a stopped job cleans up the same way."""
+
+
+_terminated: list[int] = []
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    _terminated.append(signum)  # remembered: Python drops an exception raised inside a finaliser
+    raise Terminated()
+
+
+def was_terminated() -> bool:
+    return bool(_terminated)
+
+
+def handle_sigterm() -> None:
+    """Make SIGTERM (kill, systemd, a batch scheduler) behave like Ctrl-C; exit status 143."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 def _set_quiet(value: bool) -> bool:
@@ -63,8 +87,22 @@ TrainInputsArg = Annotated[
     ),
 ]
 ModelOpt = Annotated[Path, typer.Option("--model", "-m", help="Model directory written by nlpkit.", show_default=False)]
+
+
+def _lock_output(ctx: Context, value: Optional[Path]) -> Optional[Path]:
+    """Lock the output directory while the options are parsed: before the command imports torch,
+    so a second job on the same directory is refused at once. Released when the command ends."""
+    if value is None or ctx.resilient_parsing or os.environ.get("RANK", "0") != "0":
+        return value  # under torchrun only rank 0 writes (and locks)
+    from nlpkit.locking import hold_output
+
+    ctx.call_on_close(hold_output(value))
+    return value
+
+
 OutputDirOpt = Annotated[
-    Path, typer.Option("--output", "-o", help="Output directory (written atomically).", show_default=False)
+    Path,
+    typer.Option("--output", "-o", help="Output directory (written atomically).", show_default=False, callback=_lock_output),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed; the same seed repeats a run.")]
@@ -118,14 +156,16 @@ class NlpkitGroup(TyperGroup):
         except NlpkitError as exc:
             if debug_enabled():
                 raise
-            report(str(exc))
+            if not (isinstance(exc, ConfigError) and os.environ.get("RANK", "0") != "0"):
+                report(str(exc))  # under torchrun every rank finds the same option error: rank 0 says it
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
             _silence_stdout()
             raise typer.Exit(EXIT_SIGPIPE) from None
-        except KeyboardInterrupt:
-            typer.echo("interrupted", err=True)
-            raise typer.Exit(EXIT_INTERRUPT) from None
+        except KeyboardInterrupt as exc:
+            term = isinstance(exc, Terminated)
+            typer.echo("terminated" if term else "interrupted", err=True)
+            raise typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPT) from None
         except (OSError, MemoryError) as exc:
             if debug_enabled():
                 raise

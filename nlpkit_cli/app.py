@@ -18,7 +18,7 @@ from nlpkit_cli import lm
 from nlpkit_cli import translate
 from nlpkit_cli import classify
 from nlpkit_cli import tag
-from nlpkit_cli._common import EXIT_INTERRUPT, NlpkitGroup
+from nlpkit_cli._common import EXIT_INTERRUPT, EXIT_TERMINATED, NlpkitGroup, handle_sigterm, was_terminated
 
 app = typer.Typer(
     cls=NlpkitGroup,
@@ -63,15 +63,19 @@ def main() -> None:
     """Console-script entry point: die quietly on a closed pipe, as Unix tools do."""
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    handle_sigterm()
     try:
         app(prog_name="nlpkit")
     except SystemExit as exc:
-        if exc.code == EXIT_INTERRUPT:
+        if was_terminated() and exc.code in (0, None):  # the signal's exception was swallowed somewhere
+            typer.echo("terminated", err=True)
+            exc.code = EXIT_TERMINATED
+        if exc.code in (EXIT_INTERRUPT, EXIT_TERMINATED):
             # Reader threads may be blocked on stdin; a normal shutdown would wait on their lock.
             for stream in (sys.stdout, sys.stderr):
                 try:
                     stream.flush()
                 except (OSError, ValueError):
                     pass
-            os._exit(EXIT_INTERRUPT)
+            os._exit(exc.code)
         raise

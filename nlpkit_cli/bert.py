@@ -18,6 +18,7 @@ from nlpkit_cli._common import (
     LineBufferedOpt,
     ModelOpt,
     OutputDirOpt,
+    ForceOpt,
     QuietOpt,
     RecordWriter,
     StrictUtf8Opt,
@@ -222,12 +223,13 @@ def embed_cmd(
     if format is EmbedFormat.npy and (output is None or pool is Pool.none):
         raise ConfigError("--format npy needs --output FILE.npy and --pool cls or mean", "or use --format jsonl")
     net, tok, _ = load_bert(model, resolve_device(device))
+    writer = RecordWriter(line_buffered)
+    batch_size = 1 if writer.line_buffered and format is EmbedFormat.jsonl else batch_size  # answer each line as it comes
     records = embed(net, tok, read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field), pool=pool.value, layer=layer, batch_size=batch_size)
     if format is EmbedFormat.npy:
         n = save_npy(records, output)
         log.info("wrote %d vectors to %s", n, output)
         return
-    writer = RecordWriter(line_buffered)
     for record in records:
         writer.write(dumps(rounded(record)))
     writer.close()
@@ -238,11 +240,12 @@ def export_cmd(
     model: ModelOpt,
     output: OutputDirOpt,
     format: Annotated[ExportFormat, typer.Option("--format", "-f", help="hf: a transformers BertForPreTraining directory.")] = ExportFormat.hf,
+    force: ForceOpt = False,
 ) -> None:
     """Write a directory that transformers' BertForPreTraining / BertForMaskedLM .from_pretrained() loads."""
     from nlpkit.bert.hf import export_hf
 
-    export_hf(model, output)
+    export_hf(model, output, force=force)
     log.info("wrote %s", output)
 
 
@@ -250,9 +253,10 @@ def export_cmd(
 def import_cmd(
     source: Annotated[Path, typer.Argument(help="A HuggingFace BERT directory (config.json, model.safetensors or pytorch_model.bin, vocab.txt).", show_default=False)],
     output: OutputDirOpt,
+    force: ForceOpt = False,
 ) -> None:
     """Turn a HuggingFace BERT directory into an nlpkit bert model."""
     from nlpkit.bert.hf import import_hf
 
-    import_hf(source, output)
+    import_hf(source, output, force=force)
     log.info("wrote %s", output)

@@ -206,11 +206,12 @@ def export_cmd(
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="word2vec text or binary, GloVe text, fastText .vec or .bin with its n-gram table (detected).", show_default=False)],
     output: OutputDirOpt,
+    force: ForceOpt = False,
 ) -> None:
     """Turn a vector file into an nlpkit model directory (for analogy, similar, eval, debias)."""
     from nlpkit.embeddings.formats import import_model
 
-    info = import_model(file, output)
+    info = import_model(file, output, force=force)
     log.info("wrote %s: %d words x %d (read as %s)", output, info["words"], info["dim"], info["format"])
 
 
@@ -222,11 +223,12 @@ def debias_cmd(
     restrict_vocab: Annotated[int, typer.Option("--restrict-vocab", help="Analogy candidates: the N most frequent words.")] = 30000,
     gender_specific: Annotated[Optional[Path], typer.Option("--gender-specific", help="Words to leave gendered (JSON list or one per line); default: the shipped 1,441-word list.", exists=True, dir_okay=False)] = None,
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report as text or json.")] = ReportFormat.text,
+    force: ForceOpt = False,
 ) -> None:
     """Hard-debias (Bolukbasi et al. 2016): gender direction from definitional pairs, neutralise, equalise."""
     from nlpkit.embeddings.debias import debias_model, report_text
 
-    report = debias_model(model, output, analogies=analogies, restrict_vocab=restrict_vocab, gender_specific=gender_specific)
+    report = debias_model(model, output, analogies=analogies, restrict_vocab=restrict_vocab, gender_specific=gender_specific, force=force)
     typer.echo(_json(report) if format == ReportFormat.json else report_text(report))
 
 

@@ -60,13 +60,22 @@ def _format(fmt: QueryFormat, rec: dict[str, Any], echo: bool) -> str:
     return shown + ("\t" + rec["text"].replace("\t", " ") if echo else "")
 
 
+def _shown(text: str, limit: int = 80) -> str:
+    """Input echoed in a log line: undecodable bytes as \\xNN, at most ``limit`` characters."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _write(records: Iterator[tuple[str, dict[str, Any]]], writer: RecordWriter, fmt: QueryFormat, echo: bool, strict: bool) -> None:
     from nlpkit_cli._records import BadLines
 
     bad = BadLines(strict)
     for lineno, (_, rec) in enumerate(records, 1):
         if "error" in rec:
-            bad(lineno, rec["text"], rec["error"])
+            bad(lineno, rec["text"], _shown(rec["error"]))  # the message may quote a huge query: capped in the warning
         writer.write(_format(fmt, rec, echo))
     writer.close()
     bad.summary()

@@ -150,7 +150,7 @@ def train_cmd(
         cfg = NgramConfig(order=order, prune=parse_prune(prune), vocab_limit=pick_alias(max_vocab, vocab_limit),
                           lowercase=lowercase, tokenizer=str(tokenizer) if tokenizer else None, quantize=quantize, arpa=arpa,
                           memory=memory, temp_dir=str(temp_dir) if temp_dir else None, **given)
-        result = train_ngram(inputs, output, cfg, strict_utf8=strict_utf8, text_field=text_field)
+        result = train_ngram(inputs, output, cfg, strict_utf8=strict_utf8, text_field=text_field, force=force)
         log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
         return
     from nlpkit.lm.neural_train import train_neural
@@ -241,11 +241,12 @@ def import_cmd(
     quantize: Annotated[int, _opt("--quantize", "8 stores probabilities in one byte each (0: float32).")] = 0,
     keep_arpa: Annotated[bool, _opt("--arpa", "Also keep a copy of the ARPA file as DIR/model.arpa.")] = False,
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Make a model directory (compact ngram.bin) from any ARPA file, for `lm score` and `lm generate`."""
     from nlpkit.lm.ngram_train import import_arpa
 
-    result = import_arpa(arpa, output, quantize=quantize, keep_arpa=keep_arpa)
+    result = import_arpa(arpa, output, quantize=quantize, keep_arpa=keep_arpa, force=force)
     log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
 
 
@@ -283,6 +284,7 @@ def prune_cmd(
     threshold: Annotated[float, _opt("--threshold", "Prune n-grams whose removal raises perplexity by less than T (relative).")] = 1e-8,
     eval_text: EvalOpt = None,
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Entropy-based pruning (Stolcke 1998), e.g. `nlpkit lm prune -m kn5 --threshold 1e-7 -o kn5p`."""
     from nlpkit.lm.ngram_model import load_ngram
@@ -292,7 +294,7 @@ def prune_cmd(
     before = load_ngram(model)
     lines = _eval_lines(eval_text)
     tables, removed = entropy_prune(model_tables(before), threshold)
-    result = derive_model(model, tables, output, {"pruned": {"threshold": threshold, "removed": removed}})
+    result = derive_model(model, tables, output, {"pruned": {"threshold": threshold, "removed": removed}}, force=force)
     log.info("wrote %s: %s n-grams (removed %s)", output, "/".join(map(str, result["train"]["ngrams"])),
              "/".join(map(str, removed)))
     if lines:
@@ -307,6 +309,7 @@ def filter_cmd(
     vocab: Annotated[Path, _opt("--vocab", "Words to keep: a file of whitespace-separated words.", show_default=False)],
     eval_text: EvalOpt = None,
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Keep only n-grams over a vocabulary, e.g. `nlpkit lm filter -m kn5 --vocab words.txt -o small`."""
     from nlpkit.lm.ngram_model import load_ngram
@@ -316,7 +319,7 @@ def filter_cmd(
     before = load_ngram(model)
     words = set(vocab.read_text(encoding="utf-8").split())
     tables = filter_vocab(model_tables(before), words)
-    result = derive_model(model, tables, output, {"filtered": {"vocab": str(vocab), "words": len(words)}})
+    result = derive_model(model, tables, output, {"filtered": {"vocab": str(vocab), "words": len(words)}}, force=force)
     log.info("wrote %s: %s n-grams", output, "/".join(map(str, result["train"]["ngrams"])))
     lines = _eval_lines(eval_text)
     if lines:
@@ -332,11 +335,12 @@ def interpolate_cmd(
     batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = 64,
     device: DeviceOpt = "auto",
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Mix models linearly with EM-tuned weights, e.g. `nlpkit lm interpolate -m kn5 -m lstm --tune valid.txt -o mix`."""
     from nlpkit.corpus import read_lines
     from nlpkit.lm.interpolate import interpolate
 
     lines = list(read_lines([str(tune)]))
-    result = interpolate(models, lines, output, device=device, batch_size=batch_size, tune_name=str(tune))
+    result = interpolate(models, lines, output, device=device, batch_size=batch_size, tune_name=str(tune), force=force)
     log.info("wrote %s: weights %s", output, " ".join(f"{w:.4g}" for w in result["model"]["weights"]))

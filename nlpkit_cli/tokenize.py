@@ -17,6 +17,7 @@ from nlpkit_cli._common import (
     LineBufferedOpt,
     ModelOpt,
     OutputDirOpt,
+    ForceOpt,
     QuietOpt,
     RecordWriter,
     SeedOpt,
@@ -123,6 +124,7 @@ def train_cmd(
     strict_utf8: StrictUtf8Opt = False,
     text_field: TextFieldOpt = "text",
     quiet: QuietOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Learn a BERT-style WordPiece vocabulary; writes tokenizer.json, vocab.txt and config.json."""
     from nlpkit.tokenize.train import train_tokenizer
@@ -138,7 +140,7 @@ def train_cmd(
         max_word_chars=max_word_chars,
         seed=seed,
     )
-    result = train_tokenizer(inputs, output, config, strict_utf8=strict_utf8, text_field=text_field, quiet=quiet)
+    result = train_tokenizer(inputs, output, config, strict_utf8=strict_utf8, text_field=text_field, quiet=quiet, force=force)
     log.info("wrote %s: %d pieces from %d lines", output, result["vocab_size"], result["lines"])
 
 

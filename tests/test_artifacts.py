@@ -12,10 +12,10 @@ from nlpkit.errors import ArtifactError, LockError
 from nlpkit.locking import lock_path, output_lock
 
 
-def _write(out, value=1.0, kind="toy"):
+def _write(out, value=1.0, kind="toy", force=True):
     from safetensors.numpy import save_file
 
-    with artifact_writer(out) as tmp:
+    with artifact_writer(out, force=force) as tmp:
         save_file({"w": np.full((2, 3), value, dtype=np.float32)}, str(tmp / "model.safetensors"))
         write_config(tmp, kind, model={"dim": 3}, train={"lr": 0.1}, data={"lines": 2})
 
@@ -35,7 +35,7 @@ def test_a_failed_write_leaves_the_old_artifact_and_no_temporary_files(tmp_path)
     out = tmp_path / "model"
     _write(out, 1.0)
     with pytest.raises(RuntimeError, match="boom"):
-        with artifact_writer(out) as tmp:
+        with artifact_writer(out, force=True) as tmp:
             (tmp / "model.safetensors").write_bytes(b"half")
             raise RuntimeError("boom")
     assert load_numpy_tensors(out, "model.safetensors")["w"][0, 0] == 1.0

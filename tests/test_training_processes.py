@@ -64,6 +64,30 @@ def test_kill_9_then_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_pa
     assert same_weights(tmp_path / "whole", job)
 
 
+@pytest.mark.parametrize("sig,code", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_signal_checkpoints_at_a_step_boundary_and_resume_is_exact(tmp_path, sig, code):
+    """SIGTERM (and Ctrl-C) finish the step, write a checkpoint, exit 143 (130); --resume ends as an unbroken run."""
+    import signal
+
+    data = write_tsv(tmp_path / "d.tsv", word_order_rows() * 2)
+    args = ["classify", "train", data, "--arch", "bilstm", "--d-model", "8", "--d-hidden", "8", "--min-count", "1",
+            "--epochs", "120", "--batch-size", "8", "--checkpoint-every", "0", "--valid-fraction", "0.2", "--patience", "0",
+            "--threads", "1", "--device", "cpu", "--log-every", "1"]
+    subprocess.run(nlpkit(*args, "-o", tmp_path / "whole", "-q"), cwd=ROOT, env=env(), check=True, timeout=300)
+    job, metrics = tmp_path / "job", tmp_path / "m.jsonl"
+    proc = subprocess.Popen(nlpkit(*args, "-o", job, "--metrics", metrics), cwd=ROOT, env=env(), stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while (not metrics.exists() or metrics.stat().st_size == 0) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # training has started once the first step is logged
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err[-2000:]
+    assert (job / "checkpoint.pt").exists() and not (job / "config.json").exists(), err[-2000:]
+    assert "Traceback" not in err and "writing a checkpoint" in err
+    subprocess.run(nlpkit(*args, "-o", job, "--resume", "-q"), cwd=ROOT, env=env(), check=True, timeout=300)
+    assert same_weights(tmp_path / "whole", job)
+
+
 def run_ranks(cmd: list[str], n: int = 2) -> None:
     port = str(29500 + os.getpid() % 2000)
     procs = []

@@ -38,13 +38,13 @@ def special_ids(tok: Tokenizer, where: str = "the tokenizer") -> SpecialIds:
 
 def save_bert(
     output: str | Path, model: Bert, tok: Tokenizer, *, train: dict[str, Any] | None = None,
-    data: dict[str, Any] | None = None, **extra: Any,
+    data: dict[str, Any] | None = None, force: bool = False, **extra: Any,
 ) -> dict[str, Any]:
     """Publish ``output`` atomically (weights from the unwrapped, uncompiled module); returns config.json."""
     from safetensors.torch import save_file
 
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    with artifact_writer(output) as tmp:
+    with artifact_writer(output, kind=KIND, force=force) as tmp:
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         save_tokenizer(tok, tmp)
         return write_config(tmp, KIND, model=asdict(model.cfg), train=train, data=data, format_version=FORMAT_VERSION, **extra)

@@ -191,13 +191,19 @@ def _fill_from(doc: list[list[int]], target: int, rng: random.Random) -> list[in
 
 
 def truncate_pair(a: list[int], b: list[int], max_tokens: int, rng: random.Random) -> None:
-    """Trim the longer side, one token at a time from a random end, until both fit (in place)."""
-    while len(a) + len(b) > max_tokens:
-        longer = a if len(a) > len(b) else b
-        if rng.random() < 0.5:
-            del longer[0]
-        else:
-            longer.pop()
+    """Trim the longer side, one token at a time from a random end, until both fit (in place).
+
+    The draws are made token by token as in BERT, but the cuts are counted and applied once:
+    deleting from the front of a list one token at a time is quadratic on a huge segment.
+    """
+    cut = {"a": [0, 0], "b": [0, 0]}  # tokens to drop from the front, from the back
+    la, lb = len(a), len(b)
+    while la + lb > max_tokens:
+        side = "a" if la > lb else "b"
+        cut[side][0 if rng.random() < 0.5 else 1] += 1
+        la, lb = (la - 1, lb) if side == "a" else (la, lb - 1)
+    for seq, (front, back) in ((a, cut["a"]), (b, cut["b"])):
+        seq[:] = seq[front : len(seq) - back]
 
 
 def _instance(a: list[int], b: list[int], label: int, spec: PairSpec, index: int) -> Instance:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 import torch
 
 from nlpkit.artifacts import publish
+from nlpkit.safeio import disk_full_guard, fix_mode, tree_size
 from nlpkit.bert.artifact import load_bert, load_strict, save_bert
 from nlpkit.bert.model import Bert, BertConfig
 from nlpkit.errors import ArtifactError
@@ -125,23 +127,46 @@ def hf_config(cfg: BertConfig) -> dict[str, Any]:
     }
 
 
-def export_hf(model_dir: str | Path, output: str | Path) -> None:
-    """Write a transformers BERT directory for the nlpkit model in ``model_dir`` (atomically)."""
+def export_hf(model_dir: str | Path, output: str | Path, force: bool = False) -> None:
+    """Write a transformers BERT directory for the nlpkit model in ``model_dir`` (atomically).
+
+    An earlier export is replaced only with ``force``; files we do not write there (a README.md,
+    a model card) are kept.
+    """
     from safetensors.torch import save_file
 
+    from nlpkit.locking import output_lock
+
+    out = Path(os.path.abspath(output))
+    _check_export_target(out, force)
     model, tok, _ = load_bert(model_dir)
-    out = Path(output)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not _is_hf_bert(out))):
-        raise ArtifactError(f"{out} exists and is not a HuggingFace BERT export", "choose a new output directory")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        save_file(to_hf_state(model.state_dict(), model.cfg.layers), str(tmp / "model.safetensors"), metadata={"format": "pt"})
-        _write_json(tmp / "config.json", hf_config(model.cfg))
-        _write_tokenizer(tok, tmp, model.cfg.max_position)
-        publish(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with output_lock(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+        fix_mode(tmp)
+        try:
+            with disk_full_guard(out, lambda: tree_size(tmp), cleanup=False):
+                save_file(to_hf_state(model.state_dict(), model.cfg.layers), str(tmp / "model.safetensors"), metadata={"format": "pt"})
+                _write_json(tmp / "config.json", hf_config(model.cfg))
+                _write_tokenizer(tok, tmp, model.cfg.max_position)
+                _check_export_target(out, force)
+                for path in tmp.iterdir():
+                    fix_mode(path)
+                publish(tmp, out, set(HF_FILES))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+HF_FILES = ("model.safetensors", "config.json", "tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def _check_export_target(out: Path, force: bool) -> None:
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return
+    if not out.is_dir() or not _is_hf_bert(out):
+        raise ArtifactError(f"{out} exists and is not a HuggingFace BERT export; refusing to write there", "choose a new output directory")
+    if not force:
+        raise ArtifactError(f"{out} already holds a HuggingFace BERT export", "pass --force to replace it (other files there are kept)")
 
 
 def _write_tokenizer(tok, directory: Path, max_len: int) -> None:  # noqa: ANN001
@@ -169,9 +194,13 @@ def _is_hf_bert(directory: Path) -> bool:
         return False
 
 
-def import_hf(source: str | Path, output: str | Path) -> None:
+def import_hf(source: str | Path, output: str | Path, force: bool = False) -> None:
     """Convert a transformers BERT directory into an nlpkit ``bert`` artefact."""
+    from nlpkit.artifacts import check_output
+    from nlpkit.bert.config import KIND
+
     src = Path(source)
+    check_output(output, KIND, force)
     hc = _read_hf_config(src)
     cfg = BertConfig(
         vocab_size=hc["vocab_size"], hidden=hc["hidden_size"], layers=hc["num_hidden_layers"], heads=hc["num_attention_heads"],
@@ -192,7 +221,7 @@ def import_hf(source: str | Path, output: str | Path) -> None:
     tok = _read_hf_tokenizer(src)
     if tok.get_vocab_size(with_added_tokens=True) != cfg.vocab_size:
         raise ArtifactError(f"{src}: the vocabulary has {tok.get_vocab_size()} entries but the model {cfg.vocab_size}", "check vocab.txt")
-    save_bert(output, model, tok, train={"imported_from": str(src)})
+    save_bert(output, model, tok, train={"imported_from": str(src)}, force=force)
 
 
 def _read_hf_config(src: Path) -> dict[str, Any]:
@@ -211,12 +240,39 @@ def _read_hf_config(src: Path) -> dict[str, Any]:
 
 def _read_hf_weights(src: Path) -> dict[str, torch.Tensor]:
     if (src / "model.safetensors").exists():
-        from safetensors.torch import load_file
+        from nlpkit.artifacts import load_torch_tensors
 
-        return load_file(str(src / "model.safetensors"))
+        return _finite(src / "model.safetensors", load_torch_tensors(src, "model.safetensors"))
     if (src / "pytorch_model.bin").exists():
-        return torch.load(src / "pytorch_model.bin", map_location="cpu", weights_only=True)
+        return _finite(src / "pytorch_model.bin", _load_bin(src / "pytorch_model.bin"))
     raise ArtifactError(f"{src} has no model.safetensors or pytorch_model.bin", "pass a complete HuggingFace directory")
+
+
+def _load_bin(path: Path) -> dict[str, torch.Tensor]:
+    """A ``pytorch_model.bin`` with plain tensors only: anything else is refused, never executed."""
+    import pickle
+    import warnings
+
+    hint = "convert it to model.safetensors with a tool you trust, or re-download it"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ArtifactError(f"{path} holds pickled Python objects besides tensors; refusing to load it", hint) from None
+    except Exception as exc:  # a truncated or corrupt zip, a bad storage: several types
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ArtifactError(f"cannot read {path}: {first}", hint) from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ArtifactError(f"{path} is not a dictionary of tensors", hint)
+    return state
+
+
+def _finite(path: Path, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ArtifactError(f"{path} has NaN or infinite values in {bad[0]}", "the checkpoint is corrupt; re-download it")
+    return state
 
 
 def _check_decoder(src: Path, raw: dict[str, torch.Tensor], state: dict[str, torch.Tensor]) -> None:

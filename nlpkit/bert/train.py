@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nlpkit.bert.artifact import SpecialIds, save_bert, special_ids
-from nlpkit.bert.config import PretrainConfig
+from nlpkit.bert.config import KIND, PretrainConfig
 from nlpkit.bert.data import PairSpec
 from nlpkit.bert.masking import MaskingSpec
 from nlpkit.bert.model import Bert, BertConfig, count_parameters
@@ -107,7 +107,7 @@ def pretrain(
     ``dropout``, ``max_position``); ``None`` or absent means BertConfig's default.
     """
     run = run or RunOptions()
-    with open_job(output, cfg, run, model_options) as job:
+    with open_job(output, cfg, run, model_options, kind=KIND) as job:
         world = job.world
         tok = _tokenizer(inputs, cfg, job.meta, strict_utf8, text_field)
         ids = special_ids(tok)
@@ -126,7 +126,7 @@ def pretrain(
         if not world.is_main:
             return {}
         train = {**asdict(cfg), "inputs": [str(i) for i in inputs], "valid": [str(v) for v in valid or []], **engine.results()}
-        return save_bert(output, model.cpu(), tok, train=train, data=spec.stats.summary(), history=state.history)
+        return save_bert(output, model.cpu(), tok, train=train, data=spec.stats.summary(), history=state.history, force=True)
 
 
 def _tokenizer(inputs, cfg: PretrainConfig, meta, strict_utf8: bool, text_field: str):  # noqa: ANN001, ANN202

@@ -17,6 +17,7 @@ import torch
 
 from nlpkit.bert.artifact import special_ids
 from nlpkit.bert.model import Bert
+from nlpkit.corpus import clip_text
 from nlpkit.errors import ConfigError, CorpusError
 
 if TYPE_CHECKING:
@@ -26,15 +27,23 @@ log = logging.getLogger("nlpkit")
 POOLS = ("cls", "mean", "none")
 
 
-def _encode(tok: Tokenizer, texts: list[str], max_len: int, sep_id: int) -> list[list[int]]:
-    encoded = [e.ids for e in tok.encode_batch(texts)]  # [CLS] text [SEP]
+def _encode(tok: Tokenizer, texts: list[str], max_len: int, sep_id: int, cuts: list[int]) -> list[list[int]]:
+    """Ids of ``[CLS] text [SEP]`` cut to ``max_len``; ``cuts[0]`` counts the texts that were cut."""
+    # Only a prefix can reach the model: encoding a 50 MB line whole would cost gigabytes.
+    clipped = [clip_text(t, max_len) for t in texts]
+    encoded = [e.ids for e in tok.encode_batch([t for t, _ in clipped])]  # [CLS] text [SEP]
     out = []
-    for ids in encoded:
-        if len(ids) > max_len:
-            log.warning("warning: a text of %d pieces was cut to the model's %d positions", len(ids), max_len)
+    for ids, (_, cut) in zip(encoded, clipped):
+        if len(ids) > max_len or cut:
+            cuts[0] += 1
             ids = [*ids[: max_len - 1], sep_id]
         out.append(ids)
     return out
+
+
+def _warn_cuts(cuts: list[int], max_len: int) -> None:
+    if cuts[0]:
+        log.warning("warning: %d text(s) were cut to the model's %d positions", cuts[0], max_len)
 
 
 def _batch(ids: list[list[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,8 +76,17 @@ def fill_mask(model: Bert, tok: Tokenizer, texts: Iterable[str], *, topk: int = 
     ids = special_ids(tok, "the model's tokenizer")
     device = next(model.parameters()).device
     topk = min(topk, model.cfg.vocab_size)
+    cuts = [0]
+    try:
+        yield from _fill_chunks(model, tok, texts, topk, batch_size, ids, device, cuts)
+    finally:
+        _warn_cuts(cuts, model.cfg.max_position)
+
+
+@torch.no_grad()
+def _fill_chunks(model, tok, texts, topk, batch_size, ids, device, cuts) -> Iterator[dict[str, Any]]:  # noqa: ANN001
     for chunk in _chunks(texts, batch_size):
-        encoded = _encode(tok, chunk, model.cfg.max_position, ids.sep)
+        encoded = _encode(tok, chunk, model.cfg.max_position, ids.sep, cuts)
         positions = [[i for i, t in enumerate(seq) if t == ids.mask] for seq in encoded]
         good = [b for b, found in enumerate(positions) if found]
         results: dict[int, list] = {}
@@ -109,8 +127,17 @@ def embed(
         raise ConfigError(f"--layer {layer} is out of range", f"use 0..{model.cfg.layers} or negative counts from the end")
     ids = special_ids(tok, "the model's tokenizer")
     device = next(model.parameters()).device
+    cuts = [0]
+    try:
+        yield from _embed_chunks(model, tok, texts, pool, layer, batch_size, ids, device, cuts)
+    finally:
+        _warn_cuts(cuts, model.cfg.max_position)
+
+
+@torch.no_grad()
+def _embed_chunks(model, tok, texts, pool, layer, batch_size, ids, device, cuts) -> Iterator[dict[str, Any]]:  # noqa: ANN001
     for chunk in _chunks(texts, batch_size):
-        encoded = _encode(tok, chunk, model.cfg.max_position, ids.sep)
+        encoded = _encode(tok, chunk, model.cfg.max_position, ids.sep, cuts)
         input_ids, attention = _batch(encoded, ids.pad, device)
         hidden = model.encode(input_ids, None, attention)[layer].float()  # (B, T, C)
         if pool == "cls":
@@ -133,6 +160,8 @@ def save_npy(records: Iterable[dict[str, Any]], path: str | Path) -> int:
 
     import numpy as np
 
+    from nlpkit.safeio import disk_full_guard, fix_mode
+
     rows = [np.asarray(r["vector"], dtype=np.float32) for r in records]
     if not rows:
         raise CorpusError("there was no input line to embed", "give some text")
@@ -140,8 +169,9 @@ def save_npy(records: Iterable[dict[str, Any]], path: str | Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npy", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with disk_full_guard(path, sum(r.nbytes for r in rows), cleanup=False), os.fdopen(fd, "wb") as f:
             np.save(f, np.stack(rows))  # (N, C)
+        fix_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

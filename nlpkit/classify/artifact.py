@@ -96,7 +96,7 @@ def save_classifier(
 
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     model_section: dict[str, Any] = {"arch": arch, **asdict(model.cfg)}
-    with artifact_writer(output) as tmp:
+    with artifact_writer(output, kind=KIND, force=True) as tmp:
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         if isinstance(encoder, WordEncoder):
             (tmp / VOCAB).write_text(json.dumps({"tokens": encoder.vocab.tokens}, ensure_ascii=False) + "\n", encoding="utf-8")

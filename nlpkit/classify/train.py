@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nlpkit.classify.artifact import save_classifier
+from nlpkit.classify.artifact import KIND, save_classifier
 from nlpkit.classify.build import build_for_training, check_model_options
 from nlpkit.classify.config import TrainConfig
 from nlpkit.classify.data import load_datasets
@@ -82,7 +82,7 @@ def train_classifier(
     """Train and publish a classifier; returns its config.json (on rank 0; ``{}`` on other ranks)."""
     run = run or RunOptions()
     check_model_options(cfg.arch, model_options)
-    with open_job(output, cfg, run, model_options) as job:
+    with open_job(output, cfg, run, model_options, kind=KIND) as job:
         data = load_datasets(inputs, valid, cfg, strict_utf8)
         labels = job.meta["labels"] if job.meta else data.labels
         model, encoder = build_for_training(cfg, model_options, data.train, len(labels), job.meta)

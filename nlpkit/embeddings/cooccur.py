@@ -73,8 +73,7 @@ class CooccurrenceCounter:
         self.buffer, self.buffered = [(keys, values)], len(keys)
         if len(keys) > self.max_entries // 2:  # summing no longer frees enough: spill a run
             path = self.workdir / f"run-{len(self.runs)}"
-            np.save(f"{path}.keys.npy", keys)
-            np.save(f"{path}.values.npy", values)
+            _spill(path, keys, values)
             self.runs.append(path)
             self.buffer, self.buffered = [], 0
 
@@ -93,13 +92,22 @@ class CooccurrenceCounter:
             parts = [(k[np.searchsorted(k, lo) : np.searchsorted(k, hi)], v[np.searchsorted(k, lo) : np.searchsorted(k, hi)]) for k, v in runs]
             bk, bv = aggregate(np.concatenate([k for k, _ in parts]), np.concatenate([v for _, v in parts]))
             path = self.workdir / f"bucket-{b}"
-            np.save(f"{path}.keys.npy", bk)
-            np.save(f"{path}.values.npy", bv)
+            _spill(path, bk, bv)
             buckets.append(path)
         for p in self.runs:
             Path(f"{p}.keys.npy").unlink()
             Path(f"{p}.values.npy").unlink()
         return buckets
+
+
+def _spill(path: Path, keys: np.ndarray, values: np.ndarray) -> None:
+    """Write one sorted run; a full disk is one clear line and leaves no half-written run."""
+    from nlpkit.safeio import disk_full_guard
+
+    for suffix, array in ((".keys.npy", keys), (".values.npy", values)):
+        target = Path(f"{path}{suffix}")
+        with disk_full_guard(target, keys.nbytes + values.nbytes):
+            np.save(target, array)
 
 
 def _key_bounds(runs: list[tuple[np.ndarray, np.ndarray]], n_buckets: int) -> list[int]:

@@ -22,7 +22,8 @@ import numpy as np
 
 from nlpkit.embeddings.evaluate import evaluate_analogies
 from nlpkit.embeddings.training import publish_vectors
-from nlpkit.embeddings.vectors import WordVectors
+from nlpkit.artifacts import check_output
+from nlpkit.embeddings.vectors import KIND, WordVectors
 from nlpkit.errors import ConfigError
 from nlpkit.locking import output_lock
 
@@ -124,8 +125,10 @@ def debias_model(
     analogies: str | Path | None = None,
     restrict_vocab: int = 30000,
     gender_specific: str | Path | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Debias ``model_dir`` into ``out_dir``; returns the before/after report."""
+    check_output(out_dir, KIND, force)
     wv = WordVectors.load(model_dir, subwords=False)  # the vocabulary's vectors only: word lists must not reach n-gram rows
     unit = np.asarray(wv.unit)
     definitional = _pairs(wv, word_list("definitional_pairs"))
@@ -155,7 +158,7 @@ def debias_model(
     model = dict(wv.config.get("model", {}))
     model.pop("subwords", None)  # n-gram vectors are not debiased: the output has vocabulary vectors only
     with output_lock(out_dir):
-        publish_vectors(Path(out_dir), wv.vocab, debiased, model, {"debiased_from": str(model_dir)}, {"debias": {k: report[k] for k in ("definitional_pairs", "equalized_pairs", "neutralized_words", "gender_specific_list")}})
+        publish_vectors(Path(out_dir), wv.vocab, debiased, model, {"debiased_from": str(model_dir)}, {"debias": {k: report[k] for k in ("definitional_pairs", "equalized_pairs", "neutralized_words", "gender_specific_list")}}, force=force)
     return report
 
 

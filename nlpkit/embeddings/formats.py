@@ -25,6 +25,7 @@ from typing import BinaryIO
 import numpy as np
 
 from nlpkit.errors import ConfigError, CorpusError
+from nlpkit.safeio import disk_full_guard, fix_mode
 
 log = logging.getLogger("nlpkit")
 
@@ -44,8 +45,9 @@ def export_vectors(words: list[str], vectors: np.ndarray, path: str | Path, fmt:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with disk_full_guard(path, vectors.nbytes * 3, cleanup=False), os.fdopen(fd, "wb") as f:
             _write(f, words, vectors, fmt)
+        fix_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -88,6 +90,8 @@ class _Decoder:
 def import_vectors(path: str | Path) -> tuple[list[str], np.ndarray, str]:
     """Read a word2vec text/binary, GloVe or fastText .vec file; returns (words, vectors, format)."""
     path = Path(path)
+    if path.is_dir():
+        raise CorpusError(f"{path} is a directory, not a vector file", "pass the .vec/.txt/.bin file itself (a model directory is used as -m)")
     if not path.is_file():
         raise CorpusError(f"no such file: {path}", "check the path")
     decode = _Decoder()
@@ -98,6 +102,11 @@ def import_vectors(path: str | Path) -> tuple[list[str], np.ndarray, str]:
             n, d = int(m.group(1)), int(m.group(2))
             if n < 1 or d < 1:
                 raise CorpusError(f"{path}: header says {n} words of dimension {d}", "the file is empty or damaged")
+            if n * d > path.stat().st_size:  # every value takes at least one byte (four in binary)
+                raise CorpusError(
+                    f"{path}: implausible header ({n} words of dimension {d} cannot fit in {path.stat().st_size} bytes)",
+                    "fix or remove the first line",
+                )
             binary = _looks_binary(f, d)
             words, vectors = (_read_binary if binary else _read_text)(f, path, n, d, decode)
             fmt = "word2vec-bin" if binary else "word2vec"
@@ -107,6 +116,11 @@ def import_vectors(path: str | Path) -> tuple[list[str], np.ndarray, str]:
             fmt = "glove"
     if decode.fallbacks:
         log.warning("warning: %d word(s) were not valid UTF-8 and were read as Latin-1", decode.fallbacks)
+    bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
+    if len(bad):
+        raise CorpusError(
+            f"{path}: the vector of {words[bad[0]]!r} has NaN or infinite values ({len(bad)} word(s) in all)", "fix or re-export the file"
+        )
     return words, vectors, fmt
 
 
@@ -186,7 +200,7 @@ def dedupe(words: list[str], vectors: np.ndarray) -> tuple[list[str], np.ndarray
     return [w for w, k in zip(words, keep) if k], vectors[mask]
 
 
-def import_model(path: str | Path, out_dir: str | Path) -> dict[str, object]:
+def import_model(path: str | Path, out_dir: str | Path, force: bool = False) -> dict[str, object]:
     """Import a vector file as a ``word_vectors`` artefact (word counts unknown: stored as 0).
 
     A fastText ``.bin`` model (recognised by its magic number) keeps its counts and n-gram table.
@@ -194,20 +208,23 @@ def import_model(path: str | Path, out_dir: str | Path) -> dict[str, object]:
     from nlpkit.embeddings.subwords import is_fasttext_bin
     from nlpkit.embeddings.training import publish_vectors
     from nlpkit.embeddings.vocab import Vocab
+    from nlpkit.artifacts import check_output
+    from nlpkit.embeddings.vectors import KIND
     from nlpkit.locking import output_lock
 
+    check_output(out_dir, KIND, force)
     if is_fasttext_bin(path):
-        return _import_fasttext(path, out_dir)
+        return _import_fasttext(path, out_dir, force)
     words, vectors, fmt = import_vectors(path)
     words, vectors = dedupe(words, vectors)
     vocab = Vocab(words, np.zeros(len(words), dtype=np.int64))
     model = {"algo": "imported", "dim": int(vectors.shape[1]), "lowercase": False}
     with output_lock(out_dir):
-        publish_vectors(Path(out_dir), vocab, vectors, model, {}, {"source": str(path), "format": fmt})
+        publish_vectors(Path(out_dir), vocab, vectors, model, {}, {"source": str(path), "format": fmt}, force=force)
     return {"words": len(words), "dim": int(vectors.shape[1]), "format": fmt}
 
 
-def _import_fasttext(path: str | Path, out_dir: str | Path) -> dict[str, object]:
+def _import_fasttext(path: str | Path, out_dir: str | Path, force: bool) -> dict[str, object]:
     from nlpkit.embeddings.subwords import read_fasttext_bin
     from nlpkit.embeddings.training import publish_vectors
     from nlpkit.embeddings.vocab import Vocab
@@ -219,7 +236,7 @@ def _import_fasttext(path: str | Path, out_dir: str | Path) -> dict[str, object]
     model = {"algo": "imported", "dim": dim, "lowercase": False, "subwords": subwords, "buckets": int(ft.ngrams.shape[0])}
     with output_lock(out_dir):
         publish_vectors(Path(out_dir), Vocab(ft.words, ft.counts), ft.vectors, model, {}, {"source": str(path), "format": "fasttext-bin"},
-                        subwords=ft.ngrams if subwords else None)
+                        subwords=ft.ngrams if subwords else None, force=force)
     return {"words": len(ft.words), "dim": dim, "format": "fasttext-bin"}
 
 

@@ -186,7 +186,7 @@ def train_phrases(inputs: list[str], out_dir: str | Path, cfg: PhrasesConfig, *,
 
     out = Path(out_dir)
     read_stats = ReadStats()
-    with output_lock(out), corpus_source(inputs, out, False) as sources:
+    with output_lock(out), corpus_source(inputs, out, False, KIND) as sources:
         passes = iter(range(cfg.passes))
 
         def read() -> Iterator[str]:
@@ -194,7 +194,7 @@ def train_phrases(inputs: list[str], out_dir: str | Path, cfg: PhrasesConfig, *,
             return require_lines(read_lines(sources, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "input")
 
         phraser, stats = learn_phrases(read, cfg)
-        with artifact_writer(out) as tmp:
+        with artifact_writer(out, kind=KIND, force=True) as tmp:  # learning again replaces our own phrases model
             phraser.save(tmp)
             write_config(tmp, KIND, model=config_dict(cfg), train=stats, data=read_stats.summary(), format_version=FORMAT_VERSION)
     return {**stats, "phrases": len(phraser)}

@@ -28,12 +28,13 @@ from typing import Any
 
 import numpy as np
 
-from nlpkit.artifacts import CHECKPOINT, CONFIG, artifact_writer, load_checkpoint, write_config
+from nlpkit.artifacts import CHECKPOINT, CONFIG, STDIN_SPOOL, artifact_writer, check_output, load_checkpoint, write_config
 from nlpkit.corpus import ReadStats, read_lines, require_lines
 from nlpkit.durations import parse_cadence
 from nlpkit.embeddings.vectors import FORMAT_VERSION, KIND, VECTORS_FILE
 from nlpkit.embeddings.vocab import Vocab, build_vocab, count_words
 from nlpkit.errors import ConfigError
+from nlpkit.safeio import disk_full_guard, fix_mode
 from nlpkit.training.config import flags
 
 log = logging.getLogger("nlpkit")
@@ -88,20 +89,43 @@ class Stopped(Exception):
 
 
 @contextmanager
-def corpus_source(inputs: Sequence[str | Path], out_dir: Path, resume: bool) -> Iterator[list[str]]:
-    """Inputs that can be read several times: standard input is spooled to a temporary file."""
+def corpus_source(inputs: Sequence[str | Path], out_dir: Path, resume: bool, kind: str = KIND) -> Iterator[list[str]]:
+    """Inputs that can be read several times: standard input is spooled into ``out_dir``.
+
+    The copy sits beside the checkpoint, so a stopped job resumes from it (stdin is not read
+    again); it is removed when the job ends without a checkpoint to resume, and by publishing.
+    A directory that is not ours (or holds another kind of model) is refused before anything is read.
+    """
+    check_output(out_dir, kind, force=True)  # a finished model is the resume policy's call (resume_state)
     if "-" not in [str(i) for i in inputs]:
         yield [str(i) for i in inputs]
         return
-    if resume:
-        raise ConfigError("cannot --resume a job that reads standard input", "train from a file")
-    fd, spool = tempfile.mkstemp(prefix=f".{out_dir.name}.stdin-", dir=out_dir.parent)
+    spool = out_dir / STDIN_SPOOL
+    if resume and spool.exists() and (out_dir / CHECKPOINT).exists():
+        log.info("resuming from the copy of standard input kept in %s", spool)
+    else:
+        _spool_stdin(out_dir, spool)
+    done = False
     try:
-        with os.fdopen(fd, "wb") as f:
-            shutil.copyfileobj(sys.stdin.buffer, f)
-        yield [spool if str(i) == "-" else str(i) for i in inputs]
+        yield [str(spool) if str(i) == "-" else str(i) for i in inputs]
+        done = True
     finally:
-        Path(spool).unlink(missing_ok=True)
+        if done or not (out_dir / CHECKPOINT).exists():
+            spool.unlink(missing_ok=True)
+
+
+def _spool_stdin(out_dir: Path, spool: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with disk_full_guard(spool):
+        fd, tmp = tempfile.mkstemp(prefix=f".{spool.name}.tmp-{os.getpid()}-", dir=out_dir)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+            fix_mode(tmp)
+            os.replace(tmp, spool)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def corpus_lines(sources: list[str], run: RunOptions, stats: ReadStats | None = None) -> Iterator[str]:
@@ -201,10 +225,10 @@ def save_vectors(directory: Path, vectors: np.ndarray) -> None:
 
 def publish_vectors(
     out_dir: Path, vocab: Vocab, vectors: np.ndarray, model: dict[str, Any], train: dict[str, Any], data: dict[str, Any],
-    subwords: np.ndarray | None = None,
+    subwords: np.ndarray | None = None, force: bool = True,
 ) -> None:
     """Write the artefact atomically (replacing any checkpoint in ``out_dir``); ``subwords``: n-gram rows."""
-    with artifact_writer(out_dir) as tmp:
+    with artifact_writer(out_dir, kind=KIND, force=force) as tmp:
         save_vectors(tmp, vectors)
         vocab.save(tmp)
         if subwords is not None:

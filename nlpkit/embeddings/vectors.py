@@ -34,25 +34,58 @@ QUERY_BATCH = 256
 
 def mmap_safetensors(path: Path) -> dict[str, np.ndarray]:
     """Memory-map every float32 tensor of a safetensors file (read-only, no copy)."""
+    hint = "retrain or re-import the vectors"
     try:
+        total = path.stat().st_size
         with open(path, "rb") as f:
             (size,) = struct.unpack("<Q", f.read(8))
+            if size > total - 8:
+                raise ValueError(f"header of {size} bytes in a file of {total}")
             header = json.loads(f.read(size))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
     except (OSError, ValueError, struct.error) as exc:
-        raise ArtifactError(f"cannot read {path}: {exc}", "retrain or re-import the vectors") from None
+        raise ArtifactError(f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", hint) from None
     out = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        if info["dtype"] != "F32":
-            raise ArtifactError(f"{path}: tensor {name} is {info['dtype']}, expected F32", "re-import the vectors")
-        begin, end = info["data_offsets"]
-        shape = tuple(info["shape"])
+        begin, end, shape = _tensor_entry(path, name, info, total - 8 - size)
         if end - begin == 0:
             out[name] = np.zeros(shape, dtype=np.float32)
             continue
         out[name] = np.memmap(path, dtype=np.float32, mode="r", offset=8 + size + begin, shape=shape)
     return out
+
+
+def _tensor_entry(path: Path, name: str, info: Any, data_bytes: int) -> tuple[int, int, tuple[int, ...]]:
+    """Check one header entry: float32, offsets inside the file, a shape that matches its bytes."""
+    try:
+        dtype, (begin, end), shape = info["dtype"], info["data_offsets"], tuple(info["shape"])
+        ok = all(isinstance(x, int) and x >= 0 for x in (begin, end, *shape))
+    except (TypeError, KeyError, ValueError):
+        ok = False
+    if not ok:
+        raise ArtifactError(f"{path}: malformed header entry for tensor {name!r}", "retrain or re-import the vectors")
+    if dtype != "F32":
+        raise ArtifactError(f"{path}: tensor {name} is {dtype}, expected F32", "re-import the vectors")
+    if not begin <= end <= data_bytes or end - begin != 4 * int(np.prod(shape, dtype=object)):
+        raise ArtifactError(f"{path}: tensor {name} of shape {list(shape)} does not match its bytes", "retrain or re-import the vectors")
+    return begin, end, shape
+
+
+def _check_matrices(model_dir: str | Path, config: dict[str, Any], unit: np.ndarray, vectors: np.ndarray, words: int) -> None:
+    """Shapes agree with the vocabulary and config.json; no NaN or infinity (a sum per block is cheap)."""
+    where = f"{model_dir}/{VECTORS_FILE}"
+    dim = config.get("model", {}).get("dim")
+    if unit.ndim != 2 or unit.shape != vectors.shape or (isinstance(dim, int) and unit.shape[1] != dim):
+        raise ArtifactError(f"{where}: vectors of shape {list(vectors.shape)} / {list(unit.shape)} do not match dimension {dim}", "retrain or re-import")
+    if len(unit) != words:
+        raise ArtifactError(f"{model_dir}: vocab.tsv and the vectors disagree in size", "retrain or re-import")
+    for matrix in (unit, vectors):
+        for start in range(0, len(matrix), 65536):
+            if not np.isfinite(np.sum(matrix[start : start + 65536], dtype=np.float64)):
+                raise ArtifactError(f"{where} has NaN or infinite values", "retrain or re-import the vectors")
 
 
 @dataclass
@@ -86,8 +119,7 @@ class WordVectors:
         if "unit" not in tensors or "vectors" not in tensors:
             raise ArtifactError(f"{model_dir}/{VECTORS_FILE} lacks the vectors", "retrain or re-import the vectors")
         vocab = Vocab.load(model_dir)
-        if len(vocab) != tensors["unit"].shape[0]:
-            raise ArtifactError(f"{model_dir}: vocab.tsv and the vectors disagree in size", "retrain or re-import")
+        _check_matrices(model_dir, config, tensors["unit"], tensors["vectors"], len(vocab))
         spec = config.get("model", {}).get("subwords") or ""
         table = None
         if spec and subwords:

@@ -22,6 +22,7 @@ import gzip
 import logging
 import lzma
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -130,7 +131,30 @@ def _section(lines: Iterator[tuple[int, str]], path: Path, k: int, size: int):
         except ValueError:
             raise _bad(path, lineno, "a probability or backoff is not a number") from None
         grams.append(parts[1 : k + 1])
+    _check_numbers(path, k, grams, logp, backoff)
     return grams, logp, backoff
+
+
+def _check_numbers(path: Path, k: int, grams: list[list[str]], logp: np.ndarray, backoff: np.ndarray) -> None:
+    """log10 probabilities are finite and at most 0; backoffs are finite (a NaN would poison every score)."""
+    bad = np.flatnonzero(~np.isfinite(logp) | (logp > 1e-6) | ~np.isfinite(backoff))
+    if len(bad):
+        i = int(bad[0])
+        raise ArtifactError(
+            f"{path}: the {k}-gram {' '.join(grams[i])!r} has log10 p {logp[i]:g} / backoff {backoff[i]:g} "
+            f"({len(bad)} bad {k}-gram(s); probabilities must be finite and at most 1)",
+            "fix the file or re-estimate the model",
+        )
+
+
+def _check_sizes(path: Path, sizes: list[int]) -> None:
+    """An n-gram line takes at least 4 bytes; gzip compresses at most about 1000:1."""
+    limit = path.stat().st_size * (1100 if path.suffix in (".gz", ".bz2", ".xz") else 1)
+    if 4 * sum(sizes) > limit:
+        raise ArtifactError(
+            f"{path}: implausible ARPA header (it claims {sum(sizes)} n-grams, more than a file of {path.stat().st_size} bytes can hold)",
+            "fix the ngram counts in the \\data\\ header",
+        )
 
 
 def read_arpa(path: str | Path) -> NgramTables:
@@ -138,9 +162,17 @@ def read_arpa(path: str | Path) -> NgramTables:
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"{path} does not exist or is not a file", "pass an ARPA file")
+    try:
+        return _read_arpa(path)
+    except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:
+        raise ArtifactError(f"cannot read {path}: {str(exc) or type(exc).__name__} (truncated or damaged file?)", "pass a complete ARPA file") from None
+
+
+def _read_arpa(path: Path) -> NgramTables:
     with _open_text(path) as f:
         lines = enumerate((line.rstrip("\n") for line in f), start=1)
         sizes = _header(lines, path)
+        _check_sizes(path, sizes)
         order = len(sizes)
         words, logp1, bo1 = _section(lines, path, 1, sizes[0])
         vocab = [g[0] for g in words]

@@ -72,8 +72,11 @@ def _token_logps(model_dir: str | Path, lines: list[str], device: str, batch_siz
 
 
 def interpolate(models: list[str | Path], tune: list[str], out_dir: str | Path, *, device: str = "auto",
-                batch_size: int = 64, tune_name: str = "") -> dict:
+                batch_size: int = 64, tune_name: str = "", force: bool = False) -> dict:
     """Tune the weights of ``models`` on the lines ``tune``; write the mix to ``out_dir``."""
+    from nlpkit.artifacts import check_output
+
+    check_output(out_dir, KIND, force)  # refused before the models are scored
     if len(models) < 2:
         raise ConfigError("interpolation needs at least two models", "pass -m A -m B")
     for m in models:
@@ -89,7 +92,7 @@ def interpolate(models: list[str | Path], tune: list[str], out_dir: str | Path, 
     mix_ppl = float(10 ** (-mix_logp(logp, weights).sum() / n))
     log.info("EM: %d iterations; weights %s; tuning perplexity %s, mix %.6g", iterations,
              " ".join(f"{w:.4g}" for w in weights), " ".join(f"{v:.6g}" for v in ppl.values()), mix_ppl)
-    with output_lock(out_dir), artifact_writer(out_dir) as tmp:
+    with output_lock(out_dir), artifact_writer(out_dir, kind=KIND, force=force) as tmp:
         return write_config(
             tmp, KIND, format_version=FORMAT_VERSION,
             model={"models": [str(Path(m).resolve()) for m in models], "weights": weights.tolist()},

@@ -26,6 +26,8 @@ import torch
 
 from nlpkit.device import resolve_device
 from nlpkit.lm.neural import load_neural
+from nlpkit.corpus import LONG_LINE
+from nlpkit.lm.long_lines import long_line_error, neural_long_line
 from nlpkit.lm.records import LineScore, Summary, bad_line
 
 LOG10_E = 1.0 / math.log(10.0)
@@ -103,21 +105,32 @@ def _sentence_scores(model, vocab, lines: Iterable[str], per_token: bool, summar
                      window: int, batch_size: int, dev: torch.device) -> Iterator[LineScore]:
     it = iter(lines)
     while chunk := list(islice(it, window)):
-        errors = [bad_line(line) for line in chunk]
-        seqs = [vocab.encode(line) if e is None else [] for line, e in zip(chunk, errors)]
+        # A very long line is scored on its own, step by step (bounded memory); here it is empty.
+        long = {i for i, line in enumerate(chunk) if len(line) > LONG_LINE and not per_token}
+        errors = [long_line_error(line) if i in long else bad_line(line) for i, line in enumerate(chunk)]
+        seqs = [vocab.encode(line) if e is None and i not in long else [] for i, (line, e) in enumerate(zip(chunk, errors))]
         order = sorted(range(len(chunk)), key=lambda i: len(seqs[i]))
         results: list[torch.Tensor | None] = [None] * len(chunk)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             for i, lp in zip(idx, score_batch(model, [seqs[i] for i in idx], vocab.eos_id, dev)):
                 results[i] = lp
-        for line, seq, lp, error in zip(chunk, seqs, results, errors):
+        for i, (line, seq, lp, error) in enumerate(zip(chunk, seqs, results, errors)):
             if error is not None:
                 if summary is not None:
                     summary.bad_lines += 1
                 yield LineScore(line, error=error)
+            elif i in long:
+                yield _long_record(line, neural_long_line(model, vocab, line, dev), summary)
             else:
                 yield _record(line, seq, lp, vocab, per_token, summary)
+
+
+def _long_record(line: str, scores: tuple[float, int, int, float], summary: Summary | None) -> LineScore:
+    record = LineScore(line, scores[0], scores[1], scores[2])
+    if summary is not None:
+        summary.add(record, scores[3])
+    return record
 
 
 def _record(line: str, seq: list[int], lp: torch.Tensor, vocab, per_token: bool, summary: Summary | None) -> LineScore:  # noqa: ANN001

@@ -10,7 +10,7 @@ from typing import Any
 from nlpkit.artifacts import artifact_writer
 from nlpkit.corpus import ReadStats, read_lines, require_lines
 from nlpkit.errors import ConfigError
-from nlpkit.lm.neural import build_model, check_options, make_config, save_neural
+from nlpkit.lm.neural import KIND, build_model, check_options, make_config, save_neural
 from nlpkit.lm.train import LmTask, TrainConfig, encode_sentences
 from nlpkit.lm.vocab import PieceVocab, WordVocab
 from nlpkit.training.config import RunOptions
@@ -43,7 +43,7 @@ def train_neural(
     options = {k: v for k, v in model_options.items() if v is not None}
     check_options(arch, options)
     resolved = {k: v for k, v in asdict(make_config(arch, options)).items() if k not in ("vocab_size", "eos_id")}
-    with open_job(out_dir, cfg, run or RunOptions(), {"arch": arch, **resolved}) as job:
+    with open_job(out_dir, cfg, run or RunOptions(), {"arch": arch, **resolved}, kind=KIND) as job:
         stats = ReadStats()
         lines = _read(inputs, "training text", strict_utf8, text_field, stats)
         vocab = _vocab(lines, cfg, job.meta["vocab"] if job.meta else None)
@@ -60,6 +60,6 @@ def train_neural(
         if not job.world.is_main:
             return {}
         train_info = {**asdict(cfg), "valid": valid, "parameters": n_params, **engine.results(), "history": state.history}
-        with artifact_writer(out_dir) as tmp:
+        with artifact_writer(out_dir, kind=KIND, force=True) as tmp:  # --force was the job's call
             return save_neural(tmp, arch, model.cpu(), vocab, train_info, stats.summary())
 

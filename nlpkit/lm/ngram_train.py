@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
 
-from nlpkit.artifacts import artifact_writer, write_config
+from nlpkit.artifacts import artifact_writer, check_output, write_config
 from nlpkit.corpus import ReadStats, read_lines, require_lines
-from nlpkit.errors import ConfigError
+from nlpkit.errors import ArtifactError, ConfigError
 from nlpkit.lm.arpa import read_arpa, write_arpa
 from nlpkit.lm.binary import NgramBinary
 from nlpkit.lm.kneser_ney import NgramTables, check_prune, estimate
@@ -99,8 +99,13 @@ def _piece_vocab(tokenizer) -> list[str]:  # noqa: ANN001
 
 
 def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, strict_utf8: bool = False,
-                text_field: str = "text", chunk_tokens: int = 2_000_000) -> dict:
-    """Train an interpolated modified Kneser-Ney model; returns the config.json written."""
+                text_field: str = "text", chunk_tokens: int = 2_000_000, force: bool = False) -> dict:
+    """Train an interpolated modified Kneser-Ney model; returns the config.json written.
+
+    A finished n-gram model in ``out_dir`` is replaced only with ``force`` (files the user added
+    there are kept); anything that is not ours is refused before the text is read.
+    """
+    check_output(out_dir, KIND, force)
     stats = ReadStats()
     tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
     with output_lock(out_dir):
@@ -111,7 +116,7 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
         log.info("counted %d tokens in %d sentences, %d types", counts.tokens, counts.sentences, len(counts.words))
         counts = restrict_vocab(counts, config.min_count, config.vocab_limit, keep_first=3 + len(pieces))
         tables = estimate(counts, config.prune)
-        with artifact_writer(out_dir) as tmp:
+        with artifact_writer(out_dir, kind=KIND, force=force) as tmp:
             _save(tables, tmp, config.quantize, config.arpa)
             if tokenizer is not None:
                 tokenizer.save(str(tmp / "tokenizer.json"))
@@ -123,12 +128,13 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
             )
 
 
-def import_arpa(arpa: str | Path, out_dir: str | Path, *, quantize: int = 0, keep_arpa: bool = False) -> dict:
+def import_arpa(arpa: str | Path, out_dir: str | Path, *, quantize: int = 0, keep_arpa: bool = False, force: bool = False) -> dict:
     """Wrap any ARPA file as an nlpkit n-gram model directory."""
+    check_output(out_dir, KIND, force)  # refused before the (long) read of the ARPA file
     tables = read_arpa(arpa)
     config = NgramConfig(order=tables.order, quantize=quantize, arpa=keep_arpa)
     plain = not str(arpa).endswith((".gz", ".bz2", ".xz"))
-    with output_lock(out_dir), artifact_writer(out_dir) as tmp:
+    with output_lock(out_dir), artifact_writer(out_dir, kind=KIND, force=force) as tmp:
         _save(tables, tmp, quantize, (Path(arpa) if plain else True) if keep_arpa else False)
         return write_config(
             tmp, KIND, model=asdict(config), format_version=FORMAT_VERSION,
@@ -145,21 +151,40 @@ def model_tables(model: NgramModel) -> NgramTables:
 
 
 def export_arpa(model_dir: str | Path, out: str | Path) -> int:
-    """Write the model in ``model_dir`` as an ARPA file; returns the number of n-grams."""
+    """Write the model in ``model_dir`` as an ARPA file; returns the number of n-grams.
+
+    Written beside ``out`` and renamed: a full disk is one line and leaves no partial file.
+    """
+    import os
+    import tempfile
+
+    from nlpkit.safeio import disk_full_guard, fix_mode
+
     tables = model_tables(load_ngram(model_dir))
-    tmp = Path(out).with_name(f".{Path(out).name}.tmp")
-    write_arpa(tables, tmp)
-    tmp.replace(out)
+    out = Path(out)
+    if out.is_dir():
+        raise ArtifactError(f"{out} is a directory", "give the ARPA file's name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent)
+    os.close(fd)
+    try:
+        with disk_full_guard(out, lambda: Path(tmp).stat().st_size, cleanup=False):
+            write_arpa(tables, tmp)
+        fix_mode(tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return sum(len(r) for r in tables.rows)
 
 
-def derive_model(src_dir: str | Path, tables: NgramTables, out_dir: str | Path, train: dict) -> dict:
+def derive_model(src_dir: str | Path, tables: NgramTables, out_dir: str | Path, train: dict, force: bool = False) -> dict:
     """Write ``tables`` (pruned, filtered, ...) as a model with the text options of ``src_dir``."""
     from nlpkit.artifacts import read_config
 
     src = Path(src_dir)
     model = dict(read_config(src, {KIND: FORMAT_VERSION})["model"])
-    with output_lock(out_dir), artifact_writer(out_dir) as tmp:
+    with output_lock(out_dir), artifact_writer(out_dir, kind=KIND, force=force) as tmp:
         _save(tables, tmp, int(model.get("quantize") or 0), bool(model.get("arpa")))
         if (src / "tokenizer.json").exists():
             shutil.copyfile(src / "tokenizer.json", tmp / "tokenizer.json")

@@ -24,11 +24,15 @@ from pathlib import Path
 import numpy as np
 
 from nlpkit.artifacts import read_config
+from nlpkit.corpus import LONG_LINE
+from nlpkit.lm.long_lines import long_line_error, score_long_line
 from nlpkit.lm.records import MARKERS, LineScore, Summary, TokenScore, bad_line
 
 __all__ = ["MARKERS", "LineScore", "Summary", "TokenScore", "bad_line", "ngram_scores", "score_lines"]
 
 NGRAM_BATCH = 8192  # lines per vectorised n-gram batch
+
+
 def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
     it = iter(lines)
     while batch := list(islice(it, size)):
@@ -89,6 +93,33 @@ def _ordered_map(fn, items: Iterable, threads: int) -> Iterator:  # noqa: ANN001
             yield pending.popleft().result()
 
 
+def _long_line_record(model, line: str) -> tuple[list[LineScore], list[float]]:  # noqa: ANN001
+    error = long_line_error(line)
+    if error is not None:
+        return [LineScore(line, error=error)], [0.0]
+    logp, tokens, oov, oov_logp = score_long_line(model, line)
+    return [LineScore(line, logp, tokens, oov)], [oov_logp]
+
+
+def _alone_if_long(batches: Iterable[list[str]]) -> Iterator[list[str]]:
+    """Very long lines leave their batch, to be scored in windows."""
+    for batch in batches:
+        if not any(len(line) > LONG_LINE for line in batch):
+            yield batch
+            continue
+        run: list[str] = []
+        for line in batch:
+            if len(line) > LONG_LINE:
+                if run:
+                    yield run
+                run = []
+                yield [line]
+            else:
+                run.append(line)
+        if run:
+            yield run
+
+
 def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary | None,  # noqa: ANN001
                  batch_lines: int = NGRAM_BATCH, threads: int = 1, context: bool = False) -> Iterator[LineScore]:
     """Records in input order; batches are scored on ``threads`` threads (numpy releases the GIL).
@@ -103,9 +134,11 @@ def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary 
         scorer, threads = DocumentScorer(model), 1
 
     def score(batch: list[str]) -> tuple[list[LineScore], list[float]]:
+        if len(batch) == 1 and len(batch[0]) > LONG_LINE and not per_token and scorer is None:
+            return _long_line_record(model, batch[0])  # bounded memory, in windows
         return _score_batch(model, batch, per_token, scorer)
 
-    for records, oov_logp in _ordered_map(score, _batches(lines, batch_lines), threads):
+    for records, oov_logp in _ordered_map(score, _alone_if_long(_batches(lines, batch_lines)), threads):
         if summary is not None:
             for r, o in zip(records, oov_logp):
                 if r.error is None:

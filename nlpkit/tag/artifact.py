@@ -63,7 +63,7 @@ def save_tagger(output: str | Path, model: TaggerBase, encoder: TagVocab | Piece
 
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     section: dict[str, Any] = model_section(model.cfg)
-    with artifact_writer(output) as tmp:
+    with artifact_writer(output, kind=KIND, force=True) as tmp:
         save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         if isinstance(encoder, TagVocab):
             (tmp / VOCAB).write_text(json.dumps(encoder.to_json(), ensure_ascii=False) + "\n", encoding="utf-8")

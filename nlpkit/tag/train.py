@@ -26,7 +26,7 @@ from nlpkit.classify.train import epoch_batches
 from nlpkit.errors import ConfigError
 from nlpkit.tag.artifact import save_tagger
 from nlpkit.tag.build import build_for_training
-from nlpkit.tag.config import TagConfig
+from nlpkit.tag.config import KIND, TagConfig
 from nlpkit.tag.data import load_data
 from nlpkit.tag.encode import TagVocab, collate
 from nlpkit.tag.metrics import chunk_scores
@@ -90,7 +90,7 @@ def train_tagger(inputs: Sequence[str], output: str | Path, cfg: TagConfig, *, v
                  run: RunOptions | None = None, strict_utf8: bool = False) -> dict[str, Any]:
     """Train and publish a tagger; returns its config.json (on rank 0; ``{}`` on other ranks)."""
     run = run or RunOptions()
-    with open_job(output, cfg, run) as job:
+    with open_job(output, cfg, run, kind=KIND) as job:
         data = load_data(inputs, valid, cfg, cfg.seed, strict_utf8)
         if job.meta and job.meta["tags"] != data.tags:
             raise ConfigError("--resume with training data whose tags differ from the interrupted job's", "resume with the same data")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from nlpkit.corpus import LONG_LINE, clip_text, windows
 from nlpkit.errors import CorpusError
 from nlpkit.pumps import pipelined
 from nlpkit.tokenize.wordpiece import vocab_lines
@@ -21,12 +22,19 @@ if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
 
 FORMATS = ("tokens", "ids", "jsonl")
+WINDOW = 1 << 16  # characters encoded at once within a very long line
 
 
 def _batches(lines: Iterable[str], batch_lines: int, batch_chars: int) -> Iterator[list[str]]:
     batch: list[str] = []
     chars = 0
     for line in lines:
+        if len(line) > LONG_LINE:  # alone, for the windowed encoder
+            if batch:
+                yield batch
+                batch, chars = [], 0
+            yield [line]
+            continue
         batch.append(line)
         chars += len(line)
         if len(batch) >= batch_lines or chars >= batch_chars:
@@ -97,8 +105,68 @@ def encode_lines(tok: Tokenizer, lines: Iterable[str], options: EncodeOptions) -
     fast = options.format != "jsonl" and hasattr(tok, "encode_batch_fast")
     encode = tok.encode_batch_fast if fast else tok.encode_batch
     batches = _batches(lines, options.batch_lines, options.batch_chars)
-    for encodings in pipelined(batches, lambda batch: encode(batch, add_special_tokens=special)):
-        yield fmt(encodings, pieces)
+
+    def work(batch: list[str]) -> Any:
+        if len(batch) == 1 and len(batch[0]) > LONG_LINE:
+            return _encode_long(tok, batch[0], options, pieces)
+        return encode(batch, add_special_tokens=special)
+
+    for done in pipelined(batches, work):
+        yield done if isinstance(done, str) else fmt(done, pieces)
+
+
+def _encode_long(tok: Tokenizer, line: str, options: EncodeOptions, pieces: list[str]) -> str:
+    """One very long line, encoded window by window so memory stays bounded (the Rust normaliser
+    keeps 16 bytes per character); the record is the same as one ``encode`` gives, except that a
+    run of over 65536 characters without whitespace is cut into several words."""
+    if options.max_length is not None:
+        line, _ = clip_text(line, options.max_length)
+        return FORMATTERS[options.format](tok.encode_batch([line], add_special_tokens=options.add_special_tokens), pieces)
+    parts: dict[str, list[str]] = {"tokens": [], "ids": [], "offsets": [], "word_ids": []}
+    words = 0
+    names = (pieces if options.format == "tokens" else _id_strings(len(pieces))).__getitem__
+    fast = options.format != "jsonl" and hasattr(tok, "encode_batch_fast")
+    encode = tok.encode_batch_fast if fast else tok.encode_batch
+    for offset, e in _window_encodings(line, encode):
+        if options.format != "jsonl":
+            parts[options.format].append(" ".join(map(names, e.ids)))
+        else:
+            word_ids = [None if w is None else w + words for w in e.word_ids]
+            words = max([w for w in word_ids if w is not None], default=words - 1) + 1
+            for key, value in (("tokens", e.tokens), ("ids", e.ids), ("offsets", [(a + offset, b + offset) for a, b in e.offsets]), ("word_ids", word_ids)):
+                parts[key].append(json.dumps(value, ensure_ascii=False)[1:-1])
+    return _long_record(tok, parts, options, pieces)
+
+
+def _window_encodings(line: str, encode: Callable[..., list[Encoding]], group: int = 32) -> Iterator[tuple[int, Encoding]]:
+    """(offset, encoding) of each window, encoded ``group`` windows at a time (in parallel)."""
+    batch: list[tuple[int, str]] = []
+    for item in windows(line, WINDOW):
+        batch.append(item)
+        if len(batch) == group:
+            yield from zip([o for o, _ in batch], encode([p for _, p in batch], add_special_tokens=False))
+            batch = []
+    if batch:
+        yield from zip([o for o, _ in batch], encode([p for _, p in batch], add_special_tokens=False))
+
+
+def _long_record(tok: Tokenizer, parts: dict[str, list[str]], options: EncodeOptions, pieces: list[str]) -> str:
+    special = options.add_special_tokens
+    cls, sep = (tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")) if special else (None, None)
+    if options.format in ("tokens", "ids"):
+        body = " ".join(p for p in parts[options.format] if p)
+        if cls is not None and sep is not None:
+            ends = (pieces[cls], pieces[sep]) if options.format == "tokens" else (str(cls), str(sep))
+            body = " ".join(x for x in (ends[0], body, ends[1]) if x)
+        return body + "\n"
+    fields = []
+    for key in ("tokens", "ids", "offsets", "word_ids"):
+        inner = ", ".join(p for p in parts[key] if p)
+        if cls is not None and sep is not None:
+            first, last = {"tokens": ('"[CLS]"', '"[SEP]"'), "ids": (str(cls), str(sep)), "offsets": ("[0, 0]", "[0, 0]"), "word_ids": ("null", "null")}[key]
+            inner = ", ".join(x for x in (first, inner, last) if x)
+        fields.append(f'"{key}": [{inner}]')
+    return "{" + ", ".join(fields) + "}\n"
 
 
 def parse_ids(line: str, lineno: int, vocab_size: int) -> list[int]:

@@ -13,12 +13,15 @@ holds only that), for which the normalisation options are given by the caller.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nlpkit.errors import ArtifactError, ConfigError
+
+log = logging.getLogger("nlpkit")
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -149,8 +152,52 @@ def tokenizer_from_vocab(
         raise ArtifactError(f"{path} is an empty vocabulary", "pass a BERT vocab.txt or a tokenizer directory")
     if UNK not in tokens:
         raise ArtifactError(f"{path} has no {UNK} token", "pass a BERT-style vocab.txt")
+    tokens = _repair_duplicates(tokens, path)
     specials = [t for t in BERT_SPECIAL_TOKENS if t in tokens]
     return _from_pieces(tokens, specials, lowercase, strip_accents, max_word_chars)
+
+
+def _repair_duplicates(tokens: list[str], path: Path) -> list[str]:
+    """A piece listed twice keeps its last line (as transformers reads vocab.txt); the other lines
+    become unused placeholders, so every line number still is the id the model was trained with."""
+    last = {t: i for i, t in enumerate(tokens)}
+    if len(last) == len(tokens):
+        return tokens
+    dups = [i for i, t in enumerate(tokens) if last[t] != i]
+    first = dups[0]
+    log.warning(
+        "warning: %s lists %d piece(s) twice (first %r at lines %d and %d); using the last line of each, as transformers does",
+        path, len(dups), tokens[first], first + 1, last[tokens[first]] + 1,
+    )
+    fixed = list(tokens)
+    for i in dups:
+        fixed[i] = f"[nlpkit-duplicate-{i}]"
+    return fixed
+
+
+def _check_directory_config(directory: Path) -> None:
+    """A tokenizer directory with an nlpkit ``config.json`` must be one this version can read."""
+    import json
+
+    from nlpkit.artifacts import KINDS
+
+    path = directory / "config.json"
+    if not path.exists():
+        return
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise ArtifactError(f"{path} is corrupt (not valid JSON)", "retrain or restore the model") from None
+    if not isinstance(config, dict) or "kind" not in config:
+        return  # a HuggingFace model directory: its config.json is not ours to judge
+    if config["kind"] not in KINDS:
+        raise ArtifactError(f"{directory} holds an unknown kind of model ({config['kind']!r})", "pass a tokenizer or model directory written by nlpkit")
+    try:
+        version = int(config.get("format_version", 1))
+    except (TypeError, ValueError):
+        raise ArtifactError(f"{path} is corrupt (bad format_version)", "retrain or restore the model") from None
+    if version > FORMAT_VERSION:
+        raise ArtifactError(f"{directory} was written by a newer nlpkit (format {version} > {FORMAT_VERSION})", "upgrade nlpkit to load it")
 
 
 def load_tokenizer(
@@ -170,6 +217,7 @@ def load_tokenizer(
     if not path.exists():
         raise ArtifactError(f"tokenizer {path} does not exist", "train one with `nlpkit tokenize train` or pass a vocab.txt")
     if path.is_dir():
+        _check_directory_config(path)
         if (path / "tokenizer.json").exists():
             path = path / "tokenizer.json"
         elif (path / "vocab.txt").exists():

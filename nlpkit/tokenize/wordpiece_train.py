@@ -23,15 +23,22 @@ from typing import Any
 PREFIX = "##"
 
 
-def count_words(lines: Iterable[str], normalizer: Any, pre_tokenizer: Any, batch_lines: int = 2000) -> Counter[str]:
-    """Count the words of ``lines`` as the tokenizer splits them."""
+def count_words(
+    lines: Iterable[str], normalizer: Any, pre_tokenizer: Any, batch_lines: int = 2000, batch_chars: int = 1 << 20
+) -> Counter[str]:
+    """Count the words of ``lines`` as the tokenizer splits them.
+
+    Batches are bounded in characters too: the normaliser keeps about 16 bytes per character.
+    """
     counts: Counter[str] = Counter()
     batch: list[str] = []
+    chars = 0
     for line in lines:
         batch.append(line)
-        if len(batch) >= batch_lines:
+        chars += len(line)
+        if len(batch) >= batch_lines or chars >= batch_chars:
             _count_batch(batch, normalizer, pre_tokenizer, counts)
-            batch = []
+            batch, chars = [], 0
     if batch:
         _count_batch(batch, normalizer, pre_tokenizer, counts)
     return counts

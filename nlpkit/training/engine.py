@@ -22,6 +22,7 @@ from torch import nn
 from nlpkit.progress import Progress
 from nlpkit.training import rng
 from nlpkit.training.distributed import all_sum, any_rank, broadcast_object, gather_objects
+from nlpkit.training.interrupts import DeferredSignals
 from nlpkit.training.job import Job
 from nlpkit.training.metrics import MetricsWriter
 from nlpkit.training.optim import make_optimizer, make_schedule, steps_each_step
@@ -110,8 +111,9 @@ class Engine:
         self._window_start = time.monotonic()
         self.metrics = MetricsWriter(self.job.run.metrics, self.world.is_main)
         quiet = self.job.run.quiet or not self.world.is_main
+        self._signals = DeferredSignals(enabled=not self.world.distributed)
         try:
-            with Progress("train", total=cfg.epochs * self.per_epoch, unit="steps", quiet=quiet) as bar:
+            with self._signals, Progress("train", total=cfg.epochs * self.per_epoch, unit="steps", quiet=quiet) as bar:
                 bar.advance(st.step)
                 while st.epoch < cfg.epochs and not st.stopped:
                     self._epoch(self._shard(self.task.batches(st.epoch)), bar)
@@ -121,6 +123,9 @@ class Engine:
                     self._evaluate(epoch=st.epoch)
                     if not st.stopped and self._agree(st.elapsed - st.saved_at >= EPOCH_SAVE_INTERVAL):
                         self.checkpoint()
+                if self._signals.pending is not None:  # arrived during the last evaluation
+                    self.checkpoint()
+                    self._signals.deliver()
         finally:
             self.metrics.close()
         st.stopped = st.stopped or "epochs"
@@ -163,6 +168,10 @@ class Engine:
                 log.info("--max-time reached after %.0f s", st.elapsed)
             if st.stopped:
                 return
+            if self._signals.pending is not None:  # Ctrl-C or SIGTERM: stop at this step boundary
+                log.info("interrupted at step %d; writing a checkpoint (resume with --resume)", st.step)
+                self.checkpoint()
+                self._signals.deliver()
             if save_now or (ckpt_every.count and st.step % ckpt_every.count == 0):
                 self.checkpoint()
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
-from nlpkit.artifacts import CHECKPOINT, CONFIG, load_checkpoint, save_checkpoint
-from nlpkit.errors import ArtifactError, ConfigError
+from nlpkit.artifacts import CHECKPOINT, CONFIG, check_output as check_artifact_dir, load_checkpoint, save_checkpoint
+from nlpkit.errors import ConfigError
 from nlpkit.training.config import RunOptions, TrainConfig, fixed_values, flag, flags
 from nlpkit.training.distributed import World, barrier, close_world, init_world
 
@@ -41,6 +41,7 @@ class Job:
     world: World
     fixed: dict[str, Any]  # the values a resumed run must keep, by config field / model option
     ckpt: dict[str, Any] | None = None  # the checkpoint to resume from
+    kind: str | None = None  # the artefact kind the job publishes (another kind in the output is refused)
 
     @property
     def meta(self) -> dict[str, Any] | None:
@@ -53,12 +54,19 @@ class Job:
 
 
 @contextmanager
-def open_job(out_dir: str | Path, cfg: TrainConfig, run: RunOptions, model_options: dict[str, Any] | None = None) -> Iterator[Job]:
-    """Set up the job (see the module docstring); ``model_options`` must also not change on resume."""
+def open_job(
+    out_dir: str | Path, cfg: TrainConfig, run: RunOptions, model_options: dict[str, Any] | None = None, *, kind: str | None = None,
+) -> Iterator[Job]:
+    """Set up the job (see the module docstring); ``model_options`` must also not change on resume.
+
+    ``kind``: the artefact kind the family publishes; an output holding another kind of model, or
+    files that are not an nlpkit model, is refused before anything else happens.
+    """
     from nlpkit.device import resolve_device, seed_everything, set_threads
     from nlpkit.locking import output_lock
 
     out = Path(out_dir)
+    check_output(out, kind)
     world, device = init_world(resolve_device(cfg.device))
     if not world.is_main:  # one copy of the logs: rank 0's (warnings and errors still show from every rank)
         logging.getLogger("nlpkit").setLevel(logging.WARNING)
@@ -72,7 +80,7 @@ def open_job(out_dir: str | Path, cfg: TrainConfig, run: RunOptions, model_optio
         if world.is_main:
             stack.enter_context(output_lock(out))
         fixed = {**fixed_values(cfg), **{k: _plain(v) for k, v in (model_options or {}).items()}}
-        job = Job(out, cfg, run, device, world, fixed)
+        job = Job(out, cfg, run, device, world, fixed, kind=kind)
         job.ckpt = _checkpoint_for(job)
         seed_everything(cfg.seed)
         yield job
@@ -82,17 +90,19 @@ def _plain(value: Any) -> Any:
     return str(value) if isinstance(value, Path) else value
 
 
-def check_output(out: Path) -> None:
-    """Refuse at the start, not after training, an output that the artefact may not replace."""
-    if out.is_file():
-        raise ArtifactError(f"{out} exists and is a file", "choose a new output directory")
-    if out.is_dir() and any(out.iterdir()) and not ((out / CONFIG).exists() or (out / CHECKPOINT).exists()):
-        raise ArtifactError(f"{out} exists and is a directory that is not an nlpkit model", "choose a new output directory or remove it")
+def check_output(out: Path, kind: str | None = None) -> None:
+    """Refuse at the start, not after training, an output that the artefact may not replace.
+
+    A foreign directory (a ``config.json`` that is not an nlpkit model's, files we did not write) or
+    another kind of model is refused here; a finished model of the same kind is the checkpoint
+    policy's call (``--force``), so ``artifacts.check_output`` is asked with ``force=True``.
+    """
+    check_artifact_dir(out, kind, force=True)
 
 
 def _checkpoint_for(job: Job) -> dict[str, Any] | None:
     out, run = job.out_dir, job.run
-    check_output(out)
+    check_output(out, job.kind)
     present = (out / CHECKPOINT).exists()
     if present and run.force and not run.resume:
         barrier(job.world)  # every rank has seen the checkpoint before rank 0 removes it

@@ -23,7 +23,7 @@ __all__ = ["load_translator", "save_translation"]
 def save_translation(output: str | Path, model: Any, vocabs: Vocabs, model_cfg: Any, *, train: dict[str, Any],
                      data: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
     """Write the artefact atomically, replacing ``output`` (and a resume checkpoint in it); returns config.json."""
-    with artifact_writer(output) as tmp:
+    with artifact_writer(output, kind=KIND, force=True) as tmp:
         save_weights(model, tmp)
         save_vocabs(vocabs, tmp)
         return write_config(tmp, KIND, model=asdict(model_cfg), train=train, data=data, history=history,

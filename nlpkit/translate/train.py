@@ -29,7 +29,7 @@ from nlpkit.training.job import open_job
 from nlpkit.translate.artifact import save_translation
 from nlpkit.translate.config import TrainConfig
 from nlpkit.translate.data import ParallelSource, bucket, make_batch, read_pairs
-from nlpkit.translate.model import Translator, build_model, model_config
+from nlpkit.translate.model import KIND, Translator, build_model, model_config
 from nlpkit.translate.schedule import gold_probability
 from nlpkit.translate.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabs, encode, train_vocabs, vocabs_from_strings, vocabs_to_strings
 
@@ -123,7 +123,7 @@ def train_translation(
 ) -> dict[str, Any]:
     """Train and publish a translation model at ``output``; returns its config.json (``{}`` on ranks other than 0)."""
     run = run or RunOptions()
-    with open_job(output, cfg, run, model_options) as job:
+    with open_job(output, cfg, run, model_options, kind=KIND) as job:
         stats = ReadStats()
         pairs = read_pairs(source, "training data", stats)
         valid_pairs = read_pairs(valid, "validation data") if valid is not None else None

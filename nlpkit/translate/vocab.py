@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nlpkit.corpus import clip_text
 from nlpkit.errors import ArtifactError
 from nlpkit.tokenize.wordpiece import WordPieceConfig, load_tokenizer, train_wordpiece
 
@@ -98,7 +99,12 @@ def vocabs_from_strings(data: dict[str, object]) -> Vocabs:
 
 
 def encode(tok: Tokenizer, lines: Sequence[str], max_len: int | None = None) -> list[list[int]]:
-    """Piece ids of each line (no specials), cut to ``max_len`` pieces."""
+    """Piece ids of each line (no specials), cut to ``max_len`` pieces.
+
+    With ``max_len`` only a prefix of each line is encoded: a 50 MB line would otherwise cost gigabytes.
+    """
+    if max_len:
+        lines = [clip_text(line, max_len)[0] for line in lines]
     encodings = tok.encode_batch(list(lines), add_special_tokens=False)
     return [e.ids[:max_len] if max_len else e.ids for e in encodings]
 
