@@ -82,9 +82,10 @@ def run_lm(args: argparse.Namespace) -> None:
         nlpkit("lm", "train", str(ptb / "ptb.train.txt"), "-o", str(lstm), "--arch", "lstm", "--valid", str(ptb / "ptb.valid.txt"),
                "--max-time", args.max_time, "--metrics", str(out / "ptb-lstm.metrics.jsonl"), "--force", *common(args))
     train = json.loads((lstm / "config.json").read_text(encoding="utf-8"))["train"]
+    best = train.get("best_valid_ppl") or float("nan")
+    how = f"{train['epochs_done']} epochs, {train['steps']} steps, {train['seconds']} s, best valid ppl {best:.1f}"
     rows = [("KN 5-gram (--order 5)", ppl(out / "ptb-kn5", ptb / "ptb.test.txt"), "-"),
-            (f"LSTM (defaults, --max-time {args.max_time})", ppl(lstm, ptb / "ptb.test.txt"),
-             f"{train['epochs_done']} epochs, {train['steps']} steps, {train['seconds']} s, best valid ppl {train.get('best_valid_ppl') or float('nan'):.1f}")]
+            (f"LSTM (defaults, --max-time {args.max_time})", ppl(lstm, ptb / "ptb.test.txt"), how)]
     print("| model | PTB test ppl (per sentence, incl. OOVs) | training |")
     print("|---|---|---|")
     for name, value, how in rows:
