@@ -58,6 +58,12 @@ def finished(model_dir: Path) -> bool:
     return (model_dir / "config.json").exists() and not (model_dir / "checkpoint.pt").exists()
 
 
+def budget(model_dir: Path) -> str:
+    """The --max-time the model was trained with (a reused model may have had another)."""
+    seconds = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["train"].get("max_time")
+    return f"--max-time {seconds:g}s" if seconds else "no --max-time"
+
+
 def common(args: argparse.Namespace) -> list[str]:
     extra = ["--threads", str(args.threads)] if args.threads is not None else []
     return extra + (["--seed", str(args.seed)] if args.seed is not None else [])
@@ -85,7 +91,7 @@ def run_lm(args: argparse.Namespace) -> None:
     best = train.get("best_valid_ppl") or float("nan")
     how = f"{train['epochs_done']} epochs, {train['steps']} steps, {train['seconds']} s, best valid ppl {best:.1f}"
     rows = [("KN 5-gram (--order 5)", ppl(out / "ptb-kn5", ptb / "ptb.test.txt"), "-"),
-            (f"LSTM (defaults, --max-time {args.max_time})", ppl(lstm, ptb / "ptb.test.txt"), how)]
+            (f"LSTM (defaults, {budget(lstm)})", ppl(lstm, ptb / "ptb.test.txt"), how)]
     print("| model | PTB test ppl (per sentence, incl. OOVs) | training |")
     print("|---|---|---|")
     for name, value, how in rows:
@@ -137,7 +143,7 @@ def run_sentiment(args: argparse.Namespace) -> None:
         if not finished(model_dir):
             nlpkit("classify", "train", str(split / "train.tsv"), "-o", str(model_dir), "--arch", arch, "--valid", str(split / "valid.tsv"),
                    "--max-time", args.max_time, "--force", *extra, *common(args))
-        rows.append((name, accuracy(model_dir, split / "test.tsv"), probes(model_dir)))
+        rows.append((f"{name} ({budget(model_dir)})", accuracy(model_dir, split / "test.tsv"), probes(model_dir)))
     print("| model | test accuracy | " + " | ".join(f"P(pos) '{p}'" for p in PROBES) + " |")
     print("|---|---|" + "---|" * len(PROBES))
     for name, acc, p in rows:
@@ -188,12 +194,12 @@ def run_translate(args: argparse.Namespace) -> None:
         done = nlpkit("translate", "eval", "-m", str(model_dir), "--src", str(src), "--ref", str(ref),
                       "--beam", "1,5", "--format", "json", capture=True)
         result = json.loads(done.stdout)
-        rows.append((arch, {r["beam"]: r for r in result["rows"]}))
+        rows.append((f"{arch} ({budget(model_dir)})", {r["beam"]: r for r in result["rows"]}))
     print("| model | BLEU greedy | BLEU beam 5 | decode s greedy | decode s beam 5 |")
     print("|---|---|---|---|---|")
     for arch, by_beam in rows:
         g, b = by_beam.get(1, {}), by_beam.get(5, {})
-        print(f"| {arch} (--max-time {args.max_time}) | {g.get('bleu', float('nan')):.2f} | {b.get('bleu', float('nan')):.2f} "
+        print(f"| {arch} | {g.get('bleu', float('nan')):.2f} | {b.get('bleu', float('nan')):.2f} "
               f"| {g.get('seconds', '')} | {b.get('seconds', '')} |")
     if rows:
         print("signature: " + next(iter(rows[0][1].values()))["signature"])
