@@ -31,3 +31,11 @@ def cli(runner):
         return runner.invoke(app, [str(a) for a in args], input=input)
 
     return invoke
+
+
+def interruptible() -> None:
+    """``preexec_fn`` for a child that must see Ctrl-C: a shell starts background jobs (and so a test
+    run started with ``&``) with SIGINT ignored, and Python then keeps it ignored in the child."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import BERT_VOCAB, CORPORA
+from tests.conftest import BERT_VOCAB, CORPORA, interruptible
 
 CORPUS = "\n".join(["the cat sat on the mat", "the dog sat on the log", "a cat and a dog", ""] * 30)
 
@@ -118,7 +118,8 @@ def test_closed_pipe_ends_quietly(tmp_path):
 
 
 def test_ctrl_c_exits_130_without_traceback():
-    proc = _nlpkit("tokenize", "-m", BERT_VOCAB, "--line-buffered", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = _nlpkit("tokenize", "-m", BERT_VOCAB, "--line-buffered", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                   preexec_fn=interruptible)
     proc.stdin.write(b"hello world\n")
     proc.stdin.flush()
     # Once the first line comes back the process is in its main loop, blocked on stdin.

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import interruptible
 from tests.test_classify_train import word_order_rows, write_tsv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,7 +76,8 @@ def test_a_signal_checkpoints_at_a_step_boundary_and_resume_is_exact(tmp_path, s
             "--threads", "1", "--device", "cpu", "--log-every", "1"]
     subprocess.run(nlpkit(*args, "-o", tmp_path / "whole", "-q"), cwd=ROOT, env=env(), check=True, timeout=300)
     job, metrics = tmp_path / "job", tmp_path / "m.jsonl"
-    proc = subprocess.Popen(nlpkit(*args, "-o", job, "--metrics", metrics), cwd=ROOT, env=env(), stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(nlpkit(*args, "-o", job, "--metrics", metrics), cwd=ROOT, env=env(), stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while (not metrics.exists() or metrics.stat().st_size == 0) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)  # training has started once the first step is logged
