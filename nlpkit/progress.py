@@ -45,6 +45,7 @@ class Progress:
         quiet: bool = False,
         log_every: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        time_left: float | None = None,
     ) -> None:
         self.description = description
         self.total = total
@@ -58,6 +59,7 @@ class Progress:
         self._task = None
         self._start = clock()
         self._last_log = self._start
+        self.time_left = time_left  # seconds (a --max-time budget) after which the job stops anyway
 
     def __enter__(self) -> Progress:
         if not self.quiet and stderr_is_terminal():
@@ -99,11 +101,14 @@ class Progress:
         return self.done / elapsed if elapsed > 0 else 0.0
 
     def eta(self, now: float | None = None) -> float | None:
-        """Seconds left at the current rate; None without a total or a rate."""
+        """Seconds left at the current rate, capped by ``time_left``; None when neither is known."""
+        now = now if now is not None else self.clock()
+        budget = None if self.time_left is None else max(self.time_left - (now - self._start), 0.0)
         rate = self.rate(now)
         if not self.total or rate <= 0:
-            return None
-        return max(self.total - self.done, 0.0) / rate
+            return budget
+        by_rate = max(self.total - self.done, 0.0) / rate
+        return by_rate if budget is None else min(by_rate, budget)
 
     def info(self, now: float | None = None) -> str:
         parts = [f"{fmt_number(self.rate(now))} {self.unit}/s"]

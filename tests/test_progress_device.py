@@ -66,3 +66,17 @@ def test_devices():
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="CUDA is not available"):
             resolve_device("cuda:0")
+
+
+def test_eta_is_capped_by_the_time_budget():
+    # 1,000,000 steps at 10 steps/s would take 27 hours, but --max-time stops the job 60 s in.
+    clock = FakeClock()
+    p = Progress("train", total=1_000_000, unit="steps", clock=clock, time_left=60.0)
+    clock.now = 10.0
+    p.advance(100)
+    assert p.eta() == 50.0
+    assert "ETA 50s" in p.status()
+    no_budget = Progress("train", total=1_000_000, unit="steps", clock=clock)
+    clock.now = 20.0
+    no_budget.advance(100)
+    assert no_budget.eta() == pytest.approx((1_000_000 - 100) / 10)

@@ -113,7 +113,9 @@ class Engine:
         quiet = self.job.run.quiet or not self.world.is_main
         self._signals = DeferredSignals(enabled=not self.world.distributed)
         try:
-            with self._signals, Progress("train", total=cfg.epochs * self.per_epoch, unit="steps", quiet=quiet) as bar:
+            time_left = None if cfg.max_time is None else max(cfg.max_time - st.elapsed, 0.0)
+            bar_ = Progress("train", total=cfg.epochs * self.per_epoch, unit="steps", quiet=quiet, time_left=time_left)
+            with self._signals, bar_ as bar:
                 bar.advance(st.step)
                 while st.epoch < cfg.epochs and not st.stopped:
                     self._epoch(self._shard(self.task.batches(st.epoch)), bar)
