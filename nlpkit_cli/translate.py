@@ -192,7 +192,7 @@ def train_cmd(
     norm_first: Annotated[Optional[bool], typer.Option("--norm-first/--post-norm", help="Pre-LN (default, stable) or post-LN as in the paper (transformer).", show_default=False)] = None,
     share_embeddings: Annotated[bool, typer.Option("--share-embeddings", help="One embedding table for both sides (transformer, needs --joint-vocab).")] = False,
     dropout: DropoutOpt = None,
-    max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", help="Padded tokens per batch (default 4000); batches hold sentences of similar length.", show_default=False)] = None,
+    max_tokens: Annotated[Optional[int], typer.Option("--max-tokens", help="Padded tokens per batch (default 4000 rnn, 2000 transformer); batches hold sentences of similar length.", show_default=False)] = None,
     label_smoothing: Annotated[Optional[float], typer.Option("--label-smoothing", help="Default 0 rnn, 0.1 transformer.", show_default=False)] = None,
     teacher_forcing: Annotated[Optional[float], typer.Option("--teacher-forcing", help="Probability of feeding the reference token; the floor of --scheduled-sampling (default 1 without a schedule, 0 with one).", show_default=False)] = None,
     scheduled_sampling: Annotated[Sampling, typer.Option("--scheduled-sampling", help="Curriculum from reference to model inputs: linear, exp or sigmoid.")] = Sampling.none,

@@ -133,10 +133,11 @@ def test_transformer_schedule_is_warmup_then_inverse_sqrt():
     from nlpkit.translate.config import TrainConfig
 
     cfg = TrainConfig(arch="transformer")
-    assert (cfg.schedule, cfg.warmup, cfg.lr) == ("inverse_sqrt", 400, 1e-3)
+    assert (cfg.schedule, cfg.warmup, cfg.lr, cfg.max_tokens) == ("inverse_sqrt", 200, 2e-3, 2000)
     assert lr_factor(499, cfg.schedule, 1000, 10**6) == pytest.approx(0.5)  # step 500 of the warm-up
     assert lr_factor(3999, cfg.schedule, 1000, 10**6) == pytest.approx(0.5)  # sqrt(1000 / 4000)
-    assert TrainConfig(arch="rnn").schedule == "constant"
+    rnn = TrainConfig(arch="rnn")
+    assert (rnn.schedule, rnn.warmup, rnn.lr, rnn.max_tokens) == ("constant", 0, 1e-3, 4000)
 
 
 def test_parallel_source_needs_both_files():

@@ -35,10 +35,12 @@ class TransformerConfig:
     arch: str = "transformer"
     src_vocab_size: int = 8000  # set from the trained vocabulary
     tgt_vocab_size: int = 8000
-    d_model: int = 256
+    # Small on purpose: measured on 2 CPU cores, 4 minutes of Tatoeba de-en give valid BLEU 17.3 at
+    # this size against 12.5 at d-model 256 / 3 layers / d-ff 1024 (more steps beat more width).
+    d_model: int = 128
     n_heads: int = 4
-    n_layers: int = 3  # in the encoder and in the decoder
-    d_ff: int = 1024
+    n_layers: int = 2  # in the encoder and in the decoder
+    d_ff: int = 512
     dropout: float = 0.1
     positions: str = "sinusoidal"  # sinusoidal or learned
     max_len: int = 256  # longest sentence in pieces (learned positions need a table this long)
