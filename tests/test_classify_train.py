@@ -211,6 +211,30 @@ def test_vectors_initialise_and_freeze_the_embeddings(tmp_path):
         fit(data, tmp_path / "m2", "avg", {"d_model": 8}, vectors=str(tmp_path / "vectors"))
 
 
+def test_vector_words_outside_the_training_text_join_the_vocabulary_and_keep_their_vectors(tmp_path):
+    import numpy as np
+
+    from nlpkit.artifacts import load_torch_tensors
+    from nlpkit.embeddings.formats import import_model
+
+    rng = np.random.default_rng(1)
+    words = ["good", "Paris", "superb", "dreadful"]  # "superb", "dreadful": never in the training text
+    table = (0.1 * rng.normal(size=(len(words), 6))).astype(np.float32)
+    text = tmp_path / "vec.txt"
+    text.write_text(f"{len(words)} 6\n" + "".join(w + " " + " ".join(f"{x:.6f}" for x in row) + "\n" for w, row in zip(words, table)))
+    import_model(text, tmp_path / "vectors")
+    data = write_tsv(tmp_path / "d.tsv", word_order_rows())
+    fit(data, tmp_path / "m", "bilstm", {"d_hidden": 4}, epochs=2, vectors=str(tmp_path / "vectors"))  # fine-tuned
+    tokens = json.loads((tmp_path / "m" / "vocab.json").read_text())["tokens"]
+    trained = tokens[: tokens.index("superb")]
+    assert tokens[len(trained):] == ["superb", "dreadful"]  # after every training word; "Paris" is never produced by the tokeniser
+    assert set(trained) == {"<pad>", "<unk>", "but", *POS, *NEG}
+    embed = load_torch_tensors(tmp_path / "m")["embed.weight"].numpy()
+    for w in ("superb", "dreadful"):  # no training text reaches these rows, so fine-tuning leaves them as given
+        assert np.allclose(embed[tokens.index(w)], table[words.index(w)], atol=1e-6)
+    assert not np.allclose(embed[tokens.index("good")], table[0], atol=1e-4)  # a training word's row is fine-tuned
+
+
 def test_loading_refuses_weights_that_do_not_match_the_config(tmp_path):
     from nlpkit.classify.artifact import load_classifier
     from nlpkit.errors import ArtifactError

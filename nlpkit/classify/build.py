@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from torch import nn
 
 log = logging.getLogger("nlpkit")
+VECTOR_WORDS = 50_000  # most --vectors words added to the vocabulary (vector files list frequent words first); as
+# for the tagger: every row of a fine-tuned table costs optimizer work at each step, so the table stays this size
 
 
 def check_model_options(arch: str, options: dict[str, Any]) -> None:
@@ -37,7 +39,9 @@ def build_for_training(
         vocab = WordVocab(meta["vocab"])
     else:
         vocab = build_vocab((e.text for e in train), cfg.min_count, cfg.max_vocab)
-    log.info("vocabulary: %d words (min count %d)", len(vocab), cfg.min_count)
+        if cfg.vectors:
+            vocab = with_vector_words(vocab, cfg.vectors)
+    log.info("vocabulary: %d words (min count %d%s)", len(vocab), cfg.min_count, " and the --vectors words" if cfg.vectors else "")
     if cfg.vectors:
         from nlpkit.classify.vectors import vector_dim
 
@@ -51,6 +55,21 @@ def build_for_training(
     if cfg.freeze_vectors:
         model.embed.weight.requires_grad_(False)
     return model, WordEncoder(vocab, model_cfg.max_len)
+
+
+def with_vector_words(vocab: WordVocab, path: str) -> WordVocab:
+    """``vocab`` followed by the vectors' (first ``VECTOR_WORDS``) words it lacks.
+
+    Short texts meet many words their training set never shows (on sentence polarity 7% of the
+    test words are <unk> with the training vocabulary, 1.5% with the vectors' too); such a word
+    keeps its pre-trained vector, which gets no gradient and so stays where the vectors put it.
+    Only lower-case words: the classifier lowercases every text.
+    """
+    from nlpkit.classify.vectors import load_vectors
+
+    known = set(vocab.tokens)
+    extra = [w for w in load_vectors(path).words[:VECTOR_WORDS] if w == w.lower() and w not in known]
+    return WordVocab([*vocab.tokens, *extra])
 
 
 def _vector_d_model(options: dict[str, Any], dim: int) -> int:
