@@ -213,6 +213,7 @@ def test_vectors_initialise_and_freeze_the_embeddings(tmp_path):
 
 def test_vector_words_outside_the_training_text_join_the_vocabulary_and_keep_their_vectors(tmp_path):
     import numpy as np
+    import torch
 
     from nlpkit.artifacts import load_torch_tensors
     from nlpkit.embeddings.formats import import_model
@@ -224,15 +225,23 @@ def test_vector_words_outside_the_training_text_join_the_vocabulary_and_keep_the
     text.write_text(f"{len(words)} 6\n" + "".join(w + " " + " ".join(f"{x:.6f}" for x in row) + "\n" for w, row in zip(words, table)))
     import_model(text, tmp_path / "vectors")
     data = write_tsv(tmp_path / "d.tsv", word_order_rows())
-    fit(data, tmp_path / "m", "bilstm", {"d_hidden": 4}, epochs=2, vectors=str(tmp_path / "vectors"))  # fine-tuned
+    config = fit(data, tmp_path / "m", "bilstm", {"d_hidden": 4}, epochs=2, vectors=str(tmp_path / "vectors"))  # fine-tuned
     tokens = json.loads((tmp_path / "m" / "vocab.json").read_text())["tokens"]
     trained = tokens[: tokens.index("superb")]
     assert tokens[len(trained):] == ["superb", "dreadful"]  # after every training word; "Paris" is never produced by the tokeniser
-    assert set(trained) == {"<pad>", "<unk>", "but", *POS, *NEG}
-    embed = load_torch_tensors(tmp_path / "m")["embed.weight"].numpy()
-    for w in ("superb", "dreadful"):  # no training text reaches these rows, so fine-tuning leaves them as given
-        assert np.allclose(embed[tokens.index(w)], table[words.index(w)], atol=1e-6)
+    assert set(trained) == {"<pad>", "<unk>", "but", *POS, *NEG} and config["model"]["vector_rows"] == 2
+    tensors = load_torch_tensors(tmp_path / "m")
+    embed, fixed = tensors["embed.weight"].numpy(), tensors["vector_embed"].numpy()
+    assert embed.shape == (len(trained), 6) and np.allclose(fixed, table[[2, 3]], atol=1e-6)  # superb, dreadful as given
     assert not np.allclose(embed[tokens.index("good")], table[0], atol=1e-4)  # a training word's row is fine-tuned
+
+    from nlpkit.classify.artifact import load_classifier
+
+    model = load_classifier(tmp_path / "m", "cpu").model
+    assert "vector_embed" not in dict(model.named_parameters())  # never in the optimizer
+    ids = torch.tensor([[tokens.index("dreadful"), tokens.index("good"), 0]])  # (1, 3)
+    x = model.embed_words(ids)[0].detach().numpy()  # (3, 6)
+    assert np.allclose(x[0], table[3], atol=1e-6) and np.allclose(x[1], embed[tokens.index("good")]) and not x[2].any()
 
 
 def test_loading_refuses_weights_that_do_not_match_the_config(tmp_path):

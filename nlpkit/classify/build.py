@@ -16,8 +16,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 log = logging.getLogger("nlpkit")
-VECTOR_WORDS = 50_000  # most --vectors words added to the vocabulary (vector files list frequent words first); as
-# for the tagger: every row of a fine-tuned table costs optimizer work at each step, so the table stays this size
+VECTOR_WORDS = 50_000  # most --vectors words added to the vocabulary (vector files list frequent words first), as the tagger does
 
 
 def check_model_options(arch: str, options: dict[str, Any]) -> None:
@@ -36,22 +35,28 @@ def build_for_training(
     if cfg.arch == "bert":
         return _bert(options, num_classes)
     if meta and meta.get("vocab"):
-        vocab = WordVocab(meta["vocab"])
+        vocab, vector_rows = WordVocab(meta["vocab"]), meta.get("vector_rows", 0)
     else:
         vocab = build_vocab((e.text for e in train), cfg.min_count, cfg.max_vocab)
+        trained = len(vocab)
         if cfg.vectors:
             vocab = with_vector_words(vocab, cfg.vectors)
+        vector_rows = len(vocab) - trained
     log.info("vocabulary: %d words (min count %d%s)", len(vocab), cfg.min_count, " and the --vectors words" if cfg.vectors else "")
     if cfg.vectors:
         from nlpkit.classify.vectors import vector_dim
 
         options = {**options, "d_model": _vector_d_model(options, vector_dim(cfg.vectors))}
-    model_cfg = model_config(cfg.arch, {**options, "vocab_size": len(vocab), "num_classes": num_classes})
+    model_cfg = model_config(cfg.arch, {**options, "vocab_size": len(vocab), "num_classes": num_classes, "vector_rows": vector_rows})
     model = build_model(cfg.arch, model_cfg)
     if cfg.vectors and not meta:
+        from torch import nn
+
         from nlpkit.classify.vectors import init_embeddings
 
-        init_embeddings(model.embed, vocab, cfg.vectors)
+        table = nn.Embedding(len(vocab), model_cfg.d_model, padding_idx=0)  # (V, C), then split into the model's two parts
+        init_embeddings(table, vocab, cfg.vectors)
+        model.set_table(table.weight)
     if cfg.freeze_vectors:
         model.embed.weight.requires_grad_(False)
     return model, WordEncoder(vocab, model_cfg.max_len)
@@ -62,7 +67,7 @@ def with_vector_words(vocab: WordVocab, path: str) -> WordVocab:
 
     Short texts meet many words their training set never shows (on sentence polarity 7% of the
     test words are <unk> with the training vocabulary, 1.5% with the vectors' too); such a word
-    keeps its pre-trained vector, which gets no gradient and so stays where the vectors put it.
+    keeps its pre-trained vector, fixed (the model's ``vector_rows``: no training text reaches it).
     Only lower-case words: the classifier lowercases every text.
     """
     from nlpkit.classify.vectors import load_vectors
