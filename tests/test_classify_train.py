@@ -244,6 +244,38 @@ def test_vector_words_outside_the_training_text_join_the_vocabulary_and_keep_the
     assert np.allclose(x[0], table[3], atol=1e-6) and np.allclose(x[1], embed[tokens.index("good")]) and not x[2].any()
 
 
+def test_resume_with_vectors_keeps_the_vocabulary_split(tmp_path, monkeypatch):
+    import numpy as np
+    import torch
+
+    from nlpkit.embeddings.formats import import_model
+    from nlpkit.training.engine import Engine
+
+    words = ["good", "superb", "dreadful"]  # two words only the vectors know: fixed rows
+    table = (0.1 * np.random.default_rng(2).normal(size=(3, 6))).astype(np.float32)
+    text = tmp_path / "vec.txt"
+    text.write_text("3 6\n" + "".join(w + " " + " ".join(f"{x:.6f}" for x in row) + "\n" for w, row in zip(words, table)))
+    import_model(text, tmp_path / "vectors")
+    data = write_tsv(tmp_path / "d.tsv", word_order_rows() * 2)
+    train = dict(epochs=2, batch_size=8, checkpoint_every="2", valid_fraction=0.2, vectors=str(tmp_path / "vectors"))
+    fit(data, tmp_path / "whole", "bilstm", {"d_hidden": 4}, **train)
+    real_step = Engine._step
+
+    def dying_step(self, group):
+        if self.state.step == 5:
+            raise KeyboardInterrupt
+        return real_step(self, group)
+
+    monkeypatch.setattr(Engine, "_step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        fit(data, tmp_path / "job", "bilstm", {"d_hidden": 4}, **train)
+    monkeypatch.setattr(Engine, "_step", real_step)
+    config = fit(data, tmp_path / "job", "bilstm", {"d_hidden": 4}, run=RunOptions(resume=True, quiet=True), **train)
+    assert config["model"]["vector_rows"] == 2
+    whole, resumed = _weights(tmp_path / "whole"), _weights(tmp_path / "job")
+    assert "vector_embed" in whole and whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
 def test_loading_refuses_weights_that_do_not_match_the_config(tmp_path):
     from nlpkit.classify.artifact import load_classifier
     from nlpkit.errors import ArtifactError

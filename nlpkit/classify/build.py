@@ -67,7 +67,7 @@ def with_vector_words(vocab: WordVocab, path: str) -> WordVocab:
 
     Short texts meet many words their training set never shows (on sentence polarity 7% of the
     test words are <unk> with the training vocabulary, 1.5% with the vectors' too); such a word
-    keeps its pre-trained vector, fixed (the model's ``vector_rows``: no training text reaches it).
+    keeps its pre-trained vector, fixed (the model's ``vector_rows``; so does a word rarer than --min-count).
     Only lower-case words: the classifier lowercases every text.
     """
     from nlpkit.classify.vectors import load_vectors

@@ -11,10 +11,11 @@ permutation of the words, so two texts with the same bag of words get the same p
 Every config field is a ``nlpkit classify train`` flag (``d_model`` is ``--d-model``), except
 ``vocab_size`` and ``num_classes``, which come from the training data, and ``vector_rows``.
 
-``vector_rows`` (from ``--vectors``): the last rows of the vocabulary are words that only the vectors
-know. No training text reaches them, so they would get no gradient anyway; they live in a fixed
-buffer (``vector_embed``) beside the trained table (``embed``), which keeps them out of the optimizer
-(on CPU the optimizer's pass over a 50,000-word table costs more than the rest of a step).
+``vector_rows`` (from ``--vectors``): the last rows of the vocabulary are words the vectors know but
+the training vocabulary lacks (unseen in training, or rarer than ``--min-count``). They keep their
+pre-trained vectors in a fixed buffer (``vector_embed``) beside the trained table (``embed``):
+unseen words would get no gradient anyway, and a table of 50,000 fine-tuned rows would cost the
+optimizer far more per step on CPU than the rest of the model.
 
 Dimensions: B batch, T words, C embedding size, H hidden size per direction, K classes.
 """
