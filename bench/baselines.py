@@ -12,7 +12,8 @@ Every model is trained through the `nlpkit` command line with only the data, `--
   scored sentence by sentence with `lm score --summary` on ptb.test.txt (perplexity including OOVs).
 * ``sentiment``: the sentence-polarity set (10,662 sentences), shuffled with seed 0 and split
   80/10/10 into train/valid/test TSV files; `classify train --arch avg` and `--arch bilstm` (each
-  with `--max-time T`), accuracy on test, and the probabilities of a few negation probes.
+  with `--max-time T`; with --vectors both again with the vectors), accuracy on test, and the
+  probabilities of a few negation probes; the goal line compares the best of each arch.
 * ``vectors``: the 50,000 unlabelled IMDB reviews tokenised the way the classifier tokenises,
   then `embed train --algo sg --dim 300`: the `--vectors DIR` of the sentiment recipe.
 * ``translate``: bench/translate.py's held-out Tatoeba split (2,000 test sentences unseen on either
@@ -135,8 +136,8 @@ def probes(model_dir: Path) -> list[float]:
 def run_sentiment(args: argparse.Namespace) -> None:
     split = polarity_split(args.out)
     models = [("avg", "avg", []), ("bilstm", "bilstm", [])]
-    if args.vectors:
-        models.append(("bilstm --vectors", "bilstm", ["--vectors", str(args.vectors)]))
+    if args.vectors:  # both: the vectors must not be what the BiLSTM beats the bag of words with
+        models += [("avg --vectors", "avg", ["--vectors", str(args.vectors)]), ("bilstm --vectors", "bilstm", ["--vectors", str(args.vectors)])]
     rows = []
     for name, arch, extra in models:
         model_dir = args.out / ("polarity-" + name.replace(" --", "-"))
@@ -148,8 +149,9 @@ def run_sentiment(args: argparse.Namespace) -> None:
     print("|---|---|" + "---|" * len(PROBES))
     for name, acc, p in rows:
         print(f"| {name} | {100 * acc:.2f}% | " + " | ".join(f"{v:.3f}" for v in p) + " |")
-    best = max(acc for name, acc, _ in rows if name.startswith("bilstm"))
-    print(f"best BiLSTM - avg: {100 * (best - rows[0][1]):+.2f} points (goal >= +3, and >= 84%)")
+    best = {arch: max(acc for name, acc, _ in rows if name.startswith(arch)) for arch in ("avg", "bilstm")}
+    print(f"best BiLSTM {100 * best['bilstm']:.2f}% - best avg {100 * best['avg']:.2f}%: "
+          f"{100 * (best['bilstm'] - best['avg']):+.2f} points (goal >= +3, and >= 84%)")
 
 
 def run_vectors(args: argparse.Namespace) -> None:

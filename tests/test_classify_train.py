@@ -211,6 +211,71 @@ def test_vectors_initialise_and_freeze_the_embeddings(tmp_path):
         fit(data, tmp_path / "m2", "avg", {"d_model": 8}, vectors=str(tmp_path / "vectors"))
 
 
+def test_vector_words_outside_the_training_text_join_the_vocabulary_and_keep_their_vectors(tmp_path):
+    import numpy as np
+    import torch
+
+    from nlpkit.artifacts import load_torch_tensors
+    from nlpkit.embeddings.formats import import_model
+
+    rng = np.random.default_rng(1)
+    words = ["good", "Paris", "superb", "dreadful"]  # "superb", "dreadful": never in the training text
+    table = (0.1 * rng.normal(size=(len(words), 6))).astype(np.float32)
+    text = tmp_path / "vec.txt"
+    text.write_text(f"{len(words)} 6\n" + "".join(w + " " + " ".join(f"{x:.6f}" for x in row) + "\n" for w, row in zip(words, table)))
+    import_model(text, tmp_path / "vectors")
+    data = write_tsv(tmp_path / "d.tsv", word_order_rows())
+    config = fit(data, tmp_path / "m", "bilstm", {"d_hidden": 4}, epochs=2, vectors=str(tmp_path / "vectors"))  # fine-tuned
+    tokens = json.loads((tmp_path / "m" / "vocab.json").read_text())["tokens"]
+    trained = tokens[: tokens.index("superb")]
+    assert tokens[len(trained):] == ["superb", "dreadful"]  # after every training word; "Paris" is never produced by the tokeniser
+    assert set(trained) == {"<pad>", "<unk>", "but", *POS, *NEG} and config["model"]["vector_rows"] == 2
+    tensors = load_torch_tensors(tmp_path / "m")
+    embed, fixed = tensors["embed.weight"].numpy(), tensors["vector_embed"].numpy()
+    assert embed.shape == (len(trained), 6) and np.allclose(fixed, table[[2, 3]], atol=1e-6)  # superb, dreadful as given
+    assert not np.allclose(embed[tokens.index("good")], table[0], atol=1e-4)  # a training word's row is fine-tuned
+
+    from nlpkit.classify.artifact import load_classifier
+
+    model = load_classifier(tmp_path / "m", "cpu").model
+    assert "vector_embed" not in dict(model.named_parameters())  # never in the optimizer
+    ids = torch.tensor([[tokens.index("dreadful"), tokens.index("good"), 0]])  # (1, 3)
+    x = model.embed_words(ids)[0].detach().numpy()  # (3, 6)
+    assert np.allclose(x[0], table[3], atol=1e-6) and np.allclose(x[1], embed[tokens.index("good")]) and not x[2].any()
+
+
+def test_resume_with_vectors_keeps_the_vocabulary_split(tmp_path, monkeypatch):
+    import numpy as np
+    import torch
+
+    from nlpkit.embeddings.formats import import_model
+    from nlpkit.training.engine import Engine
+
+    words = ["good", "superb", "dreadful"]  # two words only the vectors know: fixed rows
+    table = (0.1 * np.random.default_rng(2).normal(size=(3, 6))).astype(np.float32)
+    text = tmp_path / "vec.txt"
+    text.write_text("3 6\n" + "".join(w + " " + " ".join(f"{x:.6f}" for x in row) + "\n" for w, row in zip(words, table)))
+    import_model(text, tmp_path / "vectors")
+    data = write_tsv(tmp_path / "d.tsv", word_order_rows() * 2)
+    train = dict(epochs=2, batch_size=8, checkpoint_every="2", valid_fraction=0.2, vectors=str(tmp_path / "vectors"))
+    fit(data, tmp_path / "whole", "bilstm", {"d_hidden": 4}, **train)
+    real_step = Engine._step
+
+    def dying_step(self, group):
+        if self.state.step == 5:
+            raise KeyboardInterrupt
+        return real_step(self, group)
+
+    monkeypatch.setattr(Engine, "_step", dying_step)
+    with pytest.raises(KeyboardInterrupt):
+        fit(data, tmp_path / "job", "bilstm", {"d_hidden": 4}, **train)
+    monkeypatch.setattr(Engine, "_step", real_step)
+    config = fit(data, tmp_path / "job", "bilstm", {"d_hidden": 4}, run=RunOptions(resume=True, quiet=True), **train)
+    assert config["model"]["vector_rows"] == 2
+    whole, resumed = _weights(tmp_path / "whole"), _weights(tmp_path / "job")
+    assert "vector_embed" in whole and whole.keys() == resumed.keys() and all(torch.equal(whole[k], resumed[k]) for k in whole)
+
+
 def test_loading_refuses_weights_that_do_not_match_the_config(tmp_path):
     from nlpkit.classify.artifact import load_classifier
     from nlpkit.errors import ArtifactError

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 log = logging.getLogger("nlpkit")
+VECTOR_WORDS = 50_000  # most --vectors words added to the vocabulary (vector files list frequent words first), as the tagger does
 
 
 def check_model_options(arch: str, options: dict[str, Any]) -> None:
@@ -34,23 +35,46 @@ def build_for_training(
     if cfg.arch == "bert":
         return _bert(options, num_classes)
     if meta and meta.get("vocab"):
-        vocab = WordVocab(meta["vocab"])
+        vocab, vector_rows = WordVocab(meta["vocab"]), meta.get("vector_rows", 0)
     else:
         vocab = build_vocab((e.text for e in train), cfg.min_count, cfg.max_vocab)
-    log.info("vocabulary: %d words (min count %d)", len(vocab), cfg.min_count)
+        trained = len(vocab)
+        if cfg.vectors:
+            vocab = with_vector_words(vocab, cfg.vectors)
+        vector_rows = len(vocab) - trained
+    log.info("vocabulary: %d words (min count %d%s)", len(vocab), cfg.min_count, " and the --vectors words" if cfg.vectors else "")
     if cfg.vectors:
         from nlpkit.classify.vectors import vector_dim
 
         options = {**options, "d_model": _vector_d_model(options, vector_dim(cfg.vectors))}
-    model_cfg = model_config(cfg.arch, {**options, "vocab_size": len(vocab), "num_classes": num_classes})
+    model_cfg = model_config(cfg.arch, {**options, "vocab_size": len(vocab), "num_classes": num_classes, "vector_rows": vector_rows})
     model = build_model(cfg.arch, model_cfg)
     if cfg.vectors and not meta:
+        from torch import nn
+
         from nlpkit.classify.vectors import init_embeddings
 
-        init_embeddings(model.embed, vocab, cfg.vectors)
+        table = nn.Embedding(len(vocab), model_cfg.d_model, padding_idx=0)  # (V, C), then split into the model's two parts
+        init_embeddings(table, vocab, cfg.vectors)
+        model.set_table(table.weight)
     if cfg.freeze_vectors:
         model.embed.weight.requires_grad_(False)
     return model, WordEncoder(vocab, model_cfg.max_len)
+
+
+def with_vector_words(vocab: WordVocab, path: str) -> WordVocab:
+    """``vocab`` followed by the vectors' (first ``VECTOR_WORDS``) words it lacks.
+
+    Short texts meet many words their training set never shows (on sentence polarity 7% of the
+    test words are <unk> with the training vocabulary, 1.5% with the vectors' too); such a word
+    keeps its pre-trained vector, fixed (the model's ``vector_rows``; so does a word rarer than --min-count).
+    Only lower-case words: the classifier lowercases every text.
+    """
+    from nlpkit.classify.vectors import load_vectors
+
+    known = set(vocab.tokens)
+    extra = [w for w in load_vectors(path).words[:VECTOR_WORDS] if w == w.lower() and w not in known]
+    return WordVocab([*vocab.tokens, *extra])
 
 
 def _vector_d_model(options: dict[str, Any], dim: int) -> int:

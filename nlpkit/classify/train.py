@@ -91,7 +91,8 @@ def train_classifier(
         train = (encoder.encode_batch([e.text for e in data.train]), [y[e.label] for e in data.train])
         held = (encoder.encode_batch([e.text for e in data.valid]), [y[e.label] for e in data.valid])
         log.info("encoded %d training and %d validation texts in %.1fs", len(data.train), len(data.valid), time.monotonic() - started)
-        meta = {"labels": labels, "vocab": getattr(getattr(encoder, "vocab", None), "tokens", None)}
+        meta = {"labels": labels, "vocab": getattr(getattr(encoder, "vocab", None), "tokens", None),
+                "vector_rows": getattr(getattr(model, "cfg", None), "vector_rows", 0)}
         engine = Engine(model, ClassifyTask(train, held, encoder.pad_id, cfg, job.device), job, meta)
         state = engine.run()
         results = engine.results()

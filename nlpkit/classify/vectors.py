@@ -1,7 +1,7 @@
 """``--vectors DIR``: initialise word embeddings from a ``nlpkit embed train`` model.
 
-The classifier keeps its own vocabulary (built from the training text); every word of it that the
-vectors know gets its pre-trained vector (the raw vectors, not the unit-length ones). The other
+The classifier's vocabulary is built from the training text, followed by the vectors' own words
+(``build.with_vector_words``); every word of it that the vectors know gets its pre-trained vector (the raw vectors, not the unit-length ones). The other
 words (and ``<unk>``) get random vectors with the same per-dimension spread as the pre-trained ones,
 as Kim (2014) does: the default N(0, 1) start is far larger than typical word2vec values, and those
 rows would otherwise dominate every average. ``<pad>`` stays zero. Lookup goes through
