@@ -228,6 +228,44 @@ def test_spilled_training_gives_the_same_arpa(tmp_path):
     assert (tmp_path / "one" / "model.arpa").read_text() == (tmp_path / "mem" / "model.arpa").read_text()
 
 
+@pytest.mark.parametrize("order,prune", [(1, None), (3, None), (3, [0, 1, 1]), (5, [0, 0, 1, 2])])
+def test_streamed_estimation_equals_in_memory(tmp_path, order, prune):
+    from nlpkit.lm.kneser_ney_stream import estimate_streamed
+
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:300]
+    counts = count_ngrams(lines, order)
+    want = estimate(counts, prune)
+    got = estimate_streamed(counts, tmp_path, prune, chunk=97)  # many chunks per order and pass
+    assert got.discounts == want.discounts
+    for k in range(order):
+        # bit for bit: the float64 sums are formed in the same order, one context at a time
+        assert np.array_equal(got.rows[k], want.rows[k])
+        assert np.array_equal(got.logp[k], want.logp[k])
+        assert np.array_equal(got.backoff[k], want.backoff[k])
+        if k:
+            from nlpkit.lm.ngram_count import lookup_rows
+
+            suffix = lookup_rows(want.rows[k - 1], want.rows[k][:, 1:]) if k > 1 else want.rows[k][:, 1]
+            assert np.array_equal(got.suffix[k], suffix)
+
+
+@pytest.mark.parametrize("prune", [[], [0, 1, 1]])
+def test_training_beyond_the_memory_budget_gives_the_same_model(tmp_path, caplog, prune):
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:400]
+    (tmp_path / "t.txt").write_text("\n".join(lines) + "\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    args = [[str(tmp_path / "t.txt")]]
+    train_ngram(*args, tmp_path / "mem", NgramConfig(order=4, arpa=True, prune=prune, quantize=8))
+    with caplog.at_level("INFO", logger="nlpkit"):
+        train_ngram(*args, tmp_path / "disk", NgramConfig(order=4, arpa=True, prune=prune, quantize=8, memory="1K",
+                                                          temp_dir=str(work)), chunk_tokens=1000)
+    assert "estimating" in caplog.text and "from files" in caplog.text  # counting and estimation both spilled
+    for name in ("model.arpa", "ngram.bin"):
+        assert (tmp_path / "mem" / name).read_bytes() == (tmp_path / "disk" / name).read_bytes(), name
+    assert list(work.iterdir()) == []  # estimation files removed
+
+
 def test_spilled_runs_are_merged_in_id_ranges(tmp_path):
     from nlpkit.lm.ngram_spill import RunStore
 

@@ -37,6 +37,7 @@ from nlpkit.lm.kneser_ney import LOG_ZERO, NgramTables, _discount_of, check_prun
 from nlpkit.lm.ngram_count import NgramCounts
 
 BOS_ID = 1
+STREAM_ROW_BYTES = 256  # working bytes per row of a chunk (a dozen int64/float64 temporaries, with slack)
 
 
 def _chunks(n: int, size: int, ctx: np.ndarray | None = None):  # noqa: ANN202 - yields (start, end)

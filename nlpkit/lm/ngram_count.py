@@ -189,13 +189,15 @@ class _Chunker:
 
 
 def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000,
-                 vocab: Iterable[str] = (), memory: int | None = None, temp_dir: str | None = None) -> NgramCounts:
+                 vocab: Iterable[str] = (), memory: int | None = None, temp_dir: str | None = None,
+                 out_dir: str | None = None) -> NgramCounts:
     """Raw counts of all 1..order-grams of ``lines`` (one sentence per line, whitespace tokens).
 
     Blank lines are skipped (lmplz skips them too). A literal ``<unk>`` is the unknown word.
     ``vocab``: words to have ids 3, 4, ... even if the text never uses them (a tokenizer's pieces).
     ``memory``: bytes of count runs held in RAM; beyond it they are spilled to ``temp_dir`` and
-    merged at the end (``ngram_spill``); the counts are the same either way.
+    merged at the end (``ngram_spill``); the counts are the same either way. With ``out_dir``,
+    spilled counts are merged into files there and come back memory-mapped.
     """
     from nlpkit.lm.ngram_spill import RunStore
 
@@ -211,7 +213,7 @@ def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000
         if chunker.pending >= chunk_tokens:
             chunker.flush()
     chunker.flush()
-    counts.rows, counts.counts = store.result(len(counts.words))
+    counts.rows, counts.counts = store.result(len(counts.words), out_dir)
     if counts.tokens == 0:
         raise CorpusError("the training text is empty (no words)", "give a file with text, one sentence per line")
     if counts.skipped_symbols:

@@ -79,8 +79,12 @@ class RunStore:
         self.spilled += 1
         log.info("spilled count run %d to %s", self.spilled, self.tmp)
 
-    def result(self, vocab: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """The merged (rows, counts) of every order; removes the spilled runs."""
+    def result(self, vocab: int, out_dir: str | Path | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The merged (rows, counts) of every order; removes the spilled runs.
+
+        With ``out_dir`` and runs on disk, each order is merged into files there and returned
+        memory-mapped (``rows{k}.u32``, ``counts{k}.i64``), never held in RAM whole.
+        """
         try:
             if not self.spilled:
                 rows, counts = [], []
@@ -94,7 +98,7 @@ class RunStore:
                 self._spill()
             rows, counts = [], []
             for k in range(1, self.order + 1):
-                r, c = self._merge_order(k, vocab)
+                r, c = self._merge_order(k, vocab, None if out_dir is None else Path(out_dir))
                 rows.append(r)
                 counts.append(c)
             return rows, counts
@@ -103,7 +107,7 @@ class RunStore:
                 shutil.rmtree(self.tmp, ignore_errors=True)
                 self.tmp = None
 
-    def _merge_order(self, k: int, vocab: int) -> tuple[np.ndarray, np.ndarray]:
+    def _merge_order(self, k: int, vocab: int, out_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
         runs = [(np.load(self.tmp / f"run{i}_rows{k}.npy", mmap_mode="r"),
                  np.load(self.tmp / f"run{i}_counts{k}.npy", mmap_mode="r")) for i in range(self.spilled)]
         ids = np.arange(vocab + 1)
@@ -114,14 +118,38 @@ class RunStore:
         step = max(self.budget or 0, row_bytes)
         cuts = np.unique(np.searchsorted(cum, np.arange(step, cum[-1] + step, step), side="right").clip(1, vocab))
         edges = np.concatenate([[0], cuts[cuts < vocab], [vocab]])
-        out_rows, out_counts = [], []
+        sink = _Sink(k, out_dir)
         for a, b in zip(edges[:-1], edges[1:]):
             parts = [(r[lo[a] : lo[b]], c[lo[a] : lo[b]]) for (r, c), lo in zip(runs, bounds)]
             parts = [(np.asarray(r), np.asarray(c)) for r, c in parts if len(r)]
             if parts:
-                r, c = merge_runs([p[0] for p in parts], [p[1] for p in parts])
-                out_rows.append(r)
-                out_counts.append(c)
-        if not out_rows:
-            return np.zeros((0, k), np.uint32), np.zeros(0, np.int64)
-        return np.concatenate(out_rows), np.concatenate(out_counts)
+                sink.add(*merge_runs([p[0] for p in parts], [p[1] for p in parts]))
+        return sink.result()
+
+
+class _Sink:
+    """Merged ranges of one order, in memory (concatenated at the end) or appended to two files."""
+
+    def __init__(self, k: int, out_dir: Path | None) -> None:
+        self.k, self.n = k, 0
+        self.parts: list[tuple[np.ndarray, np.ndarray]] = []
+        self.paths = None if out_dir is None else (out_dir / f"rows{k}.u32", out_dir / f"counts{k}.i64")
+
+    def add(self, rows: np.ndarray, counts: np.ndarray) -> None:
+        self.n += len(rows)
+        if self.paths is None:
+            self.parts.append((rows, counts))
+            return
+        from nlpkit.safeio import disk_full_guard
+
+        for path, a, dtype in zip(self.paths, (rows, counts), (np.uint32, np.int64)):
+            with disk_full_guard(path, a.nbytes, cleanup=False), open(path, "ab") as f:
+                np.ascontiguousarray(a, dtype).tofile(f)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.n == 0:
+            return np.zeros((0, self.k), np.uint32), np.zeros(0, np.int64)
+        if self.paths is None:
+            return np.concatenate([p[0] for p in self.parts]), np.concatenate([p[1] for p in self.parts])
+        return (np.memmap(self.paths[0], np.uint32, "r", shape=(self.n, self.k)),
+                np.memmap(self.paths[1], np.int64, "r", shape=(self.n,)))
