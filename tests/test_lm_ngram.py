@@ -249,16 +249,30 @@ def test_streamed_estimation_equals_in_memory(tmp_path, order, prune):
             assert np.array_equal(got.suffix[k], suffix)
 
 
+@pytest.mark.parametrize("order,prune", [(1, None), (2, None), (4, [0, 1, 1])])
+def test_streamed_binary_has_the_bytes_of_the_in_memory_one(tmp_path, order, prune):
+    from nlpkit.lm.binary import NgramBinary
+    from nlpkit.lm.binary_write import write_binary_streamed
+    from nlpkit.lm.kneser_ney_stream import estimate_streamed
+
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:300]
+    tables = estimate_streamed(count_ngrams(lines, order), tmp_path, prune, chunk=97)
+    NgramBinary.build(tables.rows, tables.logp, tables.backoff, len(tables.words)).save(tmp_path / "mem.bin")
+    write_binary_streamed(tables, tmp_path / "disk.bin", chunk=101)
+    assert (tmp_path / "mem.bin").read_bytes() == (tmp_path / "disk.bin").read_bytes()
+
+
 @pytest.mark.parametrize("prune", [[], [0, 1, 1]])
-def test_training_beyond_the_memory_budget_gives_the_same_model(tmp_path, caplog, prune):
+@pytest.mark.parametrize("quantize", [0, 8])
+def test_training_beyond_the_memory_budget_gives_the_same_model(tmp_path, caplog, prune, quantize):
     lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:400]
     (tmp_path / "t.txt").write_text("\n".join(lines) + "\n")
     work = tmp_path / "work"
     work.mkdir()
     args = [[str(tmp_path / "t.txt")]]
-    train_ngram(*args, tmp_path / "mem", NgramConfig(order=4, arpa=True, prune=prune, quantize=8))
+    train_ngram(*args, tmp_path / "mem", NgramConfig(order=4, arpa=True, prune=prune, quantize=quantize))
     with caplog.at_level("INFO", logger="nlpkit"):
-        train_ngram(*args, tmp_path / "disk", NgramConfig(order=4, arpa=True, prune=prune, quantize=8, memory="1K",
+        train_ngram(*args, tmp_path / "disk", NgramConfig(order=4, arpa=True, prune=prune, quantize=quantize, memory="1K",
                                                           temp_dir=str(work)), chunk_tokens=1000)
     assert "estimating" in caplog.text and "from files" in caplog.text  # counting and estimation both spilled
     for name in ("model.arpa", "ngram.bin"):

@@ -28,6 +28,7 @@ of that order) while pass 1 runs over an order, and the random reads of the orde
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -40,14 +41,27 @@ BOS_ID = 1
 STREAM_ROW_BYTES = 256  # working bytes per row of a chunk (a dozen int64/float64 temporaries, with slack)
 
 
-def _chunks(n: int, size: int, ctx: np.ndarray | None = None):  # noqa: ANN202 - yields (start, end)
-    """Row ranges of about ``size`` rows; with ``ctx`` (sorted), none splits a context."""
+def release(arrays) -> None:  # noqa: ANN001 - an iterable of arrays
+    """Unmap the pages of memory-mapped arrays from this process (the data stays in the file and
+    the page cache): reading a file through a map would otherwise keep all of it in our RSS."""
+    for a in arrays:
+        mm = getattr(a, "_mmap", None)
+        if mm is not None and not mm.closed:
+            mm.madvise(mmap.MADV_DONTNEED)
+
+
+def chunks(n: int, size: int, ctx: np.ndarray | None = None, mapped=()):  # noqa: ANN001, ANN201 - yields (start, end)
+    """Row ranges of about ``size`` rows; with ``ctx`` (sorted), none splits a context.
+
+    After each range the pages of the ``mapped`` arrays are released.
+    """
     start = 0
     while start < n:
         end = min(start + size, n)
         if ctx is not None and end < n:
             end = int(np.searchsorted(ctx, ctx[end - 1], side="right"))
         yield start, end
+        release(mapped() if callable(mapped) else mapped)
         start = end
 
 
@@ -93,6 +107,9 @@ class StreamEstimator:
         self.rows = [np.arange(self.vocab, dtype=np.uint32).reshape(-1, 1), *counts.rows[1:]]
         self.raw = [raw1, *counts.counts[1:]]
 
+    def _chunks(self, n: int, size: int, ctx: np.ndarray | None = None):  # noqa: ANN202
+        return chunks(n, size, ctx, lambda: [*self.w.arrays.values(), *self.rows, *self.raw])
+
     # -- pass 1: the index ----------------------------------------------------------------------
     def _search(self, m: int, query: np.ndarray) -> np.ndarray:
         """Rows of order m with the given keys (all present: the counts are prefix- and suffix-closed)."""
@@ -121,7 +138,7 @@ class StreamEstimator:
         rows, n = self.rows[m - 1], len(self.rows[m - 1])
         ctx, key, suf = (self.w.new(name, m, (n,), np.int64) for name in ("ctx", "key", "suf"))
         cont = np.zeros(len(self.rows[m - 2]), np.int32)  # distinct left extensions < V < 2**31
-        for a, b in _chunks(n, self.chunk):
+        for a, b in self._chunks(n, self.chunk):
             r = np.asarray(rows[a:b])
             last = r[:, -1].astype(np.int64)
             c = self._find_prefixes(r[:, :-1])
@@ -139,7 +156,7 @@ class StreamEstimator:
         rows, raw, n = self.rows[m - 1], self.raw[m - 1], len(self.rows[m - 1])
         adj = self.w.new("adj", m, (n,), np.int64)
         coc = np.zeros(4, np.int64)
-        for a, b in _chunks(n, self.chunk):
+        for a, b in self._chunks(n, self.chunk):
             r = np.asarray(raw[a:b])
             x = r if cont is None else np.where(np.asarray(rows[a:b, 0]) == BOS_ID, r, cont[a:b])
             if m == 1 and a <= BOS_ID < b:
@@ -157,11 +174,11 @@ class StreamEstimator:
             n = len(self.rows[m - 1])
             keep = self.w.new("keep", m, (n,), bool, fill=True if m == 1 else None)
             if m > 1:
-                for a, b in _chunks(n, self.chunk):
+                for a, b in self._chunks(n, self.chunk):
                     keep[a:b] = np.asarray(self.w["adj", m][a:b]) > thresholds[m - 1]
             if 1 < m < self.n:
                 above = self.w["keep", m + 1]
-                for a, b in _chunks(len(above), self.chunk):
+                for a, b in self._chunks(len(above), self.chunk):
                     kept = np.asarray(above[a:b])
                     for name in ("ctx", "suf"):
                         keep[np.asarray(self.w[name, m + 1][a:b])[kept]] = True
@@ -174,7 +191,7 @@ class StreamEstimator:
         prob, logp = self.w.new("prob", m, (n,), np.float64), self.w.new("logp", m, (n,), np.float64)
         self.w.new("backoff", m, (n,), np.float64, fill=0.0 if n else None)
         ctx = self.w["ctx", m] if m > 1 else None
-        for a, b in _chunks(n, self.chunk if m > 1 else max(n, 1), ctx):
+        for a, b in self._chunks(n, self.chunk if m > 1 else max(n, 1), ctx):
             if m == 1:
                 grp, firsts = np.zeros(b - a, np.int64), None
             else:
@@ -227,7 +244,7 @@ class StreamEstimator:
         out = [self.w.new(f"kept{i}_", m, (kept_n, *x.shape[1:]), x.dtype) for i, x in enumerate(arrays)]
         out_suf = self.w.new("kept_suf", m, (kept_n,), np.int64) if m > 1 else None
         at = 0
-        for a, b in _chunks(len(keep), self.chunk):
+        for a, b in self._chunks(len(keep), self.chunk):
             k = np.asarray(keep[a:b])
             took = int(np.count_nonzero(k))
             for src, dst in zip(arrays, out):

@@ -29,6 +29,7 @@ from nlpkit.corpus import ReadStats, read_lines, require_lines
 from nlpkit.errors import ArtifactError, ConfigError
 from nlpkit.lm.arpa import read_arpa, write_arpa
 from nlpkit.lm.binary import NgramBinary
+from nlpkit.lm.binary_write import write_binary_streamed
 from nlpkit.lm.kneser_ney import NgramTables, check_prune, estimate
 from nlpkit.lm.kneser_ney_stream import STREAM_ROW_BYTES, estimate_streamed
 from nlpkit.lm.ngram_count import NgramCounts, count_ngrams, restrict_vocab
@@ -71,13 +72,17 @@ class NgramConfig:
 ESTIMATE_BYTES = 64  # peak bytes per n-gram of ``kneser_ney.estimate`` (all orders held at once)
 
 
+def _chunk_rows(budget: int) -> int:
+    return max(256, budget // STREAM_ROW_BYTES)
+
+
 def _estimate(counts: NgramCounts, prune: list[int], budget: int, work: str) -> NgramTables:
     """In memory when the counts fit the budget (faster), else from files in ``work``, in chunks."""
     total = sum(len(r) for r in counts.rows)
     spilled = any(isinstance(r, np.memmap) for r in counts.rows)
     if not spilled and total * ESTIMATE_BYTES <= budget:
         return estimate(counts, prune)
-    chunk = max(256, budget // STREAM_ROW_BYTES)
+    chunk = _chunk_rows(budget)
     log.info("estimating %d n-grams from files in %s, %d rows at a time", total, work, chunk)
     return estimate_streamed(counts, work, prune, chunk)
 
@@ -86,9 +91,12 @@ def _specials(tables: NgramTables) -> dict[str, int]:
     return {"unk_id": tables.unk_id, "bos_id": tables.bos_id, "eos_id": tables.eos_id}
 
 
-def _save(tables: NgramTables, tmp: Path, quantize: int, arpa: bool | Path) -> None:
-    NgramBinary.build(tables.rows, tables.logp, tables.backoff, len(tables.words), quantize,
-                      suffix=tables.suffix).save(tmp / "ngram.bin")
+def _save(tables: NgramTables, tmp: Path, quantize: int, arpa: bool | Path, chunk: int | None = None) -> None:
+    if tables.suffix is not None and not quantize:  # streamed tables: write the binary in chunks too
+        write_binary_streamed(tables, tmp / "ngram.bin", chunk or 1 << 22)
+    else:
+        NgramBinary.build(tables.rows, tables.logp, tables.backoff, len(tables.words), quantize,
+                          suffix=tables.suffix).save(tmp / "ngram.bin")
     (tmp / "vocab.txt").write_text("".join(w + "\n" for w in tables.words), encoding="utf-8")
     if isinstance(arpa, Path):
         shutil.copyfile(arpa, tmp / "model.arpa")
@@ -137,7 +145,7 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
         counts = restrict_vocab(counts, config.min_count, config.vocab_limit, keep_first=3 + len(pieces))
         tables = _estimate(counts, config.prune, budget, work)
         with artifact_writer(out_dir, kind=KIND, force=force) as tmp:
-            _save(tables, tmp, config.quantize, config.arpa)
+            _save(tables, tmp, config.quantize, config.arpa, _chunk_rows(budget))
             if tokenizer is not None:
                 tokenizer.save(str(tmp / "tokenizer.json"))
             return write_config(
