@@ -28,7 +28,6 @@ of that order) while pass 1 runs over an order, and the random reads of the orde
 
 from __future__ import annotations
 
-import mmap
 from pathlib import Path
 
 import numpy as np
@@ -36,18 +35,10 @@ import numpy as np
 from nlpkit.errors import ArtifactError
 from nlpkit.lm.kneser_ney import LOG_ZERO, NgramTables, _discount_of, check_prune, discounts_from
 from nlpkit.lm.ngram_count import NgramCounts
+from nlpkit.lm.ngram_spill import release
 
 BOS_ID = 1
 STREAM_ROW_BYTES = 256  # working bytes per row of a chunk (a dozen int64/float64 temporaries, with slack)
-
-
-def release(arrays) -> None:  # noqa: ANN001 - an iterable of arrays
-    """Unmap the pages of memory-mapped arrays from this process (the data stays in the file and
-    the page cache): reading a file through a map would otherwise keep all of it in our RSS."""
-    for a in arrays:
-        mm = getattr(a, "_mmap", None)
-        if mm is not None and not mm.closed:
-            mm.madvise(mmap.MADV_DONTNEED)
 
 
 def chunks(n: int, size: int, ctx: np.ndarray | None = None, mapped=()):  # noqa: ANN001, ANN201 - yields (start, end)

@@ -1,7 +1,8 @@
 """Count runs under a memory budget: sorted runs kept in RAM, spilled to disk beyond it, then merged.
 
 Counting (``ngram_count``) turns each chunk of text into sorted per-order (rows, counts) runs. They
-are kept as they come; when the runs held exceed the budget (``--memory``), they are merged into one
+are kept as they come; when the runs held exceed a quarter of the budget (``--memory``: merging runs
+needs about three times their bytes again, for keys and sort orders), they are merged into one
 sorted run and written to ``--temp-dir`` as ``.npy`` files. At the end the runs are merged order by
 order in ranges of the first word id: rows sorted lexicographically have a non-decreasing first
 column, so each run's rows for an id range are one contiguous slice (found by binary search on the
@@ -12,6 +13,7 @@ exactly those of counting everything in memory, so the model does not depend on 
 from __future__ import annotations
 
 import logging
+import mmap
 import re
 import shutil
 import tempfile
@@ -23,6 +25,7 @@ from nlpkit.errors import ConfigError
 
 log = logging.getLogger("nlpkit")
 
+MERGE_FACTOR = 4  # a merge of runs peaks at about this many times their bytes
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -35,6 +38,15 @@ def parse_size(text: str) -> int:
     if size < 1:
         raise ConfigError("--memory must be positive", "use e.g. --memory 4G")
     return size
+
+
+def release(arrays) -> None:  # noqa: ANN001 - an iterable of arrays
+    """Unmap the pages of memory-mapped arrays from this process (the data stays in the file and
+    the page cache): reading a file through a map would otherwise keep all of it in our RSS."""
+    for a in arrays:
+        mm = getattr(a, "_mmap", None)
+        if mm is not None and not mm.closed:
+            mm.madvise(mmap.MADV_DONTNEED)
 
 
 def merge_runs(rows: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +63,8 @@ class RunStore:
     """Per-order sorted count runs, in memory up to ``budget`` bytes and on disk beyond."""
 
     def __init__(self, order: int, budget: int | None = None, temp_dir: str | Path | None = None) -> None:
-        self.order, self.budget, self.temp_parent = order, budget, temp_dir
+        self.order, self.temp_parent = order, temp_dir
+        self.budget = None if budget is None else max(1, budget // MERGE_FACTOR)  # runs held; the merge needs the rest
         self.rows: list[list[np.ndarray]] = [[] for _ in range(order)]
         self.counts: list[list[np.ndarray]] = [[] for _ in range(order)]
         self.held = 0  # bytes in the in-memory runs
@@ -111,7 +124,10 @@ class RunStore:
         runs = [(np.load(self.tmp / f"run{i}_rows{k}.npy", mmap_mode="r"),
                  np.load(self.tmp / f"run{i}_counts{k}.npy", mmap_mode="r")) for i in range(self.spilled)]
         ids = np.arange(vocab + 1)
-        bounds = [np.searchsorted(r[:, 0], ids) for r, _ in runs]  # (vocab + 1,) per run: rows by first id
+        bounds = []  # (vocab + 1,) per run: rows by first id
+        for r, c in runs:
+            bounds.append(np.searchsorted(r[:, 0], ids))
+            release([r, c])
         per_id = sum(np.diff(b) for b in bounds)
         row_bytes = 4 * k + 8
         cum = np.cumsum(per_id) * row_bytes
@@ -124,6 +140,7 @@ class RunStore:
             parts = [(np.asarray(r), np.asarray(c)) for r, c in parts if len(r)]
             if parts:
                 sink.add(*merge_runs([p[0] for p in parts], [p[1] for p in parts]))
+            release(x for run in runs for x in run)
         return sink.result()
 
 
