@@ -82,6 +82,11 @@ class _Work:
             a = self.arrays[name, m] = np.load(self.root / f"{name}{m}.npy", mmap_mode="r")
         return a
 
+    def drop(self, name: str, m: int) -> None:
+        """Forget an array and delete its file (disk space comes back once it is unmapped)."""
+        self.arrays.pop((name, m), None)
+        (self.root / f"{name}{m}.npy").unlink(missing_ok=True)
+
     def __getitem__(self, key: tuple[str, int]) -> np.ndarray:
         return self.arrays[key]
 
@@ -247,14 +252,18 @@ class StreamEstimator:
 
     def run(self, prune: list[int] | None = None) -> NgramTables:
         thresholds = check_prune(prune, self.n)
-        cont = [None] * (self.n + 1)
+        discounts = []
+        for m in range(2, self.n + 1):  # one order's continuation counts at a time
+            discounts.append(self._adjusted(m - 1, self._index(m)))
+        discounts.append(self._adjusted(self.n, None))
         for m in range(2, self.n + 1):
-            cont[m - 1] = self._index(m)
-        discounts = [self._adjusted(m, cont[m]) for m in range(1, self.n + 1)]
-        del cont
+            self.w.drop("key", m)  # keys serve the searches of pass 1 only
         self._keep(thresholds)
         for m in range(1, self.n + 1):
             self._probabilities(m, discounts[m - 1])
+            self.w.drop("adj", m)
+            if m > 1:
+                self.w.drop("prob", m - 1)
         parts = [self._kept(m) for m in range(1, self.n + 1)]
         tables = NgramTables(list(self.words), [p[0] for p in parts], [p[1] for p in parts], [p[2] for p in parts],
                              discounts=[[float(x) for x in d] for d in discounts])
