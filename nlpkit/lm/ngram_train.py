@@ -69,7 +69,7 @@ class NgramConfig:
         parse_size(self.memory)
 
 
-ESTIMATE_BYTES = 64  # peak bytes per n-gram of ``kneser_ney.estimate`` (all orders held at once)
+ESTIMATE_BYTES = 128  # peak bytes per n-gram of ``kneser_ney.estimate`` (all orders at once; ~130 measured, 5-gram)
 
 
 def _chunk_rows(budget: int) -> int:
