@@ -262,18 +262,17 @@ def test_streamed_binary_has_the_bytes_of_the_in_memory_one(tmp_path, order, pru
     assert (tmp_path / "mem.bin").read_bytes() == (tmp_path / "disk.bin").read_bytes()
 
 
-@pytest.mark.parametrize("prune", [[], [0, 1, 1]])
-@pytest.mark.parametrize("quantize", [0, 8])
-def test_training_beyond_the_memory_budget_gives_the_same_model(tmp_path, caplog, prune, quantize):
+@pytest.mark.parametrize("prune,quantize,min_count", [([], 0, 1), ([0, 1, 1], 0, 1), ([0, 1, 1], 8, 1), ([], 0, 2)])
+def test_training_beyond_the_memory_budget_gives_the_same_model(tmp_path, caplog, prune, quantize, min_count):
     lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:400]
     (tmp_path / "t.txt").write_text("\n".join(lines) + "\n")
     work = tmp_path / "work"
     work.mkdir()
     args = [[str(tmp_path / "t.txt")]]
-    train_ngram(*args, tmp_path / "mem", NgramConfig(order=4, arpa=True, prune=prune, quantize=quantize))
+    same = {"order": 4, "arpa": True, "prune": prune, "quantize": quantize, "min_count": min_count}
+    train_ngram(*args, tmp_path / "mem", NgramConfig(**same))
     with caplog.at_level("INFO", logger="nlpkit"):
-        train_ngram(*args, tmp_path / "disk", NgramConfig(order=4, arpa=True, prune=prune, quantize=quantize, memory="1K",
-                                                          temp_dir=str(work)), chunk_tokens=1000)
+        train_ngram(*args, tmp_path / "disk", NgramConfig(**same, memory="1K", temp_dir=str(work)), chunk_tokens=1000)
     assert "estimating" in caplog.text and "from files" in caplog.text  # counting and estimation both spilled
     for name in ("model.arpa", "ngram.bin"):
         assert (tmp_path / "mem" / name).read_bytes() == (tmp_path / "disk" / name).read_bytes(), name
