@@ -35,6 +35,7 @@ def test_ngram_train_under_a_tiny_memory_budget_writes_the_same_files(cli, corpu
         assert (tmp_path / "mem" / name).read_bytes() == (tmp_path / "disk" / name).read_bytes()
     assert list(temp.iterdir()) == []
     assert json.loads((tmp_path / "disk" / "config.json").read_text())["model"]["memory"] == "1K"
+    assert "--temp-dir" in _one_error_line(cli([*base, "-o", tmp_path / "x", "--temp-dir", tmp_path / "absent"]))
 
 
 def test_ngram_train_score_generate_import(cli, corpus, tmp_path):

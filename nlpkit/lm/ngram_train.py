@@ -136,6 +136,8 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
     stats = ReadStats()
     tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
     budget = parse_size(config.memory)
+    if config.temp_dir is not None and not Path(config.temp_dir).is_dir():
+        raise ConfigError(f"--temp-dir {config.temp_dir} is not a directory", "create it, or leave --temp-dir out")
     with output_lock(out_dir), tempfile.TemporaryDirectory(prefix="nlpkit-estimate-", dir=config.temp_dir) as work:
         lines = require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "training text")
         pieces = _piece_vocab(tokenizer)
