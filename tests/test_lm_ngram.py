@@ -228,12 +228,13 @@ def test_spilled_training_gives_the_same_arpa(tmp_path):
     assert (tmp_path / "one" / "model.arpa").read_text() == (tmp_path / "mem" / "model.arpa").read_text()
 
 
-@pytest.mark.parametrize("order,prune", [(1, None), (3, None), (3, [0, 1, 1]), (5, [0, 0, 1, 2])])
-def test_streamed_estimation_equals_in_memory(tmp_path, order, prune):
+@pytest.mark.parametrize("order,prune,unseen", [(1, None, ()), (3, None, ("zz1", "zz2")), (3, [0, 1, 1], ()),
+                                                (5, [0, 0, 1, 2], ())])
+def test_streamed_estimation_equals_in_memory(tmp_path, order, prune, unseen):
     from nlpkit.lm.kneser_ney_stream import estimate_streamed
 
     lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:300]
-    counts = count_ngrams(lines, order)
+    counts = count_ngrams(lines, order, vocab=unseen)  # unseen: a tokenizer's pieces the text never uses
     want = estimate(counts, prune)
     got = estimate_streamed(counts, tmp_path, prune, chunk=97)  # many chunks per order and pass
     assert got.discounts == want.discounts
