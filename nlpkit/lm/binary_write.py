@@ -21,7 +21,7 @@ import numpy as np
 
 from nlpkit.lm.binary import _ALIGN, MAGIC, buckets_for, field_dtypes, home, pack
 from nlpkit.lm.kneser_ney import NgramTables
-from nlpkit.lm.kneser_ney_stream import chunks
+from nlpkit.lm.kneser_ney_stream import add_counts, chunks
 
 
 def _layout(sizes: list[int], vocab: int) -> tuple[dict, list[tuple[str, int, str]], int]:
@@ -89,8 +89,7 @@ def _write_order(out: dict[str, np.ndarray], tables: NgramTables, k: int, lower_
 
     fill = np.zeros(buckets, np.uint32)  # n-grams per bucket, then where the next one of each goes
     for a, b in chunks(n, chunk, mapped=mapped):
-        hit, times = np.unique(home(keys(a, b), buckets), return_counts=True)
-        fill[hit] += times.astype(np.uint32)
+        add_counts(fill, home(keys(a, b), buckets))
     out["offsets"][0] = 0
     np.cumsum(fill, out=out["offsets"][1:])
     fill[:] = out["offsets"][:-1]

@@ -56,6 +56,16 @@ def chunks(n: int, size: int, ctx: np.ndarray | None = None, mapped=()):  # noqa
         start = end
 
 
+def add_counts(total: np.ndarray, idx: np.ndarray) -> None:
+    """``total[i] += (idx == i).sum()`` for every i: a bincount when ``total`` is not much longer
+    than ``idx`` (linear), else a sort of ``idx`` (no array as long as ``total``)."""
+    if len(total) <= 8 * len(idx):
+        total += np.bincount(idx, minlength=len(total)).astype(total.dtype)
+    else:
+        uniq, times = np.unique(idx, return_counts=True)
+        total[uniq] += times.astype(total.dtype)
+
+
 class _Work:
     """Named per-order arrays in ``.npy`` files of the work directory, memory-mapped."""
 
@@ -140,8 +150,7 @@ class StreamEstimator:
             c = self._find_prefixes(r[:, :-1])
             s = r[:, 1].astype(np.int64) if m == 2 else self._search(m - 1, self.w["suf", m - 1][c] * self.vocab + last)
             ctx[a:b], key[a:b], suf[a:b] = c, c * self.vocab + last, s
-            uniq, times = np.unique(s, return_counts=True)
-            cont[uniq] += times.astype(np.int32)
+            add_counts(cont, s)
         for name in ("ctx", "key", "suf"):
             self.w.seal(name, m)
         return cont
