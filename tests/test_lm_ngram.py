@@ -263,6 +263,21 @@ def test_streamed_binary_has_the_bytes_of_the_in_memory_one(tmp_path, order, pru
     assert (tmp_path / "mem.bin").read_bytes() == (tmp_path / "disk.bin").read_bytes()
 
 
+def test_streamed_path_with_empty_top_orders(tmp_path):
+    from nlpkit.lm.binary import NgramBinary
+    from nlpkit.lm.binary_write import write_binary_streamed
+    from nlpkit.lm.kneser_ney_stream import estimate_streamed
+
+    counts = count_ngrams(["a", "b"], 5)  # no 4- or 5-grams fit in "<s> a </s>"
+    want = estimate(counts)
+    got = estimate_streamed(counts, tmp_path, chunk=2)
+    assert [len(r) for r in got.rows] == [5, 4, 2, 0, 0]
+    assert all(np.array_equal(g, w) for g, w in zip(got.logp, want.logp))
+    NgramBinary.build(want.rows, want.logp, want.backoff, len(want.words)).save(tmp_path / "mem.bin")
+    write_binary_streamed(got, tmp_path / "disk.bin", chunk=3)
+    assert (tmp_path / "mem.bin").read_bytes() == (tmp_path / "disk.bin").read_bytes()
+
+
 @pytest.mark.parametrize("prune,quantize,min_count", [([], 0, 1), ([0, 1, 1], 0, 1), ([0, 1, 1], 8, 1), ([], 0, 2)])
 def test_training_beyond_the_memory_budget_gives_the_same_model(tmp_path, caplog, prune, quantize, min_count):
     lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:400]
