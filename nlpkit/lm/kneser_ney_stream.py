@@ -271,6 +271,7 @@ class StreamEstimator:
         for m in range(1, self.n + 1):
             self._probabilities(m, discounts[m - 1])
             self.w.drop("adj", m)
+            self.w.drop("ctx", m)
             if m > 1:
                 self.w.drop("prob", m - 1)
         parts = [self._kept(m) for m in range(1, self.n + 1)]
