@@ -21,9 +21,15 @@ Passes:
 4. probabilities, bottom up: u, gamma per context, p = u + gamma p_lower[suf]; the gammas of order
    m+1 are the backoffs of the rows of order m that are contexts.
 
+Where lmplz joins an order with the one below by sorting both in suffix order, this reaches the
+suffix by binary search in the trie keys (random reads of the order below's ``key``, ``suf`` and
+``prob`` files, served by the page cache), so no second sort order is written.
+
 What is not bounded by the chunk: the continuation counts of the order below (4 bytes per n-gram
-of that order) while pass 1 runs over an order, and the random reads of the order below's
-``key``/``suf``/``prob`` files (memory-mapped: page cache the kernel can drop, not heap).
+of that order) while pass 1 runs over an order, and with pruning the new row numbers of the order
+below (8 bytes per n-gram) at the end. Memory-mapped files are read and written through maps whose
+pages are released after every chunk (``ngram_spill.release``): they stay in the page cache, which
+the kernel can drop, not in the process.
 """
 
 from __future__ import annotations
