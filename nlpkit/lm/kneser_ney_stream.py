@@ -246,7 +246,9 @@ class StreamEstimator:
         keep = self.w["keep", m]
         arrays = [self.rows[m - 1], self.w["logp", m], self.w["backoff", m]]
         suf = self.w["suf", m] if m > 1 else None
-        if bool(np.all(keep)):
+        everything = bool(np.all(keep))
+        release([keep])
+        if everything:
             return (*arrays, suf)
         lower_slot = None
         if m > 1:
