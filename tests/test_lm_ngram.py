@@ -290,6 +290,7 @@ def test_training_beyond_the_memory_budget_gives_the_same_model(tmp_path, caplog
     with caplog.at_level("INFO", logger="nlpkit"):
         train_ngram(*args, tmp_path / "disk", NgramConfig(**same, memory="1K", temp_dir=str(work)), chunk_tokens=1000)
     assert "estimating" in caplog.text and "from files" in caplog.text  # counting and estimation both spilled
+    assert ("remapping the n-grams" in caplog.text) == (min_count > 1)
     for name in ("model.arpa", "ngram.bin"):
         assert (tmp_path / "mem" / name).read_bytes() == (tmp_path / "disk" / name).read_bytes(), name
     assert list(work.iterdir()) == []  # estimation files removed

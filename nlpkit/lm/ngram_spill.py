@@ -79,6 +79,11 @@ class RunStore:
         if self.budget is not None and self.held > self.budget:
             self._spill()
 
+    def spill_all(self) -> None:
+        """Write what is held as a run, so that ``result`` merges into files (given ``out_dir``)."""
+        if self.held or not self.spilled:
+            self._spill()
+
     def _spill(self) -> None:
         if self.tmp is None:
             self.tmp = Path(tempfile.mkdtemp(prefix="nlpkit-counts-", dir=self.temp_parent))

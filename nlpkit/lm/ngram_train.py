@@ -77,6 +77,13 @@ def _chunk_rows(budget: int) -> int:
     return max(256, budget // STREAM_ROW_BYTES)
 
 
+def _spill_to(counts: NgramCounts, budget: int, temp_dir: str | None, work: str) -> dict:
+    """restrict_vocab's spill options: to files when the counts are files or too big to estimate in RAM."""
+    if any(isinstance(r, np.memmap) for r in counts.rows) or sum(map(len, counts.rows)) * ESTIMATE_BYTES > budget:
+        return {"memory": budget, "temp_dir": temp_dir, "out_dir": work}
+    return {}
+
+
 def _estimate(counts: NgramCounts, prune: list[int], budget: int, work: str) -> NgramTables:
     """In memory when the counts fit the budget (faster), else from files in ``work``, in chunks."""
     total = sum(len(r) for r in counts.rows)
@@ -146,7 +153,8 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
         counts = count_ngrams(_pieces(lines, tokenizer, config.lowercase), config.order, chunk_tokens=chunk_tokens,
                               vocab=pieces, memory=budget, temp_dir=config.temp_dir, out_dir=work)
         log.info("counted %d tokens in %d sentences, %d types", counts.tokens, counts.sentences, len(counts.words))
-        counts = restrict_vocab(counts, config.min_count, config.vocab_limit, keep_first=3 + len(pieces))
+        counts = restrict_vocab(counts, config.min_count, config.vocab_limit, keep_first=3 + len(pieces),
+                                **_spill_to(counts, budget, config.temp_dir, work))
         tables = _estimate(counts, config.prune, budget, work)
         with artifact_writer(out_dir, kind=KIND, force=force) as tmp:
             _save(tables, tmp, config.quantize, config.arpa, _chunk_rows(budget))
