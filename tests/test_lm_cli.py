@@ -24,6 +24,20 @@ def _one_error_line(result) -> str:
     return lines[0]
 
 
+def test_ngram_train_under_a_tiny_memory_budget_writes_the_same_files(cli, corpus, tmp_path):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    base = ["lm", "train", corpus, "--order", "3", "--arpa", "--quiet"]
+    assert cli([*base, "-o", tmp_path / "mem"]).exit_code == 0
+    r = cli([*base, "-o", tmp_path / "disk", "--memory", "1K", "--temp-dir", temp])
+    assert r.exit_code == 0, r.output
+    for name in ("model.arpa", "ngram.bin"):
+        assert (tmp_path / "mem" / name).read_bytes() == (tmp_path / "disk" / name).read_bytes()
+    assert list(temp.iterdir()) == []
+    assert json.loads((tmp_path / "disk" / "config.json").read_text())["model"]["memory"] == "1K"
+    assert "--temp-dir" in _one_error_line(cli([*base, "-o", tmp_path / "x", "--temp-dir", tmp_path / "absent"]))
+
+
 def test_ngram_train_score_generate_import(cli, corpus, tmp_path):
     out = tmp_path / "ng"
     r = cli(["lm", "train", corpus, "-o", out, "--order", "3", "--quiet"])

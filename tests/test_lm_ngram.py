@@ -228,6 +228,74 @@ def test_spilled_training_gives_the_same_arpa(tmp_path):
     assert (tmp_path / "one" / "model.arpa").read_text() == (tmp_path / "mem" / "model.arpa").read_text()
 
 
+@pytest.mark.parametrize("order,prune,unseen", [(1, None, ()), (3, None, ("zz1", "zz2")), (3, [0, 1, 1], ()),
+                                                (5, [0, 0, 1, 2], ())])
+def test_streamed_estimation_equals_in_memory(tmp_path, order, prune, unseen):
+    from nlpkit.lm.kneser_ney_stream import estimate_streamed
+
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:300]
+    counts = count_ngrams(lines, order, vocab=unseen)  # unseen: a tokenizer's pieces the text never uses
+    want = estimate(counts, prune)
+    got = estimate_streamed(counts, tmp_path, prune, chunk=97)  # many chunks per order and pass
+    assert got.discounts == want.discounts
+    for k in range(order):
+        # bit for bit: the float64 sums are formed in the same order, one context at a time
+        assert np.array_equal(got.rows[k], want.rows[k])
+        assert np.array_equal(got.logp[k], want.logp[k])
+        assert np.array_equal(got.backoff[k], want.backoff[k])
+        if k:
+            from nlpkit.lm.ngram_count import lookup_rows
+
+            suffix = lookup_rows(want.rows[k - 1], want.rows[k][:, 1:]) if k > 1 else want.rows[k][:, 1]
+            assert np.array_equal(got.suffix[k], suffix)
+
+
+@pytest.mark.parametrize("order,prune", [(1, None), (2, None), (4, [0, 1, 1])])
+def test_streamed_binary_has_the_bytes_of_the_in_memory_one(tmp_path, order, prune):
+    from nlpkit.lm.binary import NgramBinary
+    from nlpkit.lm.binary_write import write_binary_streamed
+    from nlpkit.lm.kneser_ney_stream import estimate_streamed
+
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:300]
+    tables = estimate_streamed(count_ngrams(lines, order), tmp_path, prune, chunk=97)
+    NgramBinary.build(tables.rows, tables.logp, tables.backoff, len(tables.words)).save(tmp_path / "mem.bin")
+    write_binary_streamed(tables, tmp_path / "disk.bin", chunk=101)
+    assert (tmp_path / "mem.bin").read_bytes() == (tmp_path / "disk.bin").read_bytes()
+
+
+def test_streamed_path_with_empty_top_orders(tmp_path):
+    from nlpkit.lm.binary import NgramBinary
+    from nlpkit.lm.binary_write import write_binary_streamed
+    from nlpkit.lm.kneser_ney_stream import estimate_streamed
+
+    counts = count_ngrams(["a", "b"], 5)  # no 4- or 5-grams fit in "<s> a </s>"
+    want = estimate(counts)
+    got = estimate_streamed(counts, tmp_path, chunk=2)
+    assert [len(r) for r in got.rows] == [5, 4, 2, 0, 0]
+    assert all(np.array_equal(g, w) for g, w in zip(got.logp, want.logp))
+    NgramBinary.build(want.rows, want.logp, want.backoff, len(want.words)).save(tmp_path / "mem.bin")
+    write_binary_streamed(got, tmp_path / "disk.bin", chunk=3)
+    assert (tmp_path / "mem.bin").read_bytes() == (tmp_path / "disk.bin").read_bytes()
+
+
+@pytest.mark.parametrize("prune,quantize,min_count", [([], 0, 1), ([0, 1, 1], 0, 1), ([0, 1, 1], 8, 1), ([], 0, 2)])
+def test_training_beyond_the_memory_budget_gives_the_same_model(tmp_path, caplog, prune, quantize, min_count):
+    lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()[:400]
+    (tmp_path / "t.txt").write_text("\n".join(lines) + "\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    args = [[str(tmp_path / "t.txt")]]
+    same = {"order": 4, "arpa": True, "prune": prune, "quantize": quantize, "min_count": min_count}
+    train_ngram(*args, tmp_path / "mem", NgramConfig(**same))
+    with caplog.at_level("INFO", logger="nlpkit"):
+        train_ngram(*args, tmp_path / "disk", NgramConfig(**same, memory="1K", temp_dir=str(work)), chunk_tokens=1000)
+    assert "estimating" in caplog.text and "from files" in caplog.text  # counting and estimation both spilled
+    assert ("remapping the n-grams" in caplog.text) == (min_count > 1)
+    for name in ("model.arpa", "ngram.bin"):
+        assert (tmp_path / "mem" / name).read_bytes() == (tmp_path / "disk" / name).read_bytes(), name
+    assert list(work.iterdir()) == []  # estimation files removed
+
+
 def test_spilled_runs_are_merged_in_id_ranges(tmp_path):
     from nlpkit.lm.ngram_spill import RunStore
 

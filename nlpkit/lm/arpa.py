@@ -57,6 +57,8 @@ def write_arpa(tables: NgramTables, path: str | Path) -> None:
     significant digits, enough for every float32 to read back exactly: scores from this file agree
     with ours to float32 precision, not just to lmplz's 7 digits.
     """
+    from nlpkit.lm.ngram_spill import release  # not at import: lm score reads ARPA files and starts cold
+
     words = np.array(tables.words, dtype=object)
     n = tables.order
     with open(path, "w", encoding="utf-8", newline="\n") as f:
@@ -73,6 +75,7 @@ def write_arpa(tables: NgramTables, path: str | Path) -> None:
                     names = names + " " + words[block[:, c]]
                 bo = tables.backoff[k][start : start + _BLOCK] if k + 1 < n else None
                 f.write(_fmt_block(names.tolist(), tables.logp[k][start : start + _BLOCK], bo))
+                release([rows, tables.logp[k], tables.backoff[k]])  # memory-mapped tables: keep RSS to a block
         f.write("\n\\end\\\n")
 
 

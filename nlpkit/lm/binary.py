@@ -153,8 +153,11 @@ class NgramBinary:
     # -- building ------------------------------------------------------------------------------
     @classmethod
     def build(cls, rows: list[np.ndarray], logp: list[np.ndarray], backoff: list[np.ndarray], vocab: int,
-              quantize: int = 0) -> NgramBinary:
-        """From lexicographically sorted rows of word ids per order (``NgramTables``' layout)."""
+              quantize: int = 0, suffix: list | None = None) -> NgramBinary:
+        """From lexicographically sorted rows of word ids per order (``NgramTables``' layout).
+
+        ``suffix[k-1]``, when given, is the row at order k-1 of each k-gram's suffix (``NgramTables.suffix``).
+        """
         from nlpkit.lm.ngram_count import lookup_rows
 
         if quantize not in (0, 8):
@@ -167,7 +170,10 @@ class NgramBinary:
         tables, books = [], []
         for k in range(2, order + 1):
             r = rows[k - 1]
-            suffix_row = lookup_rows(rows[k - 2], r[:, 1:]) if k > 2 else r[:, 1].astype(np.int64)
+            if suffix is not None:
+                suffix_row = np.asarray(suffix[k - 1], np.int64)
+            else:
+                suffix_row = lookup_rows(rows[k - 2], r[:, 1:]) if k > 2 else r[:, 1].astype(np.int64)
             if k > 2 and (suffix_row < 0).any():
                 raise ArtifactError(f"the model's {k}-grams are not suffix-closed (a {k}-gram lacks its suffix)",
                                     "KenLM and nlpkit write suffix-closed ARPA files; rebuild the model with lmplz")

@@ -45,6 +45,9 @@ class NgramTables:
     logp: list[np.ndarray]  # (n_k,) float64 log10 p(w | h)
     backoff: list[np.ndarray]  # (n_k,) float64 log10 backoff (zeros for the highest order)
     discounts: list[list[float]] = field(default_factory=list)
+    # optional: per order, the row of each n-gram's suffix one order down (None for unigrams); the
+    # streamed estimator has it, and the binary writer then needs no lookup of its own
+    suffix: list | None = None
     unk_id: int = 0
     bos_id: int = 1
     eos_id: int = 2
@@ -70,7 +73,11 @@ def check_prune(prune: list[int] | None, order: int) -> list[int]:
 
 def discounts_for(adjusted: np.ndarray, order: int) -> list[float]:
     """Chen and Goodman's D1, D2, D3+ from the count-of-counts, or the documented fallback."""
-    t = [int(np.count_nonzero(adjusted == j)) for j in range(1, 5)]
+    return discounts_from([int(np.count_nonzero(adjusted == j)) for j in range(1, 5)], order)
+
+
+def discounts_from(t: list[int], order: int) -> list[float]:
+    """``discounts_for`` given the count-of-counts t1..t4 (a streaming pass can collect them)."""
     if min(t[:3]) > 0:
         y = t[0] / (t[0] + 2 * t[1])
         d = [j - (j + 1) * y * t[j] / t[j - 1] for j in range(1, 4)]

@@ -189,13 +189,15 @@ class _Chunker:
 
 
 def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000,
-                 vocab: Iterable[str] = (), memory: int | None = None, temp_dir: str | None = None) -> NgramCounts:
+                 vocab: Iterable[str] = (), memory: int | None = None, temp_dir: str | None = None,
+                 out_dir: str | None = None) -> NgramCounts:
     """Raw counts of all 1..order-grams of ``lines`` (one sentence per line, whitespace tokens).
 
     Blank lines are skipped (lmplz skips them too). A literal ``<unk>`` is the unknown word.
     ``vocab``: words to have ids 3, 4, ... even if the text never uses them (a tokenizer's pieces).
     ``memory``: bytes of count runs held in RAM; beyond it they are spilled to ``temp_dir`` and
-    merged at the end (``ngram_spill``); the counts are the same either way.
+    merged at the end (``ngram_spill``); the counts are the same either way. With ``out_dir``,
+    spilled counts are merged into files there and come back memory-mapped.
     """
     from nlpkit.lm.ngram_spill import RunStore
 
@@ -211,7 +213,7 @@ def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000
         if chunker.pending >= chunk_tokens:
             chunker.flush()
     chunker.flush()
-    counts.rows, counts.counts = store.result(len(counts.words))
+    counts.rows, counts.counts = store.result(len(counts.words), out_dir)
     if counts.tokens == 0:
         raise CorpusError("the training text is empty (no words)", "give a file with text, one sentence per line")
     if counts.skipped_symbols:
@@ -220,10 +222,13 @@ def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000
 
 
 def restrict_vocab(counts: NgramCounts, min_count: int = 1, vocab_limit: int | None = None,
-                   keep_first: int = 3) -> NgramCounts:
+                   keep_first: int = 3, memory: int | None = None, temp_dir: str | None = None,
+                   out_dir: str | None = None) -> NgramCounts:
     """Map words rarer than ``min_count`` or beyond the ``vocab_limit`` most frequent to ``<unk>``.
 
     The first ``keep_first`` words (the specials, and a tokenizer's pieces) are always kept.
+    With ``out_dir``, the remapped n-grams go through count runs under ``memory`` bytes (as in
+    ``count_ngrams``) and come back merged into files there, memory-mapped.
     """
     uni_rows, uni_counts = counts.rows[0][:, 0].astype(np.int64), counts.counts[0]
     freq = np.zeros(len(counts.words), np.int64)
@@ -239,10 +244,38 @@ def restrict_vocab(counts: NgramCounts, min_count: int = 1, vocab_limit: int | N
     kept = np.flatnonzero(keep)
     new_id[kept] = np.arange(len(kept))
     out = NgramCounts(counts.order, [counts.words[i] for i in kept], tokens=counts.tokens, sentences=counts.sentences)
+    log.info("vocabulary: kept %d of %d words; the rest map to <unk>", len(kept), len(counts.words))
+    if out_dir is not None:
+        out.rows, out.counts = _remap_in_runs(counts, new_id, len(kept), memory, temp_dir, out_dir)
+        return out
     for r, c in zip(counts.rows, counts.counts):
         mapped = new_id[r.astype(np.int64)].astype(np.uint32)
         rr, cc = unique_rows(mapped, c)
         out.rows.append(rr)
         out.counts.append(cc)
-    log.info("vocabulary: kept %d of %d words; the rest map to <unk>", len(kept), len(counts.words))
     return out
+
+
+def _remap_in_runs(counts: NgramCounts, new_id: np.ndarray, vocab: int, memory: int | None, temp_dir: str | None,
+                   out_dir: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Every order's rows through ``new_id``, re-sorted and re-summed in bounded runs (``RunStore``)."""
+    from pathlib import Path
+
+    from nlpkit.lm.ngram_spill import RunStore, release
+
+    step = max(1024, (memory or 1 << 30) // 256)  # rows of each order per run, about what counting holds
+    log.info("remapping the n-grams to the kept words in runs of %d rows", step)
+    store = RunStore(counts.order, memory, temp_dir)
+    for start in range(0, max(len(r) for r in counts.rows), step):
+        rows, sums = [], []
+        for r, c in zip(counts.rows, counts.counts):
+            mapped = new_id[np.asarray(r[start : start + step], np.int64)].astype(np.uint32)
+            rr, cc = unique_rows(mapped, np.asarray(c[start : start + step]))
+            rows.append(rr.astype(np.uint32))
+            sums.append(cc)
+        store.add(rows, sums)
+        release([*counts.rows, *counts.counts])
+    store.spill_all()  # the result goes to files even when the runs fit in memory
+    target = Path(out_dir) / "vocab"
+    target.mkdir(exist_ok=True)
+    return store.result(vocab, target)

@@ -16,18 +16,23 @@ from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
+
+import numpy as np
 
 from nlpkit.artifacts import artifact_writer, check_output, write_config
 from nlpkit.corpus import ReadStats, read_lines, require_lines
 from nlpkit.errors import ArtifactError, ConfigError
 from nlpkit.lm.arpa import read_arpa, write_arpa
 from nlpkit.lm.binary import NgramBinary
+from nlpkit.lm.binary_write import write_binary_streamed
 from nlpkit.lm.kneser_ney import NgramTables, check_prune, estimate
-from nlpkit.lm.ngram_count import count_ngrams, restrict_vocab
+from nlpkit.lm.kneser_ney_stream import STREAM_ROW_BYTES, estimate_streamed
+from nlpkit.lm.ngram_count import NgramCounts, count_ngrams, restrict_vocab
 from nlpkit.lm.ngram_model import NgramModel, load_ngram, load_tokenizer  # noqa: F401 - load_ngram is re-exported
 from nlpkit.lm.ngram_spill import parse_size
 from nlpkit.locking import output_lock
@@ -48,8 +53,8 @@ class NgramConfig:
     tokenizer: str | None = None  # a WordPiece tokenizer: the n-gram runs over pieces (open vocabulary)
     quantize: int = 0  # 0: float32 probabilities; 8: one byte each (a codebook per order)
     arpa: bool = False  # also write DIR/model.arpa
-    memory: str = "2G"  # count runs held in RAM before they are spilled to temp_dir (lmplz -S)
-    temp_dir: str | None = None  # where spilled runs go (default: the system's temporary directory)
+    memory: str = "2G"  # RAM budget (lmplz -S): count runs beyond it spill to temp_dir; estimation beyond it works from files
+    temp_dir: str | None = None  # where spilled runs and estimation files go (default: the system's temporary directory)
 
     def __post_init__(self) -> None:
         if self.order < 1:
@@ -64,12 +69,42 @@ class NgramConfig:
         parse_size(self.memory)
 
 
+TOKEN_BYTES = 256  # peak bytes per token of a text chunk while it is counted (its strings, windows and sorts)
+ESTIMATE_BYTES = 128  # peak bytes per n-gram of ``kneser_ney.estimate`` (all orders at once; ~130 measured, 5-gram)
+
+
+def _chunk_rows(budget: int) -> int:
+    return max(256, budget // STREAM_ROW_BYTES)
+
+
+def _spill_to(counts: NgramCounts, budget: int, temp_dir: str | None, work: str) -> dict:
+    """restrict_vocab's spill options: to files when the counts are files or too big to estimate in RAM."""
+    if any(isinstance(r, np.memmap) for r in counts.rows) or sum(map(len, counts.rows)) * ESTIMATE_BYTES > budget:
+        return {"memory": budget, "temp_dir": temp_dir, "out_dir": work}
+    return {}
+
+
+def _estimate(counts: NgramCounts, prune: list[int], budget: int, work: str) -> NgramTables:
+    """In memory when the counts fit the budget (faster), else from files in ``work``, in chunks."""
+    total = sum(len(r) for r in counts.rows)
+    spilled = any(isinstance(r, np.memmap) for r in counts.rows)
+    if not spilled and total * ESTIMATE_BYTES <= budget:
+        return estimate(counts, prune)
+    chunk = _chunk_rows(budget)
+    log.info("estimating %d n-grams from files in %s, %d rows at a time", total, work, chunk)
+    return estimate_streamed(counts, work, prune, chunk)
+
+
 def _specials(tables: NgramTables) -> dict[str, int]:
     return {"unk_id": tables.unk_id, "bos_id": tables.bos_id, "eos_id": tables.eos_id}
 
 
-def _save(tables: NgramTables, tmp: Path, quantize: int, arpa: bool | Path) -> None:
-    NgramBinary.build(tables.rows, tables.logp, tables.backoff, len(tables.words), quantize).save(tmp / "ngram.bin")
+def _save(tables: NgramTables, tmp: Path, quantize: int, arpa: bool | Path, chunk: int | None = None) -> None:
+    if tables.suffix is not None and not quantize:  # streamed tables: write the binary in chunks too
+        write_binary_streamed(tables, tmp / "ngram.bin", chunk or 1 << 22)
+    else:
+        NgramBinary.build(tables.rows, tables.logp, tables.backoff, len(tables.words), quantize,
+                          suffix=tables.suffix).save(tmp / "ngram.bin")
     (tmp / "vocab.txt").write_text("".join(w + "\n" for w in tables.words), encoding="utf-8")
     if isinstance(arpa, Path):
         shutil.copyfile(arpa, tmp / "model.arpa")
@@ -108,16 +143,21 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
     check_output(out_dir, KIND, force)
     stats = ReadStats()
     tokenizer = load_tokenizer(config.tokenizer) if config.tokenizer else None
-    with output_lock(out_dir):
+    budget = parse_size(config.memory)
+    if config.temp_dir is not None and not Path(config.temp_dir).is_dir():
+        raise ConfigError(f"--temp-dir {config.temp_dir} is not a directory", "create it, or leave --temp-dir out")
+    with output_lock(out_dir), tempfile.TemporaryDirectory(prefix="nlpkit-estimate-", dir=config.temp_dir) as work:
         lines = require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "training text")
         pieces = _piece_vocab(tokenizer)
+        chunk_tokens = min(chunk_tokens, max(10_000, budget // TOKEN_BYTES))  # a chunk's counting fits the budget
         counts = count_ngrams(_pieces(lines, tokenizer, config.lowercase), config.order, chunk_tokens=chunk_tokens,
-                              vocab=pieces, memory=parse_size(config.memory), temp_dir=config.temp_dir)
+                              vocab=pieces, memory=budget, temp_dir=config.temp_dir, out_dir=work)
         log.info("counted %d tokens in %d sentences, %d types", counts.tokens, counts.sentences, len(counts.words))
-        counts = restrict_vocab(counts, config.min_count, config.vocab_limit, keep_first=3 + len(pieces))
-        tables = estimate(counts, config.prune)
+        counts = restrict_vocab(counts, config.min_count, config.vocab_limit, keep_first=3 + len(pieces),
+                                **_spill_to(counts, budget, config.temp_dir, work))
+        tables = _estimate(counts, config.prune, budget, work)
         with artifact_writer(out_dir, kind=KIND, force=force) as tmp:
-            _save(tables, tmp, config.quantize, config.arpa)
+            _save(tables, tmp, config.quantize, config.arpa, _chunk_rows(budget))
             if tokenizer is not None:
                 tokenizer.save(str(tmp / "tokenizer.json"))
             return write_config(
@@ -156,7 +196,6 @@ def export_arpa(model_dir: str | Path, out: str | Path) -> int:
     Written beside ``out`` and renamed: a full disk is one line and leaves no partial file.
     """
     import os
-    import tempfile
 
     from nlpkit.safeio import disk_full_guard, fix_mode
 
