@@ -12,6 +12,7 @@ import typer
 
 from nlpkit import __version__
 from nlpkit.progress import configure_logging
+from nlpkit_cli import quick
 from nlpkit_cli._common import EXIT_INTERRUPT, EXIT_TERMINATED, NlpkitGroup, handle_sigterm, was_terminated
 
 # Every command, in the order of `nlpkit --help`: (name, module, attribute, a group or one command).
@@ -88,7 +89,8 @@ def main() -> None:
     handle_sigterm()
     first = sys.argv[1] if len(sys.argv) > 1 else None
     try:
-        build(first if first in {c[0] for c in COMMANDS} else None)(prog_name="nlpkit")
+        if not quick.run(sys.argv[1:]):
+            build(first if first in {c[0] for c in COMMANDS} else None)(prog_name="nlpkit")
     except SystemExit as exc:
         if was_terminated() and exc.code in (0, None):  # the signal's exception was swallowed somewhere
             typer.echo("terminated", err=True)
