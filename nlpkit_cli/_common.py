@@ -149,33 +149,38 @@ class NlpkitGroup(TyperGroup):
         install(self)
 
     def invoke(self, ctx: Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except _PASS_THROUGH:
+        return guarded(lambda: super(NlpkitGroup, self).invoke(ctx))
+
+
+def guarded(call: Any) -> Any:
+    """``call()``, its errors turned into one line on stderr and ``typer.Exit`` with the exit code."""
+    try:
+        return call()
+    except _PASS_THROUGH:
+        raise
+    except NlpkitError as exc:
+        if debug_enabled():
             raise
-        except NlpkitError as exc:
-            if debug_enabled():
-                raise
-            if not (isinstance(exc, ConfigError) and os.environ.get("RANK", "0") != "0"):
-                report(str(exc))  # under torchrun every rank finds the same option error: rank 0 says it
-            raise typer.Exit(exc.exit_code) from None
-        except BrokenPipeError:
-            _silence_stdout()
-            raise typer.Exit(EXIT_SIGPIPE) from None
-        except KeyboardInterrupt as exc:
-            term = isinstance(exc, Terminated)
-            typer.echo("terminated" if term else "interrupted", err=True)
-            raise typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPT) from None
-        except (OSError, MemoryError) as exc:
-            if debug_enabled():
-                raise
-            report(_os_message(exc))
-            raise typer.Exit(EXIT_ERROR) from None
-        except Exception as exc:
-            if debug_enabled():
-                raise
-            report(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback")
-            raise typer.Exit(EXIT_ERROR) from None
+        if not (isinstance(exc, ConfigError) and os.environ.get("RANK", "0") != "0"):
+            report(str(exc))  # under torchrun every rank finds the same option error: rank 0 says it
+        raise typer.Exit(exc.exit_code) from None
+    except BrokenPipeError:
+        _silence_stdout()
+        raise typer.Exit(EXIT_SIGPIPE) from None
+    except KeyboardInterrupt as exc:
+        term = isinstance(exc, Terminated)
+        typer.echo("terminated" if term else "interrupted", err=True)
+        raise typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPT) from None
+    except (OSError, MemoryError) as exc:
+        if debug_enabled():
+            raise
+        report(_os_message(exc))
+        raise typer.Exit(EXIT_ERROR) from None
+    except Exception as exc:
+        if debug_enabled():
+            raise
+        report(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback")
+        raise typer.Exit(EXIT_ERROR) from None
 
 
 def _os_message(exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -11,16 +12,50 @@ import typer
 
 from nlpkit import __version__
 from nlpkit.progress import configure_logging
-from nlpkit_cli import tokenize
-from nlpkit_cli import embed, embed_query
-from nlpkit_cli import bert
-from nlpkit_cli import lm
-from nlpkit_cli import translate
-from nlpkit_cli import classify
-from nlpkit_cli import tag
+from nlpkit_cli import quick
 from nlpkit_cli._common import EXIT_INTERRUPT, EXIT_TERMINATED, NlpkitGroup, handle_sigterm, was_terminated
 
-app = typer.Typer(
+# Every command, in the order of `nlpkit --help`: (name, module, attribute, a group or one command).
+COMMANDS = [
+    ("tokenize", "tokenize", "app", True),
+    ("embed", "embed", "app", True),
+    ("analogy", "embed_query", "analogy_cmd", False),
+    ("similar", "embed_query", "similar_cmd", False),
+    ("bert", "bert", "app", True),
+    ("lm", "lm", "app", True),
+    ("translate", "translate", "app", True),
+    ("classify", "classify", "app", True),
+    ("tag", "tag", "app", True),
+]
+
+
+def build(only: str | None = None) -> typer.Typer:
+    """The app with every command, or with only the command named ``only``.
+
+    A one-off query (`nlpkit lm score ...`, `nlpkit analogy ...`) builds only its own command: Typer
+    inspects the signature of every registered command at start-up, which costs more than the query.
+    """
+    root = typer.Typer(**_APP_SETTINGS)
+    root.callback()(_root)
+    for name, module, attr, group in COMMANDS:
+        if only is None or name == only:
+            obj = getattr(importlib.import_module(f"nlpkit_cli.{module}"), attr)
+            if group:
+                root.add_typer(obj, name=name)
+            else:
+                root.command(name)(obj)
+    return root
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``nlpkit_cli.app.app``, the whole app, built on first use."""
+    if name != "app":
+        raise AttributeError(name)
+    globals()["app"] = full = build()
+    return full
+
+
+_APP_SETTINGS = dict(
     cls=NlpkitGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -37,8 +72,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def root(
+def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors (or set NLPKIT_DEBUG=1).")] = False,
     version: Annotated[
         bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)
@@ -48,24 +82,15 @@ def root(
     configure_logging(debug=debug)
 
 
-app.add_typer(tokenize.app, name="tokenize")
-app.add_typer(embed.app, name="embed")
-app.command("analogy")(embed_query.analogy_cmd)
-app.command("similar")(embed_query.similar_cmd)
-app.add_typer(bert.app, name="bert")
-app.add_typer(lm.app, name="lm")
-app.add_typer(translate.app, name="translate")
-app.add_typer(classify.app, name="classify")
-app.add_typer(tag.app, name="tag")
-
-
 def main() -> None:
     """Console-script entry point: die quietly on a closed pipe, as Unix tools do."""
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     handle_sigterm()
+    first = sys.argv[1] if len(sys.argv) > 1 else None
     try:
-        app(prog_name="nlpkit")
+        if not quick.run(sys.argv[1:]):
+            build(first if first in {c[0] for c in COMMANDS} else None)(prog_name="nlpkit")
     except SystemExit as exc:
         if was_terminated() and exc.code in (0, None):  # the signal's exception was swallowed somewhere
             typer.echo("terminated", err=True)

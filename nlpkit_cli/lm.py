@@ -61,8 +61,9 @@ from nlpkit_cli._train_opts import (
     config_values,
     run_options,
 )
+from nlpkit.errors import NlpkitError
 from nlpkit_cli._records import BadLines
-from nlpkit_cli.lm_format import format_record, parse_prune, summary_lines
+from nlpkit_cli.lm_format import format_block, parse_prune, summary_lines
 
 log = logging.getLogger("nlpkit")
 
@@ -200,16 +201,32 @@ def score_cmd(
     lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
     records = score_lines(model, lines, per_token=per_token, device=device, batch_size=batch_size, summary=totals,
                           interactive=writer.line_buffered, threads=threads, context=context)
-    bad = BadLines(strict)
-    for lineno, record in enumerate(records, start=1):
-        if record.error is not None:
-            bad(lineno, record.text, record.error)
-        writer.write(format_record(record, format.value, per_token, echo))
-    writer.close()
-    bad.summary()
+    _write_records(writer, records, BadLines(strict), format.value, per_token, echo)
     if totals is not None:
         for line in summary_lines(totals):
             typer.echo(line, err=True)
+
+
+def _write_records(writer: RecordWriter, records, bad: BadLines, fmt: str, per_token: bool, echo: bool) -> None:  # noqa: ANN001
+    """Records out in blocks of many lines, one write each (one line per write when interactive).
+
+    A bad line under ``--strict`` stops the output right after the records before it.
+    """
+    from itertools import islice
+
+    it, lineno = iter(records), 0
+    while block := list(islice(it, 1 if writer.line_buffered else 4096)):
+        for i, record in enumerate(block):
+            if record.error is not None:
+                try:
+                    bad(lineno + i + 1, record.text, record.error)
+                except NlpkitError:
+                    writer.write_block(format_block(block[:i], fmt, per_token, echo))
+                    raise
+        writer.write_block(format_block(block, fmt, per_token, echo))
+        lineno += len(block)
+    writer.close()
+    bad.summary()
 
 
 @app.command("generate")

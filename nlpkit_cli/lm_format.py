@@ -72,6 +72,42 @@ def format_record(record, fmt: str, per_token: bool, echo: bool = False) -> str:
     return tsv_row(fields, echoed)
 
 
+def format_block(records: list, fmt: str, per_token: bool, echo: bool = False) -> str:  # noqa: ANN001 - LineScore
+    """The output lines of many records, each ending in a newline: ``format_record`` of each.
+
+    Plain JSONL records (the hot path of scoring a large file) are formatted inline, without a
+    function call per record or per number: the same text as ``format_record``.
+    """
+    if fmt != "jsonl" or per_token:
+        return "".join([format_record(r, fmt, per_token, echo) + "\n" for r in records])
+    out = []
+    dumps_text = json.dumps
+    for r in records:
+        if r.error is not None:
+            out.append(format_record(r, fmt, per_token, echo) + "\n")
+            continue
+        text, lp, n, o = r.text, r.log10_prob, r.n_tokens, r.n_oov
+        if '"' in text or "\\" in text or not text.isprintable():
+            text = dumps_text(text, ensure_ascii=False)
+        else:
+            text = f'"{text}"'
+        ppl = float(10.0 ** (-lp / n))  # LineScore.ppl
+        # _jnum(x) without its float parse and repr: "%.6g" already is the shortest repr when it
+        # has a point and no exponent; an integral value only lacks repr's ".0".
+        lp_s, ppl_s = f"{lp:.6g}", f"{ppl:.6g}"
+        if "e" in lp_s or "n" in lp_s:  # an exponent, inf or nan: the general rule
+            lp_s = _jnum(lp)
+        elif "." not in lp_s:
+            lp_s += ".0"
+        if "e" in ppl_s or "n" in ppl_s:
+            ppl_s = _jnum(ppl)
+        elif "." not in ppl_s:
+            ppl_s += ".0"
+        out.append(f'{{"text": {text}, "log10_prob": {lp_s}, "n_tokens": {n}, "n_oov": {o}, "ppl": {ppl_s}, '
+                   f'"tokens": {n}, "oov": {o}}}\n')
+    return "".join(out)
+
+
 def summary_lines(s) -> list[str]:  # noqa: ANN001 - nlpkit.lm.score.Summary
     """Corpus figures for stderr; with OOVs present the OOV-excluded perplexity comes first."""
     head = f"lines {s.lines}  n_tokens {s.n_tokens}  n_oov {s.n_oov}  log10_prob {s.log10_prob:.6g}"

@@ -327,3 +327,23 @@ def test_an_option_error_under_torchrun_is_reported_by_rank_0_only(cli, tmp_path
     monkeypatch.setenv("RANK", "1")
     result = cli(args)
     assert result.exit_code == 1 and result.stderr == ""
+
+
+def test_a_bad_row_is_found_by_the_query_that_reads_it_and_raw_vectors_only_when_read(cli, tmp_path):
+    from safetensors.numpy import save_file
+
+    from nlpkit.embeddings.vectors import WordVectors
+    from nlpkit.errors import ArtifactError
+
+    model = _vectors_model(cli, tmp_path)
+    path = model / "vectors.safetensors"
+    good = np.array([[1, 0], [0.6, 0.8], [0, 1]], np.float32)
+    save_file({"vectors": good, "unit": np.array([[1, 0], [0.6, 0.8], [0, np.inf]], np.float32)}, str(path))
+    for query in (lambda wv: wv.similar([0]), lambda wv: wv.analogy([(0, 1, 0)]), lambda wv: wv.unit):
+        with pytest.raises(ArtifactError, match="NaN or infinite"):
+            query(WordVectors.load(model))
+    save_file({"vectors": np.array([[1, 0], [np.nan, 0.8], [0, 1]], np.float32), "unit": good}, str(path))
+    wv = WordVectors.load(model)
+    assert [n.word for n in wv.similar([0])[0]] == ["world", "again"]  # the unit rows are sound
+    with pytest.raises(ArtifactError, match="NaN or infinite"):
+        wv.vectors

@@ -349,3 +349,27 @@ def test_quantized_training_memory_flags_and_export(cli, corpus, tmp_path):
     assert a["log10_prob"] == pytest.approx(b["log10_prob"], abs=0.05)
     assert "--memory" in _one_error_line(cli(["lm", "train", corpus, "-o", tmp_path / "x", "--memory", "lots"]))
     assert "quantize" in _one_error_line(cli(["lm", "train", corpus, "-o", tmp_path / "y", "--quantize", "4"]))
+
+
+def test_block_of_jsonl_records_equals_dumps_of_each_at_every_magnitude():
+    import random
+
+    from nlpkit.lm.score import LineScore
+    from nlpkit_cli._records import dumps, fnum
+    from nlpkit_cli.lm_format import format_block
+
+    rng = random.Random(0)
+    values = [0.0, -0.0, -1.0, -12.0, -100000.0, -1234567.0, -1e-5, -1.5e-7, -0.0001, -0.00012345678, -3.0e20, -299.9]
+    values += [-(10 ** rng.uniform(-8, 8)) for _ in range(3000)]
+    # n_tokens large enough that ppl = 10 ** (-lp / n) stays a float (it reaches 1e300)
+    records = [LineScore(f"w{i}", lp, max(rng.choice([1, 2, 7, 40]), int(-lp / 300) + 1), rng.randint(0, 1))
+               for i, lp in enumerate(values)]
+    records += [LineScore("a <s> b", error="bad"), LineScore('q "x" \\ \t', -3.0, 4, 0)]
+    slow = []
+    for r in records:
+        if r.error is not None:
+            slow.append(dumps({"text": r.text, "error": r.error}))
+            continue
+        slow.append(dumps({"text": r.text, "log10_prob": fnum(r.log10_prob), "n_tokens": r.n_tokens, "n_oov": r.n_oov,
+                           "ppl": fnum(r.ppl), "tokens": r.n_tokens, "oov": r.n_oov}))
+    assert format_block(records, "jsonl", False) == "".join(line + "\n" for line in slow)

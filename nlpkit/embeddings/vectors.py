@@ -75,17 +75,24 @@ def _tensor_entry(path: Path, name: str, info: Any, data_bytes: int) -> tuple[in
 
 
 def _check_matrices(model_dir: str | Path, config: dict[str, Any], unit: np.ndarray, vectors: np.ndarray, words: int) -> None:
-    """Shapes agree with the vocabulary and config.json; no NaN or infinity (a sum per block is cheap)."""
+    """Shapes agree with the vocabulary and config.json (values are checked when first read)."""
     where = f"{model_dir}/{VECTORS_FILE}"
     dim = config.get("model", {}).get("dim")
     if unit.ndim != 2 or unit.shape != vectors.shape or (isinstance(dim, int) and unit.shape[1] != dim):
         raise ArtifactError(f"{where}: vectors of shape {list(vectors.shape)} / {list(unit.shape)} do not match dimension {dim}", "retrain or re-import")
     if len(unit) != words:
         raise ArtifactError(f"{model_dir}: vocab.tsv and the vectors disagree in size", "retrain or re-import")
-    for matrix in (unit, vectors):
-        for start in range(0, len(matrix), 65536):
-            if not np.isfinite(np.sum(matrix[start : start + 65536], dtype=np.float64)):
-                raise ArtifactError(f"{where} has NaN or infinite values", "retrain or re-import the vectors")
+
+
+def _check_finite(matrix: np.ndarray, where: str) -> None:
+    """No NaN or infinity (a sum per block is cheap, but it reads the whole matrix)."""
+    for start in range(0, len(matrix), 65536):
+        if not np.isfinite(np.sum(matrix[start : start + 65536], dtype=np.float64)):
+            _non_finite(where)
+
+
+def _non_finite(where: str) -> None:
+    raise ArtifactError(f"{where} has NaN or infinite values", "retrain or re-import the vectors")
 
 
 @dataclass
@@ -103,8 +110,13 @@ class WordVectors:
     ) -> None:
         self.vocab = vocab
         self.words = vocab.words
-        self.unit = unit  # (V, D) L2-normalised rows
+        self._unit = unit  # (V, D) L2-normalised rows
         self._vectors = vectors
+        # Matrices of a loaded model not yet known to be free of NaN and infinity, and the file they
+        # come from. A query need not scan the whole file first: its scores, one per row, show
+        # every bad row (``_check_scores``); other uses of a matrix scan it once (``unit``, ``vectors``).
+        self._unchecked: set[str] = set()
+        self._where = ""
         self.config = config or {}
         self.lowercase = bool(self.config.get("model", {}).get("lowercase", False))
         self.subwords = subwords  # a subwords.Subwords: vectors for words outside the vocabulary
@@ -126,7 +138,9 @@ class WordVectors:
             from nlpkit.embeddings.subwords import Subwords
 
             table = Subwords.load(model_dir, spec)
-        return cls(vocab, tensors["unit"], tensors["vectors"], config, table)
+        wv = cls(vocab, tensors["unit"], tensors["vectors"], config, table)
+        wv._unchecked, wv._where = {"unit", "vectors"}, f"{model_dir}/{VECTORS_FILE}"
+        return wv
 
     @classmethod
     def from_matrix(cls, words: Sequence[str], vectors: np.ndarray, counts: np.ndarray | None = None) -> WordVectors:
@@ -136,12 +150,29 @@ class WordVectors:
         return cls(Vocab(list(words), counts), vectors / np.maximum(norms, 1e-12), vectors)
 
     @property
+    def unit(self) -> np.ndarray:
+        return self._checked("unit", self._unit)
+
+    @property
     def vectors(self) -> np.ndarray:
-        return self._vectors if self._vectors is not None else self.unit
+        return self._checked("vectors", self._vectors) if self._vectors is not None else self.unit
+
+    def _checked(self, name: str, matrix: np.ndarray) -> np.ndarray:
+        if name in self._unchecked:
+            _check_finite(matrix, self._where)
+            self._unchecked.discard(name)
+        return matrix
+
+    def _check_scores(self, scores: np.ndarray) -> None:
+        """(Q, V) scores against every unit row: a NaN or infinity in row i makes column i non-finite."""
+        if "unit" in self._unchecked:
+            if not np.isfinite(scores).all():
+                _non_finite(self._where)
+            self._unchecked.discard("unit")
 
     @property
     def dim(self) -> int:
-        return int(self.unit.shape[1])
+        return int(self._unit.shape[1])
 
     def __len__(self) -> int:
         return len(self.words)
@@ -182,7 +213,8 @@ class WordVectors:
         ids = np.asarray(ids, dtype=np.int64)
         out = np.empty((len(ids), self.dim), np.float32)
         known = ids < len(self.words)
-        out[known] = np.asarray(self.vectors[ids[known]])
+        if known.any():
+            out[known] = np.asarray(self.vectors[ids[known]])
         for q in np.nonzero(~known)[0]:
             out[q] = self._extra_raw[ids[q] - len(self.words)]
         return out
@@ -192,10 +224,10 @@ class WordVectors:
         ids = np.asarray(ids, dtype=np.int64)
         v = len(self.words)
         if not self._extra_raw or ids.size == 0 or ids.max() < v:
-            return np.asarray(self.unit[ids])
+            return np.asarray(self._unit[ids])
         out = np.empty((len(ids), self.dim), np.float32)
         known = ids < v
-        out[known] = np.asarray(self.unit[ids[known]])
+        out[known] = np.asarray(self._unit[ids[known]])
         extra = self.raw(ids[~known])
         out[~known] = extra / np.maximum(np.linalg.norm(extra, axis=1, keepdims=True), 1e-12)
         return out
@@ -206,7 +238,9 @@ class WordVectors:
         ids = list(word_ids)
         for start in range(0, len(ids), QUERY_BATCH):
             batch = np.asarray(ids[start : start + QUERY_BATCH])
-            scores = self.rows(batch) @ self.unit.T  # (Q, V)
+            with np.errstate(invalid="ignore", over="ignore"):  # a bad row is reported just below
+                scores = self.rows(batch) @ self._unit.T  # (Q, V)
+            self._check_scores(scores)
             exclude = None if include_inputs else batch[:, None]
             out.extend(self._top(scores, topk, exclude))
         return out
@@ -218,7 +252,9 @@ class WordVectors:
         out = []
         for start in range(0, len(queries), QUERY_BATCH):
             abc = np.asarray(queries[start : start + QUERY_BATCH], dtype=np.int64).reshape(-1, 3)
-            scores = analogy_scores(self.unit, abc, method, rows=self.rows)  # (Q, V)
+            with np.errstate(invalid="ignore", over="ignore"):
+                scores = analogy_scores(self._unit, abc, method, rows=self.rows)  # (Q, V)
+            self._check_scores(scores)
             out.extend(self._top(scores, topk, None if include_inputs else abc))
         return out
 

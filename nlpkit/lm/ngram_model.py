@@ -25,6 +25,7 @@ from nlpkit.lm.binary import NgramBinary
 log = logging.getLogger("nlpkit")
 
 _SEP = "\x00nlpkit\x00"  # joins lines for one big split(); split() never yields it from real text
+_SEARCHED = 64  # tokens looked up by searching the vocabulary text before the index is built (``ids``)
 
 
 @dataclass
@@ -39,14 +40,18 @@ class Scores:
 
 
 class NgramModel:
-    """The tables (``NgramBinary``), the vocabulary and the text options."""
+    """The tables (``NgramBinary``), the vocabulary and the text options.
 
-    def __init__(self, words: list[str], tables: NgramBinary, unk_id: int, bos_id: int, eos_id: int, *,
-                 lowercase: bool = False, tokenizer=None) -> None:  # noqa: ANN001 - tokenizers.Tokenizer
-        self.words, self.tables = words, tables
-        self.index = dict(zip(words, range(len(words))))
-        self.index[_SEP] = -1  # the line separator of ``encode``; never a word of split() text
-        self._get = self.index.get
+    The vocabulary is ``words``, or ``vocab_text`` (vocab.txt: one word per line): then the word
+    list and the word -> id index are built when first needed, and a one-off query of a few words
+    finds them in the text instead (building the index of a large vocabulary costs more).
+    """
+
+    def __init__(self, words: list[str] | None, tables: NgramBinary, unk_id: int, bos_id: int, eos_id: int, *,
+                 lowercase: bool = False, tokenizer=None, vocab_text: str | None = None) -> None:  # noqa: ANN001
+        self._words, self._text, self.tables = words, vocab_text, tables
+        self._index: dict[str, int] | None = None
+        self._searched = 0
         self.order = tables.order
         self.unk_id, self.bos_id, self.eos_id = unk_id, bos_id, eos_id
         self.lowercase, self.tokenizer = lowercase, tokenizer
@@ -55,6 +60,40 @@ class NgramModel:
     def from_tables(cls, tables, quantize: int = 0, **text) -> NgramModel:  # noqa: ANN001 - NgramTables
         binary = NgramBinary.build(tables.rows, tables.logp, tables.backoff, len(tables.words), quantize)
         return cls(list(tables.words), binary, tables.unk_id, tables.bos_id, tables.eos_id, **text)
+
+    # -- vocabulary ----------------------------------------------------------------------------
+    @property
+    def words(self) -> list[str]:
+        if self._words is None:
+            self._words = self._text.split("\n")[:-1]
+        return self._words
+
+    @property
+    def index(self) -> dict[str, int]:
+        if self._index is None:
+            self._index = dict(zip(self.words, range(len(self.words))))
+            self._index[_SEP] = -1  # the line separator of ``encode``; never a word of split() text
+        return self._index
+
+    @property
+    def _get(self):  # noqa: ANN202 - dict.get of ``index``
+        return self.index.get
+
+    def ids(self, tokens: list[str]) -> np.ndarray:
+        """Id of each token (``unk_id`` when unknown; -1 for the line separator)."""
+        if self._index is None and self._text is not None and self._searched + len(tokens) <= _SEARCHED:
+            self._searched += len(tokens)  # (a long stream of short batches soon builds the index)
+            return np.array([self._find(t) for t in tokens], np.int64)
+        return np.fromiter(map(self._get, tokens, repeat(self.unk_id)), np.int64, len(tokens))
+
+    def _find(self, token: str) -> int:
+        """Id of ``token`` by searching vocab.txt: word i follows the i-th newline."""
+        if token == _SEP:
+            return -1
+        if self._text.startswith(token + "\n"):
+            return 0
+        at = self._text.find(f"\n{token}\n")
+        return self.unk_id if at < 0 else self._text.count("\n", 0, at + 1)
 
     # -- text ----------------------------------------------------------------------------------
     def prepare(self, lines: list[str]) -> list[str]:
@@ -78,8 +117,7 @@ class NgramModel:
         One ``split()`` of all lines joined by a separator token and one C-level ``map`` over the
         tokens: no Python loop per line or per word.
         """
-        tokens = f" {_SEP} ".join(lines).split()
-        ids = np.fromiter(map(self._get, tokens, repeat(self.unk_id)), np.int64, len(tokens))
+        ids = self.ids(f" {_SEP} ".join(lines).split())
         sep = np.flatnonzero(ids == -1)  # (lines - 1,) boundaries
         # Each boundary becomes </s> <s>; the text gets a leading <s> and a trailing </s>.
         out = np.repeat(ids, np.where(ids == -1, 2, 1))
@@ -172,6 +210,7 @@ def load_ngram(model_dir: str | Path, config: dict | None = None) -> NgramModel:
         from nlpkit.lm.arpa import read_arpa
 
         return NgramModel.from_tables(read_arpa(d / "model.arpa"), **text)
-    words = (d / "vocab.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    vocab_text = (d / "vocab.txt").read_text(encoding="utf-8")
     s = config["specials"]
-    return NgramModel(words, NgramBinary.load(d / "ngram.bin"), s["unk_id"], s["bos_id"], s["eos_id"], **text)
+    return NgramModel(None, NgramBinary.load(d / "ngram.bin"), s["unk_id"], s["bos_id"], s["eos_id"], **text,
+                      vocab_text=vocab_text)

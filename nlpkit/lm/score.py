@@ -70,6 +70,8 @@ def _score_batch(model, batch: list[str], per_token: bool, scorer=None) -> tuple
         starts = np.concatenate([[0], np.cumsum(np.bincount(s.line, minlength=n))]).tolist()
         shown = tokens if model.tokenizer is not None else good  # pieces, or the words as written
         detail = _token_details(model, [t.split() for t in shown], s, starts)
+    if not per_token and not any(errors):  # the usual batch: one C-level map, no test per line
+        return list(map(LineScore, batch, logp, n_tokens, n_oov)), oov_logp
     records = [LineScore(text, lp, nt, no, d) if e is None else LineScore(text, error=e)
                for text, lp, nt, no, d, e in zip(batch, logp, n_tokens, n_oov, detail, errors)]
     return records, oov_logp
