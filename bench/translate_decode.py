@@ -10,6 +10,9 @@ the first ``--lines`` German test sentences (DIR/test.de) once per beam size thr
 ``translate_lines`` (the code behind `nlpkit translate`) and prints one JSON line per run and a
 markdown table: seconds, sentences/s, decoder steps and hypothesis-steps (rows fed to the
 decoder, summed over steps: the work, independent of the machine), and BLEU against DIR/test.en.
+The last line compares beam 5 with greedy in time and in hypothesis-steps: beam search feeds K rows
+per sentence and, with its exact stopping rule, runs past greedy's end (see ``--early-stop``), so
+the time ratio is that work ratio times the cost of a row in beam's wider batch relative to greedy's.
 For a Transformer it also decodes the first ``--uncached-lines`` sentences with the key/value cache
 off (the decoder recomputes the whole prefix at every step, as before the cache) and checks that
 both give the same translations; ``--early-stop`` adds a run of each beam with fairseq's
@@ -109,7 +112,8 @@ def table(results: list[dict], arch: str, threads: int) -> str:
     greedy = next((r for r in results if r["beam"] == 1 and r["cache"]), None)
     beam5 = next((r for r in results if r["beam"] == 5 and r["cache"] and not r["early_stop"]), None)
     if greedy and beam5 and greedy["sentences"] == beam5["sentences"]:
-        rows.append(f"\nbeam 5 / greedy time: {beam5['seconds'] / greedy['seconds']:.2f}x")
+        rows.append(f"\nbeam 5 / greedy time: {beam5['seconds'] / greedy['seconds']:.2f}x; hypothesis-steps (rows fed to "
+                    f"the decoder): {beam5['hyp_steps'] / greedy['hyp_steps']:.2f}x")
     return "\n".join(rows)
 
 

@@ -112,6 +112,30 @@ def test_early_stop_ends_at_the_kth_finished_hypothesis():
     assert hyps[0].score == pytest.approx(L(0.081) / 3)
 
 
+def test_search_stops_once_nothing_can_beat_the_nbest_th_finished_hypothesis():
+    # lenpen 0 ranks by log-probability. After step 2, W1 EOS (0.6 * 0.9 = 0.54) has finished and
+    # the best active hypothesis, W2 W2 (0.4), cannot beat it: with nbest 1 the search stops there;
+    # with nbest 2 it needs a second finished hypothesis and runs a third step. The best is the same.
+    script = {
+        (): {W1: 0.6, W2: 0.4},
+        (W1,): {EOS: 0.9, W1: 0.1},
+        (W2,): {W2: 1.0},
+    }
+    steps = {}
+    for nbest in (1, 2):
+        model = ScriptedModel([script])
+        calls = []
+        step = model.step
+        model.step = lambda state, tokens: calls.append(tokens.size(1)) or step(state, tokens)
+        src = torch.tensor([[0, 9, 9]])
+        config = BeamConfig(beam=2, nbest=nbest, lenpen=0.0, max_len_a=0.0, max_len_b=10)
+        hyps = beam_search(model, src, src.ne(PAD), config, bos_id=BOS, eos_id=EOS, pad_id=PAD)[0]
+        steps[nbest] = len(calls)
+        assert hyps[0].tokens == [W1] and hyps[0].score == pytest.approx(L(0.54))
+    assert steps == {1: 2, 2: 3}
+    assert [h.tokens for h in hyps] == [[W1], [W2, W2]] and hyps[1].score == pytest.approx(L(0.4))
+
+
 def test_greedy_misses_what_beam_finds():
     greedy = search([SENT0], beam=1, lenpen=1.0)[0][0]
     assert greedy.tokens == [W1]

@@ -80,6 +80,35 @@ def test_cached_decoding_equals_recomputing_the_prefix(norm_first, positions, be
     assert len(lengths) > 2  # hypotheses ended at different steps, so rows were dropped and reordered
 
 
+@pytest.mark.parametrize("beam", [1, 3])
+def test_cache_buffers_that_grow_decode_like_recomputing_the_prefix(monkeypatch, beam):
+    import nlpkit.translate.incremental as incremental
+
+    monkeypatch.setattr(incremental, "INITIAL_CAPACITY", 1)  # every few steps the buffers double
+    model = transformer(tilt=1.0)
+    sents = sentences((6, 9, 4))
+    cached = search(model, sents, beam=beam, nbest=beam)
+    model.kv_cache = False
+    assert_same(cached, search(model, sents, beam=beam, nbest=beam))
+    assert max(len(h.tokens) for hyps in cached for h in hyps) > 4  # past capacities 1, 2 and 4
+
+
+def test_reorder_copies_the_filled_positions_into_a_buffer_with_room_for_one_more():
+    model = transformer()
+    src = torch.tensor([[5, 6, 7], [8, 9, 0]])
+    with torch.no_grad():
+        state = model.start(src, src.ne(0))
+        tokens = torch.tensor([[2, 11, 12], [2, 13, 14]])
+        for t in range(3):
+            _, _, state = model.step(state, tokens[:, : t + 1])
+        k, v = state["self"][0]
+        assert k.size(2) >= 3 and state["len"] == 3
+        moved = model.reorder(state, torch.tensor([1, 1, 0]))
+    k2, v2 = moved["self"][0]
+    assert k2.shape == (3, *k.shape[1:2], 4, k.size(3)) and moved["len"] == 3
+    assert torch.equal(k2[:, :, :3], k[[1, 1, 0], :, :3]) and torch.equal(v2[:, :, :3], v[[1, 1, 0], :, :3])
+
+
 def test_cached_step_log_probs_equal_teacher_forced_logits():
     model = transformer(tilt=0.0)
     src = torch.tensor([[5, 6, 7, 8], [9, 10, 0, 0]])

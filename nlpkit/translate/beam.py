@@ -11,9 +11,10 @@ Every row of ``tokens`` is one hypothesis; the K hypotheses of one sentence sit 
 rows. At each step the K*V extensions of a sentence are ranked, hypotheses ending in EOS among the
 top K are finalised with the score ``logprob / length ** lenpen`` (length counts the EOS, as in
 fairseq), and the best K that do not end the sentence go on. Each sentence keeps its best K
-finished hypotheses. It is done when no active hypothesis can still beat the worst of them (an
-exact bound, see ``_done``; unlike fairseq, which stops at the first K, early junk endings cannot
-crowd out a better, longer hypothesis), or at its maximum length (``max_len_a * src_len +
+finished hypotheses. It is done when no active hypothesis can still beat the n-th best of them,
+n = ``nbest`` (an exact bound, see ``_done``: the n best returned are those running on would give;
+unlike fairseq, which stops at the first K, early junk endings cannot crowd out a better, longer
+hypothesis), or at its maximum length (``max_len_a * src_len +
 max_len_b`` tokens, after which only EOS is allowed). Greedy search (K = 1) stops at its first
 EOS. Finished sentences are dropped from the batch, so long sentences do not make short ones pay,
 and the first step is scored once per sentence, before the state is copied into K rows.
@@ -220,23 +221,29 @@ class _Search:
         self.alive = [self.alive[i] for i in keep]
 
     def _done(self, sent: int, step: int, best_active: float) -> bool:
-        """Done at the length limit, or with K finished hypotheses that no active one can beat.
+        """Done at the length limit, or when no active hypothesis can enter the ``nbest`` returned.
 
         Greedy search (K = 1) stops at its first EOS. For K > 1 the bound is exact: log-probs only
         fall as a hypothesis grows, so its final score is at most logprob / L ** lenpen for the
-        most favourable final length L (the limit when lenpen > 0, the next step when < 0).
+        most favourable final length L (the limit when lenpen > 0, the next step when < 0). A later
+        hypothesis enters the n best only by beating the n-th best finished one (a tie goes after
+        it, see ``_keep``), so once the bound is at or below that score the output cannot change:
+        with ``nbest`` 1 the search stops as soon as nothing can beat the best finished hypothesis,
+        not the worst of K, and returns what running on would return.
         """
         if step >= self.limits[sent]:
             return True
         finished = self.finished[sent]
-        if len(finished) < self.cfg.beam:
+        if self.cfg.beam == 1 or self.cfg.early_stop:
+            return len(finished) >= self.cfg.beam
+        if len(finished) < self.cfg.nbest:
             return False
-        if self.cfg.beam == 1 or self.cfg.early_stop or best_active == -math.inf:
+        if best_active == -math.inf:
             return True
         lenpen = self.cfg.lenpen
         best_length = self.limits[sent] + 1 if lenpen > 0 else step + 2
         bound = best_active / best_length**lenpen
-        return bound <= min(h.score for h in finished)
+        return bound <= finished[self.cfg.nbest - 1].score  # kept best first
 
     def _finalise(self, ends, top_scores, top_rows, lprobs, attn, step: int) -> None:
         hits = ends.nonzero()  # (E, 2): (sentence slot, candidate) of each EOS that ends a hypothesis

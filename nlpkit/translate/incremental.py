@@ -12,7 +12,13 @@ this module existed decode with it unchanged.
 
 Beam-search state (a dict; N hypotheses, M sentences):
 
-- ``self``: per layer (k, v), each (N, H, t, D): keys/values of the t tokens fed so far;
+- ``self``: per layer (k, v), each (N, H, capacity, D), of which the first ``len`` positions hold
+  the keys/values of the tokens fed so far. The buffers are preallocated (capacity doubles when
+  full) and each step writes its position in place, so a step costs O(1) copying instead of
+  growing the cache with ``torch.cat`` (O(t)); ``reorder`` copies the filled positions once into
+  a buffer with room for the next one.
+  Writing in place means a state is used up by ``decoder_step``: step from the returned one;
+- ``len``: the number of tokens fed so far;
 - ``cross``: per layer (k, v), each (M, H, S, D), one entry per *sentence*, and ``keep``
   (M, 1, 1, S) True on real source tokens;
 - ``entry`` (N,): the sentence entry of each hypothesis, and ``group`` g > 0 when it is
@@ -33,6 +39,8 @@ from torch import nn
 
 from nlpkit.layers import MultiHeadAttention, TransformerBlock
 
+INITIAL_CAPACITY = 32  # decoder positions allocated at the first step; doubled when full
+
 
 def start_cache(decoder: nn.ModuleList, memory: torch.Tensor, src_mask: torch.Tensor) -> dict[str, Any]:
     """The empty cache for decoding against ``memory`` (B, S, C), ``src_mask`` (B, S) True on tokens."""
@@ -41,7 +49,8 @@ def start_cache(decoder: nn.ModuleList, memory: torch.Tensor, src_mask: torch.Te
         mha = block.cross_attn
         cross.append((mha._heads(mha.k_proj(memory)), mha._heads(mha.v_proj(memory))))  # (B, H, S, D) each
     entry = torch.arange(memory.size(0), device=memory.device)
-    return {"self": [None] * len(decoder), "cross": cross, "keep": src_mask[:, None, None, :], "entry": entry, "group": 1}
+    keep = src_mask[:, None, None, :]
+    return {"self": [None] * len(decoder), "len": 0, "cross": cross, "keep": keep, "entry": entry, "group": 1}
 
 
 def reorder_cache(cache: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
@@ -50,7 +59,8 @@ def reorder_cache(cache: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
     if index.numel() == n and torch.equal(index, torch.arange(n, device=index.device)):
         return cache  # nothing moved (greedy search while no sentence has finished)
     entry = cache["entry"].index_select(0, index)  # (N',)
-    out = {"self": [None if kv is None else _select(kv, index) for kv in cache["self"]]}
+    filled = cache["len"]
+    out = {"self": [None if kv is None else _select_filled(kv, index, filled) for kv in cache["self"]], "len": filled}
     out["cross"], out["keep"] = cache["cross"], cache["keep"]
     kept, counts = torch.unique_consecutive(entry, return_counts=True)
     if not bool((counts == counts[0]).all()):
@@ -67,13 +77,40 @@ def _select(kv: tuple[torch.Tensor, torch.Tensor], index: torch.Tensor) -> tuple
     return kv[0].index_select(0, index), kv[1].index_select(0, index)
 
 
+def _select_filled(kv: tuple[torch.Tensor, torch.Tensor], index: torch.Tensor, filled: int):
+    """Rows ``index`` of self-attention buffers (N, H, capacity, D), positions < ``filled`` only.
+
+    The copy gets room for one more position only: beam search reorders at every step, and memory
+    that is allocated but never written is not free on CPU (fresh pages are faulted in and zeroed
+    when first touched, and the rows of a wider buffer would touch them all)."""
+    out = []
+    for buf in kv:
+        new = buf.new_empty((index.numel(), buf.size(1), filled + 1, buf.size(3)))  # (N', H, t+1, D)
+        torch.index_select(buf[:, :, :filled], 0, index, out=new[:, :, :filled])
+        out.append(new)
+    return out[0], out[1]
+
+
+def _append(buf: torch.Tensor | None, new: torch.Tensor, at: int) -> torch.Tensor:
+    """Write ``new`` (N, H, 1, D) at position ``at`` of ``buf`` (N, H, capacity, D), allocating or
+    doubling the buffer when it is missing or full; returns the buffer written to."""
+    if buf is None or at == buf.size(2):
+        grown = new.new_empty((*new.shape[:2], max(2 * at, INITIAL_CAPACITY), new.size(3)))
+        if buf is not None:
+            grown[:, :, :at] = buf[:, :, :at]
+        buf = grown
+    buf[:, :, at] = new[:, :, 0]
+    return buf
+
+
 def decoder_step(
     decoder: nn.ModuleList, x: torch.Tensor, cache: dict[str, Any], want_attention: bool = False
 ) -> tuple[torch.Tensor, dict[str, Any], torch.Tensor | None]:
     """Run the decoder blocks on the newest position ``x`` (N, 1, C).
 
-    Returns the last block's output (N, 1, C), the cache with this position appended, and the last
-    block's cross-attention weights averaged over heads (N, S) when ``want_attention``.
+    Returns the last block's output (N, 1, C), the cache with this position appended (written in
+    place: ``cache`` is used up), and the last block's cross-attention weights averaged over heads
+    (N, S) when ``want_attention``.
     """
     new_self, weights = [], None
     cross, keep, group = cache["cross"], cache["keep"], cache["group"]
@@ -82,32 +119,36 @@ def decoder_step(
         keep, group = keep.index_select(0, cache["entry"]), 1
     last = len(decoder) - 1
     for i, block in enumerate(decoder):
-        x, kv, w = block_step(block, x, cache["self"][i], cross[i], keep, group, want_attention and i == last)
+        past = cache["self"][i]
+        x, kv, w = block_step(block, x, past, cache["len"], cross[i], keep, group, want_attention and i == last)
         new_self.append(kv)
         weights = w if w is not None else weights
-    return x, {**cache, "self": new_self}, weights
+    return x, {**cache, "self": new_self, "len": cache["len"] + 1}, weights
 
 
 def block_step(
     block: TransformerBlock,
     x: torch.Tensor,
     past: tuple[torch.Tensor, torch.Tensor] | None,
+    filled: int,
     cross: tuple[torch.Tensor, torch.Tensor],
     keep: torch.Tensor,
     group: int,
     want_weights: bool = False,
 ):
-    """One block, newest position only: x (N, 1, C) -> (N, 1, C), the grown (k, v), weights or None.
+    """One block, newest position only: x (N, 1, C) -> (N, 1, C), the (k, v) buffers with position
+    ``filled`` written, weights or None.
 
-    ``cross`` (M, H, S, D) and ``keep`` (M, 1, 1, S) hold one entry per ``group`` rows."""
+    ``past``: self-attention buffers (N, H, capacity, D) with ``filled`` positions, or None at the
+    first step. ``cross`` (M, H, S, D) and ``keep`` (M, 1, 1, S) hold one entry per ``group`` rows."""
     saved: dict[str, Any] = {}
 
     def self_attention(h: torch.Tensor) -> torch.Tensor:
         mha = block.self_attn
-        k, v = mha._heads(mha.k_proj(h)), mha._heads(mha.v_proj(h))  # (N, H, 1, D)
-        if past is not None:
-            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)  # (N, H, t+1, D)
-        saved["kv"] = (k, v)
+        k_buf = _append(past[0] if past else None, mha._heads(mha.k_proj(h)), filled)  # (N, H, capacity, D)
+        v_buf = _append(past[1] if past else None, mha._heads(mha.v_proj(h)), filled)
+        saved["kv"] = (k_buf, v_buf)
+        k, v = k_buf[:, :, : filled + 1], v_buf[:, :, : filled + 1]  # (N, H, t+1, D) views
         return attend(mha, h, k, v, None, 1)[0]  # the newest position may see every cached one
 
     def cross_attention(h: torch.Tensor) -> torch.Tensor:

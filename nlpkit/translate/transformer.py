@@ -129,7 +129,7 @@ class TransformerSeq2Seq(nn.Module):
     def start(self, src: torch.Tensor, src_mask: torch.Tensor) -> dict[str, Any]:
         memory = self.encode(src, src_mask)  # (B, S, C)
         if self.kv_cache:
-            return {"pos": 0, **start_cache(self.decoder, memory, src_mask)}
+            return start_cache(self.decoder, memory, src_mask)
         return {"memory": memory, "mask": src_mask}
 
     def step(self, state: dict[str, Any], tokens: torch.Tensor):
@@ -137,13 +137,13 @@ class TransformerSeq2Seq(nn.Module):
         of the last position averaged over heads (N, S) when ``want_attention`` is set."""
         if not self.kv_cache:
             return self._step_uncached(state, tokens)
-        pos = state["pos"]
+        pos = state["len"]  # tokens already in the cache
         if tokens.size(1) != pos + 1:
             raise ValueError(f"the cache holds {pos} tokens; step needs the prefix plus one new token")
         x = self._embed(tokens[:, -1:], self.tgt_embed, "tgt_pos", offset=pos)  # (N, 1, C)
         y, cache, attn = decoder_step(self.decoder, x, state, self.want_attention)  # (N, 1, C)
         logits = F.linear(self.dec_norm(y[:, 0]), self.tgt_embed.weight)  # (N, V), tied output layer
-        return F.log_softmax(logits.float(), dim=-1), attn, {**cache, "pos": pos + 1}
+        return F.log_softmax(logits.float(), dim=-1), attn, cache
 
     def _step_uncached(self, state: dict[str, Any], tokens: torch.Tensor):
         captured: dict[str, torch.Tensor] = {}
@@ -168,8 +168,8 @@ class TransformerSeq2Seq(nn.Module):
         return scores.softmax(-1).mean(1).squeeze(1)  # (N, S)
 
     def reorder(self, state: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
-        if "pos" in state:
-            return {"pos": state["pos"], **reorder_cache(state, index)}
+        if "len" in state:
+            return reorder_cache(state, index)
         return {k: v.index_select(0, index) for k, v in state.items()}
 
 
