@@ -11,17 +11,19 @@ the batched torch path in ``w2v_steps``). Per text position:
   cbow_mean=1);
 - negative sampling (``negative`` draws per pair from the unigram^0.75 distribution through an
   alias table, a draw equal to the target skipped) or hierarchical softmax along the target's
-  Huffman path;
+  Huffman path; a pair whose score is saturated (|x.y| >= 6, where word2vec's sigmoid table ends) is
+  skipped, as gensim does;
 - with ``--subwords``, a word's input is the mean of its own row and its character n-gram rows
   (fastText), and each of those rows takes the whole gradient;
 - the learning rate decays linearly with the words (before subsampling) trained so far.
 
-Threads: a chunk of text is cut at line boundaries into one span per thread, and the spans run in
-parallel from Python threads (the kernel releases the GIL), updating the shared weights without
+Threads: a chunk of text is cut at line boundaries into a few spans per thread, which the threads
+take as they come free (so a thread slowed by the chunk reader does not hold the others at the end
+of the chunk) and run in parallel (the kernel releases the GIL), updating the shared weights without
 locks ("Hogwild", as word2vec's threads). Random numbers come from word2vec's linear congruential
 generator, seeded per (seed, epoch, chunk, span): one thread gives the same result on every run.
 
-The loss is estimated on every 8th centre position (the log costs as much as an update).
+The loss is estimated on every 8th centre position, from a table of -log sigmoid (gensim's LOG_TABLE).
 The kernel is compiled on first use and cached on disk (``cache=True``).
 """
 
@@ -39,18 +41,18 @@ from nlpkit.embeddings.word2vec import Word2VecTrainer
 _MUL = np.uint64(25214903917)  # word2vec.c's LCG
 _ADD = np.uint64(11)
 _LOSS_EVERY = 8  # centre positions per loss sample
-_MAX_EXP = 6.0  # word2vec.c: sigmoid read from a table on [-6, 6], saturated outside
+_SPANS_PER_THREAD = 4  # spans handed out to free threads, so that no thread waits long at a chunk's end
+_MAX_EXP = 6.0  # word2vec.c: sigmoid read from a table on [-6, 6]; outside it the pair is skipped (gensim)
 _EXP_SIZE = 1000
-_SIGMOID = (1.0 / (1.0 + np.exp(-(np.arange(_EXP_SIZE) / _EXP_SIZE * 2 - 1) * _MAX_EXP))).astype(np.float32)
+_GRID = np.arange(_EXP_SIZE) / _EXP_SIZE * 2 - 1  # table slot -> x / _MAX_EXP
+_SIGMOID = (1.0 / (1.0 + np.exp(-_GRID * _MAX_EXP))).astype(np.float32)
+_NEG_LOG_SIGMOID = np.logaddexp(0.0, -_GRID * _MAX_EXP).astype(np.float32)  # -log sigmoid(x), as gensim's LOG_TABLE
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _sigmoid(f):
-    if f >= _MAX_EXP:
-        return 1.0
-    if f <= -_MAX_EXP:
-        return 0.0
-    return _SIGMOID[int((f + _MAX_EXP) * (_EXP_SIZE / _MAX_EXP / 2))]
+def _slot(f):
+    """Table slot of ``f`` in (-_MAX_EXP, _MAX_EXP)."""
+    return int((f + _MAX_EXP) * (_EXP_SIZE / _MAX_EXP / 2))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -58,11 +60,21 @@ def _next(r):
     return r * _MUL + _ADD
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _uniform(r):
+    """A float in [0, 1) from the top 32 bits of the LCG state (its low bits have short periods)."""
+    return np.float64(r >> np.uint64(32)) * (1.0 / 4294967296.0)
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _pair_loss(f, label):
-    # -log sigmoid(+-f); f clipped so exp cannot overflow
-    f = min(max(f, -30.0), 30.0)
-    return np.log1p(np.exp(-f)) if label > 0.5 else np.log1p(np.exp(f))
+    """-log sigmoid(+-f) from the table; exact outside it (rare)."""
+    x = f if label > 0.5 else -f
+    if x >= _MAX_EXP:
+        return np.log1p(np.exp(-min(x, 30.0)))
+    if x <= -_MAX_EXP:
+        return -x + np.log1p(np.exp(max(x, -30.0)))
+    return _NEG_LOG_SIGMOID[_slot(x)]
 
 
 @njit(cache=True)
@@ -110,10 +122,32 @@ def _draw(prob, alias, r):
     return np.int64(slot) if coin < prob[slot] else np.int64(alias[slot])
 
 
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _dot(h, row):
+    f = np.float32(0.0)  # float32 throughout lets the loops vectorise
+    for i in range(h.shape[0]):
+        f += h[i] * row[i]
+    return f
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _update(row, h, neu1e, f, label, lr):
+    """One logistic step on (h, row): d(h) into ``neu1e``, ``row`` updated in place.
+
+    A saturated score (|f| >= _MAX_EXP) is skipped, as gensim does for both losses and word2vec.c
+    for hierarchical softmax: its gradient is under 0.25% of the learning rate.
+    """
+    if f <= -_MAX_EXP or f >= _MAX_EXP:
+        return
+    g = np.float32((label - _SIGMOID[_slot(f)]) * lr)
+    for i in range(h.shape[0]):
+        neu1e[i] += g * row[i]
+        row[i] += g * h[i]
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _ns(w_out, h, neu1e, word, table, negative, lr, r, track):
     """Negative sampling for input ``h`` (D,) and target ``word``; adds d(h) to ``neu1e``."""
-    d = h.shape[0]
     loss = 0.0
     for t in range(negative + 1):
         if t == 0:
@@ -125,13 +159,8 @@ def _ns(w_out, h, neu1e, word, table, negative, lr, r, track):
                 continue
             label = 0.0
         row = w_out[target]
-        f = np.float32(0.0)  # float32 throughout lets the loops vectorise
-        for i in range(d):
-            f += h[i] * row[i]
-        g = np.float32((label - _sigmoid(f)) * lr)
-        for i in range(d):
-            neu1e[i] += g * row[i]
-            row[i] += g * h[i]
+        f = _dot(h, row)
+        _update(row, h, neu1e, f, label, lr)
         if track:
             loss += _pair_loss(f, label)
     return loss, r
@@ -140,18 +169,12 @@ def _ns(w_out, h, neu1e, word, table, negative, lr, r, track):
 @njit(cache=True, nogil=True, fastmath=True)
 def _hs(w_out, h, neu1e, word, points, codes, lengths, lr, track):
     """Hierarchical softmax along ``word``'s Huffman path (label = 1 - code, as word2vec)."""
-    d = h.shape[0]
     loss = 0.0
     for t in range(lengths[word]):
         row = w_out[points[word, t]]
-        f = np.float32(0.0)
-        for i in range(d):
-            f += h[i] * row[i]
+        f = _dot(h, row)
         label = 1.0 - codes[word, t]
-        g = np.float32((label - _sigmoid(f)) * lr)
-        for i in range(d):
-            neu1e[i] += g * row[i]
-            row[i] += g * h[i]
+        _update(row, h, neu1e, f, label, lr)
         if track:
             loss += _pair_loss(f, label)
     return loss
@@ -166,7 +189,7 @@ def _subsample(ids, keep, r):
         p = keep[ids[i]]
         if p < 1.0:
             r = _next(r)
-            if p < (r & np.uint64(0xFFFF)) / 65536.0:
+            if p < _uniform(r):
                 continue
         kept[m] = i
         m += 1
@@ -176,7 +199,8 @@ def _subsample(ids, keep, r):
 @njit(cache=True, nogil=True, fastmath=True)
 def _objective(w_out, h, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track):
     """One prediction of ``word`` from input ``h``: d(h) into ``neu1e``; returns (loss, generator)."""
-    neu1e[:] = 0.0
+    for i in range(neu1e.shape[0]):
+        neu1e[i] = 0.0
     if hs:
         return _hs(w_out, h, neu1e, word, points, codes, lengths, lr, track), r
     return _ns(w_out, h, neu1e, word, table, negative, lr, r, track)
@@ -186,22 +210,35 @@ def _objective(w_out, h, neu1e, word, table, points, codes, lengths, hs, negativ
 def _add_rows(w_in, w, sub_ptr, sub_idx, acc):
     """acc += the input rows of word ``w`` (itself, then its n-grams); returns how many."""
     for t in range(sub_ptr[w], sub_ptr[w + 1]):
-        acc += w_in[sub_idx[t]]
+        row = w_in[sub_idx[t]]
+        for i in range(acc.shape[0]):
+            acc[i] += row[i]
     return sub_ptr[w + 1] - sub_ptr[w]
 
 
 @njit(cache=True, nogil=True, fastmath=True)
 def _update_rows(w_in, w, sub_ptr, sub_idx, grad):
     for t in range(sub_ptr[w], sub_ptr[w + 1]):
-        w_in[sub_idx[t]] += grad
+        row = w_in[sub_idx[t]]
+        for i in range(grad.shape[0]):
+            row[i] += grad[i]
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _mean_of_rows(w_in, w, sub_ptr, sub_idx, acc):
+    """acc = the mean of word ``w``'s input rows (fastText's input with subwords)."""
+    for i in range(acc.shape[0]):
+        acc[i] = 0.0
+    scale = np.float32(1.0) / np.float32(_add_rows(w_in, w, sub_ptr, sub_idx, acc))
+    for i in range(acc.shape[0]):
+        acc[i] *= scale
 
 
 @njit(cache=True, nogil=True, fastmath=True)
 def _sg_centre(w_in, w_out, ctx, word, neu1, neu1e, sub_ptr, sub_idx, use_sub, table, points, codes, lengths, hs, negative, lr, r, track):
     """Skip-gram: context word ``ctx``'s input (its row, or the mean of its rows with subwords) predicts ``word``."""
     if use_sub:
-        neu1[:] = 0.0
-        neu1 /= np.float32(_add_rows(w_in, ctx, sub_ptr, sub_idx, neu1))
+        _mean_of_rows(w_in, ctx, sub_ptr, sub_idx, neu1)
         part, r = _objective(w_out, neu1, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
         _update_rows(w_in, ctx, sub_ptr, sub_idx, neu1e)  # fastText: every row takes the whole gradient
         return part, r
@@ -229,30 +266,33 @@ def train_span(w_in, w_out, ids, sent, keep, table, points, codes, lengths, sub_
     loss, terms = 0.0, 0
     for j in range(m):
         pos = kept[j]
-        word = ids[pos]
+        word, line = ids[pos], sent[pos]
         lr = max(min_lr, lr0 - (lr0 - min_lr) * (done0 + pos) / total)
         r = _next(r)
-        reduced = window - np.int64((r >> np.uint64(16)) % np.uint64(window))  # 1..window
+        reduced = window - np.int64((r >> np.uint64(32)) % np.uint64(window))  # 1..window
         track = j % _LOSS_EVERY == 0
         lo, hi = max(0, j - reduced), min(m, j + reduced + 1)
         if sg:
             for k in range(lo, hi):
-                if k != j and sent[kept[k]] == sent[pos]:
+                if k != j and sent[kept[k]] == line:
                     part, r = _sg_centre(w_in, w_out, ids[kept[k]], word, neu1, neu1e, sub_ptr, sub_idx, use_sub, table, points,
                                          codes, lengths, hs, negative, lr, r, track)
                     loss, terms = loss + part, terms + track
             continue
-        neu1[:] = 0.0  # CBOW: the mean of every input row of the context words predicts the centre
+        for i in range(d):  # CBOW: the mean of every input row of the context words predicts the centre
+            neu1[i] = 0.0
         count = 0
         for k in range(lo, hi):
-            if k != j and sent[kept[k]] == sent[pos]:
+            if k != j and sent[kept[k]] == line:
                 count += _add_rows(w_in, ids[kept[k]], sub_ptr, sub_idx, neu1)
         if count == 0:
             continue
-        neu1 /= np.float32(count)
+        scale = np.float32(1.0) / np.float32(count)
+        for i in range(d):
+            neu1[i] *= scale
         part, r = _objective(w_out, neu1, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
-        for k in range(lo, hi):
-            if k != j and sent[kept[k]] == sent[pos]:
+        for k in range(lo, hi):  # gensim's cbow_mean=1: each context row takes the whole error, unscaled
+            if k != j and sent[kept[k]] == line:
                 _update_rows(w_in, ids[kept[k]], sub_ptr, sub_idx, neu1e)
         loss, terms = loss + part, terms + track
     return loss, terms
@@ -343,7 +383,7 @@ class NumbaTrainer(Word2VecTrainer):
     def _train_chunk(self, batches: Any, words: int, pool: Any, threads: int, total: int) -> None:
         k, chunk = batches
         cfg = self.cfg
-        spans = split_spans(chunk.sentence, threads)
+        spans = split_spans(chunk.sentence, threads * _SPANS_PER_THREAD if threads > 1 else 1)
         seeds = np.random.default_rng([cfg.seed, self.epoch, k]).integers(1, 2**62, size=max(1, len(spans)))
         w_in, w_out = self.w_in, self.w_out
         points, codes, lengths = self.tree
