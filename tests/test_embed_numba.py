@@ -11,7 +11,8 @@ from nlpkit.embeddings.spool import ChunkSpool
 from nlpkit.embeddings.training import RunOptions, scan_vocab
 from nlpkit.embeddings.vectors import WordVectors
 from nlpkit.embeddings.vocab import huffman_tree, noise_distribution
-from nlpkit.embeddings.w2v_numba import NumbaTrainer, alias_table, split_spans
+from nlpkit.embeddings.w2v_numba import NumbaTrainer, split_spans
+from nlpkit.embeddings.w2v_sampling import alias_table
 from nlpkit.embeddings.word2vec import Word2VecConfig, Word2VecTrainer, train_word2vec, trainer_class
 from tests.test_embed_train import group_purity, write_corpus
 

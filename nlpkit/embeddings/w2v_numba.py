@@ -36,10 +36,9 @@ from numba import njit
 
 from nlpkit.embeddings.subwords import compose, parse_range, subword_table
 from nlpkit.embeddings.vocab import huffman_tree, keep_probabilities, noise_distribution
+from nlpkit.embeddings.w2v_sampling import alias_draw, alias_table, lcg_next, uniform
 from nlpkit.embeddings.word2vec import Word2VecTrainer
 
-_MUL = np.uint64(25214903917)  # word2vec.c's LCG
-_ADD = np.uint64(11)
 _LOSS_EVERY = 8  # centre positions per loss sample
 _SPANS_PER_THREAD = 4  # spans handed out to free threads, so that no thread waits long at a chunk's end
 _MAX_EXP = 6.0  # word2vec.c: sigmoid read from a table on [-6, 6]; outside it the pair is skipped (gensim)
@@ -55,17 +54,6 @@ def _slot(f):
     return int((f + _MAX_EXP) * (_EXP_SIZE / _MAX_EXP / 2))
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _next(r):
-    return r * _MUL + _ADD
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _uniform(r):
-    """A float in [0, 1) from the top 32 bits of the LCG state (its low bits have short periods)."""
-    return np.float64(r >> np.uint64(32)) * (1.0 / 4294967296.0)
-
-
 @njit(cache=True, nogil=True, fastmath=True)
 def _pair_loss(f, label):
     """-log sigmoid(+-f) from the table; exact outside it (rare)."""
@@ -75,51 +63,6 @@ def _pair_loss(f, label):
     if x <= -_MAX_EXP:
         return -x + np.log1p(np.exp(max(x, -30.0)))
     return _NEG_LOG_SIGMOID[_slot(x)]
-
-
-@njit(cache=True)
-def alias_table(p):
-    """Walker/Vose alias table for drawing from ``p`` (V,) in O(1) with two lookups.
-
-    Replaces word2vec's 10^8-slot unigram table: the (V,) arrays stay in cache, the big table
-    does not, and a cache miss per negative draw costs more than the rest of the update.
-    """
-    v = p.shape[0]
-    prob = np.zeros(v, np.float32)
-    alias = np.arange(v).astype(np.int32)
-    scaled = p * v
-    small, large = np.empty(v, np.int64), np.empty(v, np.int64)
-    ns = nl = 0
-    for i in range(v):
-        if scaled[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
-    while ns > 0 and nl > 0:
-        ns -= 1
-        s = small[ns]
-        l = large[nl - 1]
-        prob[s], alias[s] = scaled[s], l
-        scaled[l] = scaled[l] + scaled[s] - 1.0
-        if scaled[l] < 1.0:
-            nl -= 1
-            small[ns] = l
-            ns += 1
-    for i in range(nl):
-        prob[large[i]] = 1.0
-    for i in range(ns):
-        prob[small[i]] = 1.0  # rounding leftovers
-    return prob, alias
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _draw(prob, alias, r):
-    """One draw from the alias table: bits 16..47 of the LCG state pick a slot, 48..63 the coin."""
-    slot = (((r >> np.uint64(16)) & np.uint64(0xFFFFFFFF)) * np.uint64(prob.shape[0])) >> np.uint64(32)
-    coin = np.float32(r >> np.uint64(48)) * np.float32(1.0 / 65536.0)
-    return np.int64(slot) if coin < prob[slot] else np.int64(alias[slot])
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always")
@@ -153,8 +96,8 @@ def _ns(w_out, h, neu1e, word, table, negative, lr, r, track):
         if t == 0:
             target, label = word, 1.0
         else:
-            r = _next(r)
-            target = _draw(table[0], table[1], r)
+            r = lcg_next(r)
+            target = alias_draw(table[0], table[1], r)
             if target == word:
                 continue
             label = 0.0
@@ -188,8 +131,8 @@ def _subsample(ids, keep, r):
     for i in range(ids.shape[0]):
         p = keep[ids[i]]
         if p < 1.0:
-            r = _next(r)
-            if p < _uniform(r):
+            r = lcg_next(r)
+            if p < uniform(r):
                 continue
         kept[m] = i
         m += 1
@@ -268,7 +211,7 @@ def train_span(w_in, w_out, ids, sent, keep, table, points, codes, lengths, sub_
         pos = kept[j]
         word, line = ids[pos], sent[pos]
         lr = max(min_lr, lr0 - (lr0 - min_lr) * (done0 + pos) / total)
-        r = _next(r)
+        r = lcg_next(r)
         reduced = window - np.int64((r >> np.uint64(32)) % np.uint64(window))  # 1..window
         track = j % _LOSS_EVERY == 0
         lo, hi = max(0, j - reduced), min(m, j + reduced + 1)
