@@ -78,7 +78,9 @@ def _update(row, h, neu1e, f, label, lr):
     """One logistic step on (h, row): d(h) into ``neu1e``, ``row`` updated in place.
 
     A saturated score (|f| >= _MAX_EXP) is skipped, as gensim does for both losses and word2vec.c
-    for hierarchical softmax: its gradient is under 0.25% of the learning rate.
+    for hierarchical softmax: on the right side its gradient is under 0.25% of the learning rate;
+    a pair saturated on the wrong side (rare) is skipped too, where word2vec.c's negative
+    sampling would push it by the whole learning rate.
     """
     if f <= -_MAX_EXP or f >= _MAX_EXP:
         return
