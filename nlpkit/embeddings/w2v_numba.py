@@ -65,17 +65,27 @@ def _pair_loss(f, label):
     return _NEG_LOG_SIGMOID[_slot(x)]
 
 
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _dot(h, row):
+# numba pairs every array a compiled function binds (argument, view, inlined helper's parameter)
+# with two atomic reference-count updates, and prunes them only in simple leaf functions. So the
+# hot path passes (matrix, row number) pairs, never row views, and train_span calls only leaves
+# (functions that hand no array on): no reference counting per pair, only per span (checked on
+# the LLVM IR: NRT_incref appears in train_span's entry block only).
+_HOT = dict(cache=True, nogil=True, fastmath=True, inline="always")
+_LEAF = dict(cache=True, nogil=True, fastmath=True)
+
+
+@njit(**_HOT)
+def _dot(h, ih, w, iw):
+    """h[ih] . w[iw] for rows of two (., D) matrices."""
     f = np.float32(0.0)  # float32 throughout lets the loops vectorise
-    for i in range(h.shape[0]):
-        f += h[i] * row[i]
+    for i in range(h.shape[1]):
+        f += h[ih, i] * w[iw, i]
     return f
 
 
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _update(row, h, neu1e, f, label, lr):
-    """One logistic step on (h, row): d(h) into ``neu1e``, ``row`` updated in place.
+@njit(**_HOT)
+def _update(w_out, target, h, ih, neu1e, f, label, lr):
+    """One logistic step on (h[ih], w_out[target]): d(h) into ``neu1e`` (D,), the output row in place.
 
     A saturated score (|f| >= _MAX_EXP) is skipped, as gensim does for both losses and word2vec.c
     for hierarchical softmax: on the right side its gradient is under 0.25% of the learning rate;
@@ -85,41 +95,45 @@ def _update(row, h, neu1e, f, label, lr):
     if f <= -_MAX_EXP or f >= _MAX_EXP:
         return
     g = np.float32((label - _SIGMOID[_slot(f)]) * lr)
-    for i in range(h.shape[0]):
-        neu1e[i] += g * row[i]
-        row[i] += g * h[i]
+    for i in range(h.shape[1]):
+        neu1e[i] += g * w_out[target, i]
+        w_out[target, i] += g * h[ih, i]
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _ns(w_out, h, neu1e, word, table, negative, lr, r, track):
-    """Negative sampling for input ``h`` (D,) and target ``word``; adds d(h) to ``neu1e``."""
+@njit(**_LEAF)
+def _ns(w_out, h, ih, neu1e, word, prob, alias, negative, lr, r, track):
+    """Negative sampling for input h[ih]: ``word`` with label 1, then ``negative`` draws from the
+    alias table with label 0 (a draw equal to ``word`` skipped); d(h) into ``neu1e`` (D,)."""
+    for i in range(neu1e.shape[0]):
+        neu1e[i] = 0.0
     loss = 0.0
     for t in range(negative + 1):
         if t == 0:
             target, label = word, 1.0
         else:
             r = lcg_next(r)
-            target = alias_draw(table[0], table[1], r)
+            target = alias_draw(prob, alias, r)
             if target == word:
                 continue
             label = 0.0
-        row = w_out[target]
-        f = _dot(h, row)
-        _update(row, h, neu1e, f, label, lr)
+        f = _dot(h, ih, w_out, target)
+        _update(w_out, target, h, ih, neu1e, f, label, lr)
         if track:
             loss += _pair_loss(f, label)
     return loss, r
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _hs(w_out, h, neu1e, word, points, codes, lengths, lr, track):
-    """Hierarchical softmax along ``word``'s Huffman path (label = 1 - code, as word2vec)."""
+@njit(**_LEAF)
+def _hs(w_out, h, ih, neu1e, word, points, codes, lengths, lr, track):
+    """Hierarchical softmax along ``word``'s Huffman path (label = 1 - code, as word2vec); d(h) into ``neu1e``."""
+    for i in range(neu1e.shape[0]):
+        neu1e[i] = 0.0
     loss = 0.0
     for t in range(lengths[word]):
-        row = w_out[points[word, t]]
-        f = _dot(h, row)
+        node = points[word, t]
+        f = _dot(h, ih, w_out, node)
         label = 1.0 - codes[word, t]
-        _update(row, h, neu1e, f, label, lr)
+        _update(w_out, node, h, ih, neu1e, f, label, lr)
         if track:
             loss += _pair_loss(f, label)
     return loss
@@ -141,57 +155,51 @@ def _subsample(ids, keep, r):
     return kept[:m], r
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _objective(w_out, h, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track):
-    """One prediction of ``word`` from input ``h``: d(h) into ``neu1e``; returns (loss, generator)."""
-    for i in range(neu1e.shape[0]):
-        neu1e[i] = 0.0
-    if hs:
-        return _hs(w_out, h, neu1e, word, points, codes, lengths, lr, track), r
-    return _ns(w_out, h, neu1e, word, table, negative, lr, r, track)
+@njit(**_LEAF)
+def _fill_window(ids, sent, kept, j, reduced, window_ids):
+    """window_ids[:n] = the words at kept positions j-reduced..j+reduced (-1 across a line end); returns (n, centre)."""
+    lo, hi = max(0, j - reduced), min(kept.shape[0], j + reduced + 1)
+    line = sent[kept[j]]
+    for k in range(lo, hi):
+        window_ids[k - lo] = ids[kept[k]] if sent[kept[k]] == line else -1
+    return hi - lo, j - lo
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _add_rows(w_in, w, sub_ptr, sub_idx, acc):
-    """acc += the input rows of word ``w`` (itself, then its n-grams); returns how many."""
-    for t in range(sub_ptr[w], sub_ptr[w + 1]):
-        row = w_in[sub_idx[t]]
-        for i in range(acc.shape[0]):
-            acc[i] += row[i]
-    return sub_ptr[w + 1] - sub_ptr[w]
+@njit(**_LEAF)
+def _mean_input(w_in, words, lo, hi, skip, sub_ptr, sub_idx, acc):
+    """acc[0] = the mean of every input row of ``words[lo:hi]`` but position ``skip`` and -1 entries.
+
+    A word's rows are its own and its n-grams' (CSR ``sub_ptr``/``sub_idx``). Returns how many rows
+    were averaged (0 leaves acc[0] zero).
+    """
+    for i in range(acc.shape[1]):
+        acc[0, i] = 0.0
+    count = 0
+    for k in range(lo, hi):
+        if k == skip or words[k] < 0:
+            continue
+        for t in range(sub_ptr[words[k]], sub_ptr[words[k] + 1]):
+            row = sub_idx[t]
+            for i in range(acc.shape[1]):
+                acc[0, i] += w_in[row, i]
+            count += 1
+    if count > 0:
+        scale = np.float32(1.0) / np.float32(count)
+        for i in range(acc.shape[1]):
+            acc[0, i] *= scale
+    return count
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _update_rows(w_in, w, sub_ptr, sub_idx, grad):
-    for t in range(sub_ptr[w], sub_ptr[w + 1]):
-        row = w_in[sub_idx[t]]
-        for i in range(grad.shape[0]):
-            row[i] += grad[i]
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def _mean_of_rows(w_in, w, sub_ptr, sub_idx, acc):
-    """acc = the mean of word ``w``'s input rows (fastText's input with subwords)."""
-    for i in range(acc.shape[0]):
-        acc[i] = 0.0
-    scale = np.float32(1.0) / np.float32(_add_rows(w_in, w, sub_ptr, sub_idx, acc))
-    for i in range(acc.shape[0]):
-        acc[i] *= scale
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def _sg_centre(w_in, w_out, ctx, word, neu1, neu1e, sub_ptr, sub_idx, use_sub, table, points, codes, lengths, hs, negative, lr, r, track):
-    """Skip-gram: context word ``ctx``'s input (its row, or the mean of its rows with subwords) predicts ``word``."""
-    if use_sub:
-        _mean_of_rows(w_in, ctx, sub_ptr, sub_idx, neu1)
-        part, r = _objective(w_out, neu1, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
-        _update_rows(w_in, ctx, sub_ptr, sub_idx, neu1e)  # fastText: every row takes the whole gradient
-        return part, r
-    h = w_in[ctx]
-    part, r = _objective(w_out, h, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
-    for i in range(h.shape[0]):
-        h[i] += neu1e[i]
-    return part, r
+@njit(**_LEAF)
+def _add_error(w_in, words, lo, hi, skip, sub_ptr, sub_idx, grad):
+    """Every input row of ``words[lo:hi]`` but position ``skip`` and -1 entries += ``grad`` (D,), unscaled."""
+    for k in range(lo, hi):
+        if k == skip or words[k] < 0:
+            continue
+        for t in range(sub_ptr[words[k]], sub_ptr[words[k] + 1]):
+            row = sub_idx[t]
+            for i in range(grad.shape[0]):
+                w_in[row, i] += grad[i]
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -201,45 +209,42 @@ def train_span(w_in, w_out, ids, sent, keep, table, points, codes, lengths, sub_
 
     ``done0`` words were trained before this span, of ``total`` in the run (for the learning rate).
     ``sub_ptr``/``sub_idx``: each word's input rows (CSR; just its own row without subwords).
+    Skip-gram: each context word's input (its row; with subwords the mean of its rows, all of which
+    take the gradient, as fastText) predicts the centre. CBOW: the mean of the context's rows does,
+    and each of those rows takes the whole error (gensim's cbow_mean=1).
     Returns (summed sampled loss, number of loss terms).
     """
-    d = w_in.shape[1]
-    neu1 = np.zeros(d, np.float32)
-    neu1e = np.zeros(d, np.float32)
+    prob, alias = table
+    neu1 = np.zeros((1, w_in.shape[1]), np.float32)  # (1, D): a hidden input, as a one-row matrix
+    neu1e = np.zeros(w_in.shape[1], np.float32)
+    window_ids = np.empty(2 * window + 1, np.int64)
     kept, r = _subsample(ids, keep, np.uint64(seed))
-    m = kept.shape[0]
-    loss, terms = 0.0, 0
-    for j in range(m):
-        pos = kept[j]
-        word, line = ids[pos], sent[pos]
-        lr = max(min_lr, lr0 - (lr0 - min_lr) * (done0 + pos) / total)
+    loss, terms, part = 0.0, 0, 0.0
+    for j in range(kept.shape[0]):
+        word = ids[kept[j]]
+        lr = max(min_lr, lr0 - (lr0 - min_lr) * (done0 + kept[j]) / total)
         r = lcg_next(r)
-        reduced = window - np.int64((r >> np.uint64(32)) % np.uint64(window))  # 1..window
+        n, centre = _fill_window(ids, sent, kept, j, window - np.int64((r >> np.uint64(32)) % np.uint64(window)), window_ids)
         track = j % _LOSS_EVERY == 0
-        lo, hi = max(0, j - reduced), min(m, j + reduced + 1)
-        if sg:
-            for k in range(lo, hi):
-                if k != j and sent[kept[k]] == line:
-                    part, r = _sg_centre(w_in, w_out, ids[kept[k]], word, neu1, neu1e, sub_ptr, sub_idx, use_sub, table, points,
-                                         codes, lengths, hs, negative, lr, r, track)
-                    loss, terms = loss + part, terms + track
-            continue
-        for i in range(d):  # CBOW: the mean of every input row of the context words predicts the centre
-            neu1[i] = 0.0
-        count = 0
-        for k in range(lo, hi):
-            if k != j and sent[kept[k]] == line:
-                count += _add_rows(w_in, ids[kept[k]], sub_ptr, sub_idx, neu1)
-        if count == 0:
-            continue
-        scale = np.float32(1.0) / np.float32(count)
-        for i in range(d):
-            neu1[i] *= scale
-        part, r = _objective(w_out, neu1, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
-        for k in range(lo, hi):  # gensim's cbow_mean=1: each context row takes the whole error, unscaled
-            if k != j and sent[kept[k]] == line:
-                _update_rows(w_in, ids[kept[k]], sub_ptr, sub_idx, neu1e)
-        loss, terms = loss + part, terms + track
+        # one prediction per context word (skip-gram) or one for the whole context (CBOW); the
+        # ns/hs branches are spelled out here because a helper taking the arrays costs refcounts
+        for k in range(n if sg else 1):
+            lo, hi, skip = (k, k + 1, -1) if sg else (0, n, centre)
+            if sg and (k == centre or window_ids[k] < 0):
+                continue
+            if sg and not use_sub:  # the context word's own row is the input
+                if hs:
+                    part = _hs(w_out, w_in, window_ids[k], neu1e, word, points, codes, lengths, lr, track)
+                else:
+                    part, r = _ns(w_out, w_in, window_ids[k], neu1e, word, prob, alias, negative, lr, r, track)
+            elif _mean_input(w_in, window_ids, lo, hi, skip, sub_ptr, sub_idx, neu1) == 0:
+                continue
+            elif hs:
+                part = _hs(w_out, neu1, 0, neu1e, word, points, codes, lengths, lr, track)
+            else:
+                part, r = _ns(w_out, neu1, 0, neu1e, word, prob, alias, negative, lr, r, track)
+            _add_error(w_in, window_ids, lo, hi, skip, sub_ptr, sub_idx, neu1e)
+            loss, terms = loss + part, terms + track
     return loss, terms
 
 
