@@ -7,10 +7,11 @@ Steps:
 1. The corpus is lowercased and punctuation is split off words (one line in, one line out), into
    WORK/corpus.txt; ``--max-words N`` keeps a prefix of N words (whole lines).
 2. For each of sg/cbow x ns/hs (``--configs``), gensim (``corpus_file`` mode, its fastest,
-   ``workers=threads``) and nlpkit (``--threads``, the compiled kernel on CPU) train with the same
-   settings: dim 100, window 5, negative 5 (hs: none), min-count 5, sample 1e-3, lr 0.025 -> 0.0001,
-   the same epochs. The two run side by side, one after the other, the order alternating from one
-   configuration (and repeat) to the next; wall time is measured around each whole command
+   ``workers=threads``; ``--gensim-input iterable`` reads a ``LineSentence`` instead) and nlpkit
+   (``--threads``, the compiled kernel on CPU) train with the same settings: dim 100, window 5,
+   negative 5 (hs: none), min-count 5, sample 1e-3, lr 0.025 -> 0.0001, the same epochs. The two
+   run side by side, one after the other, the order alternating from one configuration (and
+   repeat) to the next; wall time is measured around each whole command
    (vocabulary scan included). nlpkit's compiled kernel is loaded once on a tiny corpus first
    (numba compiles it on first use and caches it), as gensim's is compiled at install time.
 3. Both models are scored by the same evaluator (``--evaluator nlpkit`` or ``gensim``): Google
@@ -49,8 +50,10 @@ _TOKEN = re.compile(r"[^\W_]+|[^\w\s]")
 GENSIM = """
 import sys, time
 from gensim.models import Word2Vec
+from gensim.models.word2vec import LineSentence
 corpus, out, sg, hs, epochs, workers, seed = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:8])
-m = Word2Vec(corpus_file=corpus, sg=sg, hs=hs, negative=0 if hs else 5, vector_size=100, window=5, min_count=5,
+source = {"corpus_file": corpus} if sys.argv[8] == "file" else {"sentences": LineSentence(corpus)}
+m = Word2Vec(**source, sg=sg, hs=hs, negative=0 if hs else 5, vector_size=100, window=5, min_count=5,
              sample=1e-3, alpha=0.025, min_alpha=0.0001, epochs=epochs, workers=workers, seed=seed)
 m.wv.save_word2vec_format(out, binary=True)
 """
@@ -114,10 +117,11 @@ def train_nlpkit(corpus: Path, out: Path, config: str, epochs: int, threads: int
     return timed(cmd, out.with_suffix(".log"))
 
 
-def train_gensim(corpus: Path, out: Path, config: str, epochs: int, threads: int) -> dict[str, float]:
+def train_gensim(corpus: Path, out: Path, config: str, epochs: int, threads: int, source: str = "file") -> dict[str, float]:
     algo, _, loss = config.partition("-")
     vec = out.with_suffix(".bin")
-    cmd = [sys.executable, "-c", GENSIM, str(corpus), str(vec), str(int(algo == "sg")), str(int(loss == "hs")), str(epochs), str(threads), "1"]
+    cmd = [sys.executable, "-c", GENSIM, str(corpus), str(vec), str(int(algo == "sg")), str(int(loss == "hs")), str(epochs), str(threads), "1",
+           source]
     result = timed(cmd, out.with_suffix(".log"))
     shutil.rmtree(out, ignore_errors=True)
     subprocess.run(nlpkit_cmd("embed", "import", str(vec), "-o", str(out)), check=True, capture_output=True)
@@ -187,7 +191,7 @@ def bench_word2vec(args: argparse.Namespace, corpus: Path, work: Path) -> dict[s
     turn = 0
     for config in configs:
         for rep in range(args.repeats):
-            runs = [("gensim", lambda c=config: train_gensim(corpus, work / f"gensim-{c}", c, args.epochs, args.threads)),
+            runs = [("gensim", lambda c=config: train_gensim(corpus, work / f"gensim-{c}", c, args.epochs, args.threads, args.gensim_input)),
                     ("nlpkit", lambda c=config: train_nlpkit(corpus, work / f"nlpkit-{c}", c, args.epochs, args.threads, []))]
             for tool, run in runs if turn % 2 == 0 else runs[::-1]:  # alternate who goes first
                 print(f"training {tool} {config} (repeat {rep + 1}) ...", file=sys.stderr, flush=True)
@@ -282,6 +286,10 @@ def main() -> None:
     p.add_argument("--configs", default=",".join(CONFIGS) + ",glove", help="of sg-ns, cbow-ns, sg-hs, cbow-hs, glove")
     p.add_argument("--repeats", type=int, default=1, help="alternating runs per word2vec configuration (median wall time)")
     p.add_argument("--evaluator", choices=("nlpkit", "gensim"), default="nlpkit", help="scores every model the same way")
+    p.add_argument("--gensim-input", choices=("file", "iterable"), default="file",
+                   help="gensim reads corpus_file (fastest; its learning rate decays per worker, so with N workers it "
+                        "only reaches the point 1/N of the way through each epoch) or a LineSentence iterable (one global "
+                        "linear decay, as nlpkit's)")
     p.add_argument("--skip-training", action="store_true")
     p.add_argument("--skip-queries", action="store_true")
     args = p.parse_args()

@@ -11,7 +11,8 @@ from nlpkit.embeddings.spool import ChunkSpool
 from nlpkit.embeddings.training import RunOptions, scan_vocab
 from nlpkit.embeddings.vectors import WordVectors
 from nlpkit.embeddings.vocab import huffman_tree, noise_distribution
-from nlpkit.embeddings.w2v_numba import NumbaTrainer, alias_table, split_spans
+from nlpkit.embeddings.w2v_numba import NumbaTrainer, split_spans
+from nlpkit.embeddings.w2v_sampling import alias_table
 from nlpkit.embeddings.word2vec import Word2VecConfig, Word2VecTrainer, train_word2vec, trainer_class
 from tests.test_embed_train import group_purity, write_corpus
 
@@ -174,3 +175,59 @@ def test_compiled_kernel_on_cpu_trains_without_torch(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"  # torch costs about a second to import; the kernel does not need it
     assert (tmp_path / "m" / "vectors.safetensors").exists()
+
+
+def _toy_span(w_in, w_out, ids, sg, lr=0.5, negative=1):
+    """Run the kernel once over one line ``ids`` of a 3-word vocabulary: window 1, no subsampling,
+    constant learning rate, and a noise distribution that always draws word 2."""
+    from nlpkit.embeddings.w2v_numba import train_span
+
+    v = w_in.shape[0]
+    ids = np.asarray(ids, np.int64)
+    tree = np.zeros((v, 1), np.int64), np.zeros((v, 1), np.int8), np.zeros(v, np.int64)
+    train_span(w_in, w_out, ids, np.zeros(len(ids), np.int64), np.ones(v), alias_table(np.array([0.0, 0.0, 1.0])), *tree,
+               np.arange(v + 1, dtype=np.int64), np.arange(v, dtype=np.int64), False, sg, False, negative, 1,
+               lr, lr, 0.0, 100.0, 7)
+
+
+def test_cbow_update_matches_gensim_cbow_mean_by_hand():
+    rng = np.random.default_rng(0)
+    w_in = rng.normal(0, 0.5, (3, 4)).astype(np.float32)
+    w_out = rng.normal(0, 0.5, (3, 4)).astype(np.float32)
+    ref_in, ref_out = w_in.astype(np.float64), w_out.astype(np.float64)
+    ids, lr = [0, 1, 2], 0.5
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    for j, centre in enumerate(ids):  # gensim's fast_sentence_cbow_neg with cbow_mean=1, window 1
+        ctx = [ids[k] for k in (j - 1, j + 1) if 0 <= k < len(ids)]
+        h = ref_in[ctx].mean(0)  # the MEAN of the context rows
+        err = np.zeros(4)
+        for target, label in [(centre, 1.0), (2, 0.0)]:
+            if label == 0.0 and target == centre:
+                continue  # a noise draw equal to the target is skipped
+            g = (label - sigmoid(h @ ref_out[target])) * lr
+            err += g * ref_out[target]
+            ref_out[target] += g * h
+        for c in ctx:
+            ref_in[c] += err  # every context row takes the whole error (not err / len(ctx))
+    _toy_span(w_in, w_out, ids, sg=False, lr=lr)
+    # the kernel reads sigmoid from word2vec's 1000-slot table: within 0.3% of the exact value
+    assert np.allclose(w_out, ref_out, atol=2e-3) and np.allclose(w_in, ref_in, atol=2e-3)
+
+
+def test_saturated_pairs_are_skipped_as_gensim():
+    # skip-gram on "a b": the noise word 2 scores 8 against both inputs (beyond the table's 6): untouched
+    w_in = np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 0.0]], np.float32)
+    w_out = np.array([[0.0, 0.0], [0.0, 0.0], [4.0, 4.0]], np.float32)
+    _toy_span(w_in, w_out, [0, 1], sg=True, lr=0.1)
+    assert np.array_equal(w_out[2], [4.0, 4.0])  # word2vec.c would push it by -lr * input
+    # the positive pairs (score 0 -> sigmoid 0.5) are trained: rows 0 and 1 moved by 0.5 * lr * input
+    assert np.allclose(w_out[:2], 0.05) and np.allclose(w_in[:2], 1.0)
+
+
+def test_loss_table_is_minus_log_sigmoid():
+    from nlpkit.embeddings.w2v_numba import _pair_loss
+
+    for f in (-7.0, -3.2, -0.4, 0.0, 1.7, 5.9, 9.0):
+        for label in (0.0, 1.0):
+            x = f if label else -f
+            assert abs(_pair_loss(f, label) - np.logaddexp(0.0, -x)) < 0.01

@@ -11,17 +11,19 @@ the batched torch path in ``w2v_steps``). Per text position:
   cbow_mean=1);
 - negative sampling (``negative`` draws per pair from the unigram^0.75 distribution through an
   alias table, a draw equal to the target skipped) or hierarchical softmax along the target's
-  Huffman path;
+  Huffman path; a pair whose score is saturated (|x.y| >= 6, where word2vec's sigmoid table ends) is
+  skipped, as gensim does;
 - with ``--subwords``, a word's input is the mean of its own row and its character n-gram rows
   (fastText), and each of those rows takes the whole gradient;
 - the learning rate decays linearly with the words (before subsampling) trained so far.
 
-Threads: a chunk of text is cut at line boundaries into one span per thread, and the spans run in
-parallel from Python threads (the kernel releases the GIL), updating the shared weights without
+Threads: a chunk of text is cut at line boundaries into a few spans per thread, which the threads
+take as they come free (so a thread slowed by the chunk reader does not hold the others at the end
+of the chunk) and run in parallel (the kernel releases the GIL), updating the shared weights without
 locks ("Hogwild", as word2vec's threads). Random numbers come from word2vec's linear congruential
 generator, seeded per (seed, epoch, chunk, span): one thread gives the same result on every run.
 
-The loss is estimated on every 8th centre position (the log costs as much as an update).
+The loss is estimated on every 8th centre position, from a table of -log sigmoid (gensim's LOG_TABLE).
 The kernel is compiled on first use and cached on disk (``cache=True``).
 """
 
@@ -34,124 +36,104 @@ from numba import njit
 
 from nlpkit.embeddings.subwords import compose, parse_range, subword_table
 from nlpkit.embeddings.vocab import huffman_tree, keep_probabilities, noise_distribution
+from nlpkit.embeddings.w2v_sampling import alias_draw, alias_table, lcg_next, uniform
 from nlpkit.embeddings.word2vec import Word2VecTrainer
 
-_MUL = np.uint64(25214903917)  # word2vec.c's LCG
-_ADD = np.uint64(11)
 _LOSS_EVERY = 8  # centre positions per loss sample
-_MAX_EXP = 6.0  # word2vec.c: sigmoid read from a table on [-6, 6], saturated outside
+_SPANS_PER_THREAD = 4  # spans handed out to free threads, so that no thread waits long at a chunk's end
+_MAX_EXP = 6.0  # word2vec.c: sigmoid read from a table on [-6, 6]; outside it the pair is skipped (gensim)
 _EXP_SIZE = 1000
-_SIGMOID = (1.0 / (1.0 + np.exp(-(np.arange(_EXP_SIZE) / _EXP_SIZE * 2 - 1) * _MAX_EXP))).astype(np.float32)
+_GRID = np.arange(_EXP_SIZE) / _EXP_SIZE * 2 - 1  # table slot -> x / _MAX_EXP
+_SIGMOID = (1.0 / (1.0 + np.exp(-_GRID * _MAX_EXP))).astype(np.float32)
+_NEG_LOG_SIGMOID = np.logaddexp(0.0, -_GRID * _MAX_EXP).astype(np.float32)  # -log sigmoid(x), as gensim's LOG_TABLE
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _sigmoid(f):
-    if f >= _MAX_EXP:
-        return 1.0
-    if f <= -_MAX_EXP:
-        return 0.0
-    return _SIGMOID[int((f + _MAX_EXP) * (_EXP_SIZE / _MAX_EXP / 2))]
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _next(r):
-    return r * _MUL + _ADD
+def _slot(f):
+    """Table slot of ``f`` in (-_MAX_EXP, _MAX_EXP)."""
+    return int((f + _MAX_EXP) * (_EXP_SIZE / _MAX_EXP / 2))
 
 
 @njit(cache=True, nogil=True, fastmath=True)
 def _pair_loss(f, label):
-    # -log sigmoid(+-f); f clipped so exp cannot overflow
-    f = min(max(f, -30.0), 30.0)
-    return np.log1p(np.exp(-f)) if label > 0.5 else np.log1p(np.exp(f))
+    """-log sigmoid(+-f) from the table; exact outside it (rare)."""
+    x = f if label > 0.5 else -f
+    if x >= _MAX_EXP:
+        return np.log1p(np.exp(-min(x, 30.0)))
+    if x <= -_MAX_EXP:
+        return -x + np.log1p(np.exp(max(x, -30.0)))
+    return _NEG_LOG_SIGMOID[_slot(x)]
 
 
-@njit(cache=True)
-def alias_table(p):
-    """Walker/Vose alias table for drawing from ``p`` (V,) in O(1) with two lookups.
+# numba pairs every array a compiled function binds (argument, view, inlined helper's parameter)
+# with two atomic reference-count updates, and prunes them only in simple leaf functions. So the
+# hot path passes (matrix, row number) pairs, never row views, and train_span calls only leaves
+# (functions that hand no array on): no reference counting per pair, only per span (checked on
+# the LLVM IR: NRT_incref appears in train_span's entry block only).
+_HOT = dict(cache=True, nogil=True, fastmath=True, inline="always")
+_LEAF = dict(cache=True, nogil=True, fastmath=True)
 
-    Replaces word2vec's 10^8-slot unigram table: the (V,) arrays stay in cache, the big table
-    does not, and a cache miss per negative draw costs more than the rest of the update.
+
+@njit(**_HOT)
+def _dot(h, ih, w, iw):
+    """h[ih] . w[iw] for rows of two (., D) matrices."""
+    f = np.float32(0.0)  # float32 throughout lets the loops vectorise
+    for i in range(h.shape[1]):
+        f += h[ih, i] * w[iw, i]
+    return f
+
+
+@njit(**_HOT)
+def _update(w_out, target, h, ih, neu1e, f, label, lr):
+    """One logistic step on (h[ih], w_out[target]): d(h) into ``neu1e`` (D,), the output row in place.
+
+    A saturated score (|f| >= _MAX_EXP) is skipped, as gensim does for both losses and word2vec.c
+    for hierarchical softmax: on the right side its gradient is under 0.25% of the learning rate;
+    a pair saturated on the wrong side (rare) is skipped too, where word2vec.c's negative
+    sampling would push it by the whole learning rate.
     """
-    v = p.shape[0]
-    prob = np.zeros(v, np.float32)
-    alias = np.arange(v).astype(np.int32)
-    scaled = p * v
-    small, large = np.empty(v, np.int64), np.empty(v, np.int64)
-    ns = nl = 0
-    for i in range(v):
-        if scaled[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
-    while ns > 0 and nl > 0:
-        ns -= 1
-        s = small[ns]
-        l = large[nl - 1]
-        prob[s], alias[s] = scaled[s], l
-        scaled[l] = scaled[l] + scaled[s] - 1.0
-        if scaled[l] < 1.0:
-            nl -= 1
-            small[ns] = l
-            ns += 1
-    for i in range(nl):
-        prob[large[i]] = 1.0
-    for i in range(ns):
-        prob[small[i]] = 1.0  # rounding leftovers
-    return prob, alias
+    if f <= -_MAX_EXP or f >= _MAX_EXP:
+        return
+    g = np.float32((label - _SIGMOID[_slot(f)]) * lr)
+    for i in range(h.shape[1]):
+        neu1e[i] += g * w_out[target, i]
+        w_out[target, i] += g * h[ih, i]
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _draw(prob, alias, r):
-    """One draw from the alias table: bits 16..47 of the LCG state pick a slot, 48..63 the coin."""
-    slot = (((r >> np.uint64(16)) & np.uint64(0xFFFFFFFF)) * np.uint64(prob.shape[0])) >> np.uint64(32)
-    coin = np.float32(r >> np.uint64(48)) * np.float32(1.0 / 65536.0)
-    return np.int64(slot) if coin < prob[slot] else np.int64(alias[slot])
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def _ns(w_out, h, neu1e, word, table, negative, lr, r, track):
-    """Negative sampling for input ``h`` (D,) and target ``word``; adds d(h) to ``neu1e``."""
-    d = h.shape[0]
+@njit(**_LEAF)
+def _ns(w_out, h, ih, neu1e, word, prob, alias, negative, lr, r, track):
+    """Negative sampling for input h[ih]: ``word`` with label 1, then ``negative`` draws from the
+    alias table with label 0 (a draw equal to ``word`` skipped); d(h) into ``neu1e`` (D,)."""
+    for i in range(neu1e.shape[0]):
+        neu1e[i] = 0.0
     loss = 0.0
     for t in range(negative + 1):
         if t == 0:
             target, label = word, 1.0
         else:
-            r = _next(r)
-            target = _draw(table[0], table[1], r)
+            r = lcg_next(r)
+            target = alias_draw(prob, alias, r)
             if target == word:
                 continue
             label = 0.0
-        row = w_out[target]
-        f = np.float32(0.0)  # float32 throughout lets the loops vectorise
-        for i in range(d):
-            f += h[i] * row[i]
-        g = np.float32((label - _sigmoid(f)) * lr)
-        for i in range(d):
-            neu1e[i] += g * row[i]
-            row[i] += g * h[i]
+        f = _dot(h, ih, w_out, target)
+        _update(w_out, target, h, ih, neu1e, f, label, lr)
         if track:
             loss += _pair_loss(f, label)
     return loss, r
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _hs(w_out, h, neu1e, word, points, codes, lengths, lr, track):
-    """Hierarchical softmax along ``word``'s Huffman path (label = 1 - code, as word2vec)."""
-    d = h.shape[0]
+@njit(**_LEAF)
+def _hs(w_out, h, ih, neu1e, word, points, codes, lengths, lr, track):
+    """Hierarchical softmax along ``word``'s Huffman path (label = 1 - code, as word2vec); d(h) into ``neu1e``."""
+    for i in range(neu1e.shape[0]):
+        neu1e[i] = 0.0
     loss = 0.0
     for t in range(lengths[word]):
-        row = w_out[points[word, t]]
-        f = np.float32(0.0)
-        for i in range(d):
-            f += h[i] * row[i]
+        node = points[word, t]
+        f = _dot(h, ih, w_out, node)
         label = 1.0 - codes[word, t]
-        g = np.float32((label - _sigmoid(f)) * lr)
-        for i in range(d):
-            neu1e[i] += g * row[i]
-            row[i] += g * h[i]
+        _update(w_out, node, h, ih, neu1e, f, label, lr)
         if track:
             loss += _pair_loss(f, label)
     return loss
@@ -165,51 +147,59 @@ def _subsample(ids, keep, r):
     for i in range(ids.shape[0]):
         p = keep[ids[i]]
         if p < 1.0:
-            r = _next(r)
-            if p < (r & np.uint64(0xFFFF)) / 65536.0:
+            r = lcg_next(r)
+            if p < uniform(r):
                 continue
         kept[m] = i
         m += 1
     return kept[:m], r
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _objective(w_out, h, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track):
-    """One prediction of ``word`` from input ``h``: d(h) into ``neu1e``; returns (loss, generator)."""
-    neu1e[:] = 0.0
-    if hs:
-        return _hs(w_out, h, neu1e, word, points, codes, lengths, lr, track), r
-    return _ns(w_out, h, neu1e, word, table, negative, lr, r, track)
+@njit(**_LEAF)
+def _fill_window(ids, sent, kept, j, reduced, window_ids):
+    """window_ids[:n] = the words at kept positions j-reduced..j+reduced (-1 across a line end); returns (n, centre)."""
+    lo, hi = max(0, j - reduced), min(kept.shape[0], j + reduced + 1)
+    line = sent[kept[j]]
+    for k in range(lo, hi):
+        window_ids[k - lo] = ids[kept[k]] if sent[kept[k]] == line else -1
+    return hi - lo, j - lo
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _add_rows(w_in, w, sub_ptr, sub_idx, acc):
-    """acc += the input rows of word ``w`` (itself, then its n-grams); returns how many."""
-    for t in range(sub_ptr[w], sub_ptr[w + 1]):
-        acc += w_in[sub_idx[t]]
-    return sub_ptr[w + 1] - sub_ptr[w]
+@njit(**_LEAF)
+def _mean_input(w_in, words, lo, hi, skip, sub_ptr, sub_idx, acc):
+    """acc[0] = the mean of every input row of ``words[lo:hi]`` but position ``skip`` and -1 entries.
+
+    A word's rows are its own and its n-grams' (CSR ``sub_ptr``/``sub_idx``). Returns how many rows
+    were averaged (0 leaves acc[0] zero).
+    """
+    for i in range(acc.shape[1]):
+        acc[0, i] = 0.0
+    count = 0
+    for k in range(lo, hi):
+        if k == skip or words[k] < 0:
+            continue
+        for t in range(sub_ptr[words[k]], sub_ptr[words[k] + 1]):
+            row = sub_idx[t]
+            for i in range(acc.shape[1]):
+                acc[0, i] += w_in[row, i]
+            count += 1
+    if count > 0:
+        scale = np.float32(1.0) / np.float32(count)
+        for i in range(acc.shape[1]):
+            acc[0, i] *= scale
+    return count
 
 
-@njit(cache=True, nogil=True, fastmath=True)
-def _update_rows(w_in, w, sub_ptr, sub_idx, grad):
-    for t in range(sub_ptr[w], sub_ptr[w + 1]):
-        w_in[sub_idx[t]] += grad
-
-
-@njit(cache=True, nogil=True, fastmath=True)
-def _sg_centre(w_in, w_out, ctx, word, neu1, neu1e, sub_ptr, sub_idx, use_sub, table, points, codes, lengths, hs, negative, lr, r, track):
-    """Skip-gram: context word ``ctx``'s input (its row, or the mean of its rows with subwords) predicts ``word``."""
-    if use_sub:
-        neu1[:] = 0.0
-        neu1 /= np.float32(_add_rows(w_in, ctx, sub_ptr, sub_idx, neu1))
-        part, r = _objective(w_out, neu1, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
-        _update_rows(w_in, ctx, sub_ptr, sub_idx, neu1e)  # fastText: every row takes the whole gradient
-        return part, r
-    h = w_in[ctx]
-    part, r = _objective(w_out, h, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
-    for i in range(h.shape[0]):
-        h[i] += neu1e[i]
-    return part, r
+@njit(**_LEAF)
+def _add_error(w_in, words, lo, hi, skip, sub_ptr, sub_idx, grad):
+    """Every input row of ``words[lo:hi]`` but position ``skip`` and -1 entries += ``grad`` (D,), unscaled."""
+    for k in range(lo, hi):
+        if k == skip or words[k] < 0:
+            continue
+        for t in range(sub_ptr[words[k]], sub_ptr[words[k] + 1]):
+            row = sub_idx[t]
+            for i in range(grad.shape[0]):
+                w_in[row, i] += grad[i]
 
 
 @njit(cache=True, nogil=True, fastmath=True)
@@ -219,42 +209,42 @@ def train_span(w_in, w_out, ids, sent, keep, table, points, codes, lengths, sub_
 
     ``done0`` words were trained before this span, of ``total`` in the run (for the learning rate).
     ``sub_ptr``/``sub_idx``: each word's input rows (CSR; just its own row without subwords).
+    Skip-gram: each context word's input (its row; with subwords the mean of its rows, all of which
+    take the gradient, as fastText) predicts the centre. CBOW: the mean of the context's rows does,
+    and each of those rows takes the whole error (gensim's cbow_mean=1).
     Returns (summed sampled loss, number of loss terms).
     """
-    d = w_in.shape[1]
-    neu1 = np.zeros(d, np.float32)
-    neu1e = np.zeros(d, np.float32)
+    prob, alias = table
+    neu1 = np.zeros((1, w_in.shape[1]), np.float32)  # (1, D): a hidden input, as a one-row matrix
+    neu1e = np.zeros(w_in.shape[1], np.float32)
+    window_ids = np.empty(2 * window + 1, np.int64)
     kept, r = _subsample(ids, keep, np.uint64(seed))
-    m = kept.shape[0]
-    loss, terms = 0.0, 0
-    for j in range(m):
-        pos = kept[j]
-        word = ids[pos]
-        lr = max(min_lr, lr0 - (lr0 - min_lr) * (done0 + pos) / total)
-        r = _next(r)
-        reduced = window - np.int64((r >> np.uint64(16)) % np.uint64(window))  # 1..window
+    loss, terms, part = 0.0, 0, 0.0
+    for j in range(kept.shape[0]):
+        word = ids[kept[j]]
+        lr = max(min_lr, lr0 - (lr0 - min_lr) * (done0 + kept[j]) / total)
+        r = lcg_next(r)
+        n, centre = _fill_window(ids, sent, kept, j, window - np.int64((r >> np.uint64(32)) % np.uint64(window)), window_ids)
         track = j % _LOSS_EVERY == 0
-        lo, hi = max(0, j - reduced), min(m, j + reduced + 1)
-        if sg:
-            for k in range(lo, hi):
-                if k != j and sent[kept[k]] == sent[pos]:
-                    part, r = _sg_centre(w_in, w_out, ids[kept[k]], word, neu1, neu1e, sub_ptr, sub_idx, use_sub, table, points,
-                                         codes, lengths, hs, negative, lr, r, track)
-                    loss, terms = loss + part, terms + track
-            continue
-        neu1[:] = 0.0  # CBOW: the mean of every input row of the context words predicts the centre
-        count = 0
-        for k in range(lo, hi):
-            if k != j and sent[kept[k]] == sent[pos]:
-                count += _add_rows(w_in, ids[kept[k]], sub_ptr, sub_idx, neu1)
-        if count == 0:
-            continue
-        neu1 /= np.float32(count)
-        part, r = _objective(w_out, neu1, neu1e, word, table, points, codes, lengths, hs, negative, lr, r, track)
-        for k in range(lo, hi):
-            if k != j and sent[kept[k]] == sent[pos]:
-                _update_rows(w_in, ids[kept[k]], sub_ptr, sub_idx, neu1e)
-        loss, terms = loss + part, terms + track
+        # one prediction per context word (skip-gram) or one for the whole context (CBOW); the
+        # ns/hs branches are spelled out here because a helper taking the arrays costs refcounts
+        for k in range(n if sg else 1):
+            lo, hi, skip = (k, k + 1, -1) if sg else (0, n, centre)
+            if sg and (k == centre or window_ids[k] < 0):
+                continue
+            if sg and not use_sub:  # the context word's own row is the input
+                if hs:
+                    part = _hs(w_out, w_in, window_ids[k], neu1e, word, points, codes, lengths, lr, track)
+                else:
+                    part, r = _ns(w_out, w_in, window_ids[k], neu1e, word, prob, alias, negative, lr, r, track)
+            elif _mean_input(w_in, window_ids, lo, hi, skip, sub_ptr, sub_idx, neu1) == 0:
+                continue
+            elif hs:
+                part = _hs(w_out, neu1, 0, neu1e, word, points, codes, lengths, lr, track)
+            else:
+                part, r = _ns(w_out, neu1, 0, neu1e, word, prob, alias, negative, lr, r, track)
+            _add_error(w_in, window_ids, lo, hi, skip, sub_ptr, sub_idx, neu1e)
+            loss, terms = loss + part, terms + track
     return loss, terms
 
 
@@ -343,7 +333,7 @@ class NumbaTrainer(Word2VecTrainer):
     def _train_chunk(self, batches: Any, words: int, pool: Any, threads: int, total: int) -> None:
         k, chunk = batches
         cfg = self.cfg
-        spans = split_spans(chunk.sentence, threads)
+        spans = split_spans(chunk.sentence, threads * _SPANS_PER_THREAD if threads > 1 else 1)
         seeds = np.random.default_rng([cfg.seed, self.epoch, k]).integers(1, 2**62, size=max(1, len(spans)))
         w_in, w_out = self.w_in, self.w_out
         points, codes, lengths = self.tree
