@@ -113,7 +113,7 @@ def train_nlpkit(corpus: Path, out: Path, config: str, epochs: int, threads: int
                      "--min-count", "5", "--epochs", str(epochs), "--threads", str(threads), "--device", "cpu",
                      "--checkpoint-every", "0", "--seed", "1", "--force", *extra)
     if algo != "glove":
-        cmd += ["--window", "5", "--loss", loss, "--negative", "5", "--sample", "1e-3", "--lr", "0.025", "--min-lr", "0.0001"]
+        cmd += ["--window", "5", "--loss", loss, "--negative", "5", "--sample", "1e-3", "--min-lr", "0.0001"]  # --lr: nlpkit's default
     return timed(cmd, out.with_suffix(".log"))
 
 

@@ -86,7 +86,7 @@ def train_cmd(
     max_vocab: Annotated[Optional[int], typer.Option("--max-vocab", help="Keep at most this many of the most frequent words.")] = None,
     sample: Annotated[float, typer.Option("--sample", help="Frequent-word subsampling threshold (word2vec); 0 = off.")] = 1e-3,
     epochs: Annotated[int, typer.Option("--epochs", help="Passes over the corpus.")] = 5,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Start learning rate (default 0.025 word2vec, 0.05 GloVe).", show_default=False)] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Start learning rate (default 0.025 skip-gram, 0.05 CBOW and GloVe).", show_default=False)] = None,
     min_lr: Annotated[float, typer.Option("--min-lr", help="Learning rate at the end of the linear decay (word2vec).")] = 0.0001,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Centre words (word2vec) or co-occurrences (GloVe) per step; default 256 / 8192.", show_default=False)] = None,
     threads: Annotated[int, typer.Option("--threads", help="Worker threads on CPU; 0 = all cores.")] = 0,

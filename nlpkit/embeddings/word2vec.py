@@ -76,7 +76,7 @@ class Word2VecConfig:
     max_vocab: int | None = None
     sample: float = 1e-3  # frequent-word subsampling threshold; 0 = off
     epochs: int = 5
-    lr: float = 0.025
+    lr: float | None = None  # None: 0.025 for sg, 0.05 for cbow (word2vec.c's defaults)
     min_lr: float = 0.0001
     batch_size: int = 256  # centre words per step
     threads: int = 0  # worker threads; 0 = all cores
@@ -88,6 +88,11 @@ class Word2VecConfig:
     buckets: int = 2_000_000  # hash buckets for the n-grams
 
     def __post_init__(self) -> None:
+        if self.lr is None:
+            # CBOW makes one update per centre word (skip-gram one per context word), so it takes
+            # twice the step: measured on 10M words, 2 epochs, 0.05 gives 10.8% Google analogies
+            # against 5.5% at 0.025.
+            self.lr = 0.05 if self.algo == "cbow" else 0.025
         checks = [
             (self.algo in ("sg", "cbow"), f"unknown --algo {self.algo!r}", "use sg, cbow or glove"),
             (self.loss in ("ns", "hs"), f"unknown --loss {self.loss!r}", "use ns or hs"),
