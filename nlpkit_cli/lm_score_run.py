@@ -41,19 +41,41 @@ class ScoreOptions:
 def run_score(o: ScoreOptions) -> None:
     """Score each input line: one record per line on stdout, the --summary lines on stderr."""
     from nlpkit.corpus import read_lines
-    from nlpkit.lm.score import Summary, score_lines
     from nlpkit_cli._records import BadLines
-    from nlpkit_cli.lm_format import summary_lines
 
-    totals = Summary() if o.summary else None
     writer = RecordWriter(o.line_buffered)
     lines = read_lines(o.inputs, strict_utf8=o.strict_utf8, text_field=o.text_field)
-    records = score_lines(o.model, lines, per_token=o.per_token, device=o.device, batch_size=o.batch_size,
-                          summary=totals, interactive=writer.line_buffered, threads=o.threads, context=o.context)
+    records, lines = _few(o, writer, lines)
+    totals = None
+    if records is None:
+        from nlpkit.lm.score import Summary, score_lines
+
+        totals = Summary() if o.summary else None
+        records = score_lines(o.model, lines, per_token=o.per_token, device=o.device, batch_size=o.batch_size,
+                              summary=totals, interactive=writer.line_buffered, threads=o.threads, context=o.context)
     write_records(writer, records, BadLines(o.strict), o.format.value, o.per_token, o.echo)
     if totals is not None:
+        from nlpkit_cli.lm_format import summary_lines
+
         for line in summary_lines(totals):
             say(line)
+
+
+def _few(o: ScoreOptions, writer: RecordWriter, lines: Any) -> tuple[Any, Any]:
+    """The records of a few plain lines scored without numpy (``ngram_few``) or None, and the lines
+    for the vectorised scorer (what was read ahead is put back)."""
+    if o.per_token or o.summary or o.context or writer.line_buffered:  # interactive: no read-ahead
+        return None, lines
+    from itertools import chain, islice
+
+    from nlpkit.lm.ngram_few import FEW, FewScorer
+
+    scorer = FewScorer.open(o.model)  # before any input is read, as score_lines does
+    if scorer is None:
+        return None, lines
+    head = list(islice(lines, FEW + 1))
+    records = scorer.scores(head)
+    return records, (None if records is not None else chain(head, lines))
 
 
 def write_records(writer: RecordWriter, records: Any, bad: Any, fmt: str, per_token: bool, echo: bool) -> None:
