@@ -55,3 +55,16 @@ def test_one_sentence_is_scored_without_importing_numpy(tmp_path):
     expected = list(score_lines(tmp_path / "m", ["the cat sat"]))[0]
     assert out.returncode == 0 and out.stderr == "False"
     assert out.stdout.split("\t")[:3] == [f"{expected.log10_prob:.6g}", "4", "0"]
+
+
+def test_lines_read_ahead_are_put_back_for_the_vectorised_scorer(tmp_path, cli):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TEXT)
+    train_ngram([str(corpus)], tmp_path / "m", NgramConfig(order=3))
+    lines = [f"{LINES[i % len(LINES)]} {i}" for i in range(FEW + 3)]
+    out = cli(["lm", "score", "-m", tmp_path / "m", "-f", "jsonl"], input="\n".join(lines) + "\n")
+    assert out.exit_code == 0
+    expected = list(score_lines(tmp_path / "m", lines))
+    got = [line for line in out.stdout.splitlines() if line]
+    assert len(got) == FEW + 3
+    assert [f'"text": "{r.text}"' in g for r, g in zip(expected, got)] == [True] * (FEW + 3)
