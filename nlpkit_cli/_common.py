@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -25,7 +24,21 @@ except ImportError:  # pragma: no cover - older typer uses the click package
     from click import exceptions as click_exceptions
     from click.globals import get_current_context
 
-from nlpkit.errors import ConfigError, NlpkitError
+from nlpkit_cli._runtime import (  # noqa: F401 - re-exported: the commands import them from here
+    EXIT_ERROR,
+    EXIT_INTERRUPT,
+    EXIT_SIGPIPE,
+    EXIT_TERMINATED,
+    HANDLED,
+    RecordWriter,
+    Terminated,
+    env_debug,
+    failure_exit,
+    handle_sigterm,
+    report,
+    stdin_is_interactive,
+    was_terminated,
+)
 
 log = logging.getLogger("nlpkit")
 
@@ -34,35 +47,6 @@ _PASS_THROUGH = tuple(
     {click_exceptions.ClickException, typer.Exit, typer.Abort}
     | {getattr(click_exceptions, name) for name in ("Exit", "Abort") if hasattr(click_exceptions, name)}
 )
-
-EXIT_ERROR = 1
-EXIT_SIGPIPE = 128 + 13
-EXIT_INTERRUPT = 128 + 2
-EXIT_TERMINATED = 128 + 15
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where Ctrl-C would be, so that a stopped job cleans up the same way."""
-
-
-_terminated: list[int] = []
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    _terminated.append(signum)  # remembered: Python drops an exception raised inside a finaliser
-    raise Terminated()
-
-
-def was_terminated() -> bool:
-    return bool(_terminated)
-
-
-def handle_sigterm() -> None:
-    """Make SIGTERM (kill, systemd, a batch scheduler) behave like Ctrl-C; exit status 143."""
-    import signal
-
-    signal.signal(signal.SIGTERM, _raise_terminated)
-
 
 def _set_quiet(value: bool) -> bool:
     if value:
@@ -127,12 +111,7 @@ def debug_enabled() -> bool:
     ctx = get_current_context(silent=True)
     if ctx is not None and ctx.find_root().params.get("debug"):
         return True
-    return os.environ.get("NLPKIT_DEBUG", "") not in ("", "0")
-
-
-def report(message: str) -> None:
-    """One line on stderr."""
-    typer.echo(f"error: {message}", err=True)
+    return env_debug()
 
 
 class NlpkitGroup(TyperGroup):
@@ -158,47 +137,11 @@ def guarded(call: Any) -> Any:
         return call()
     except _PASS_THROUGH:
         raise
-    except NlpkitError as exc:
-        if debug_enabled():
+    except HANDLED as exc:
+        code = failure_exit(exc, debug_enabled)
+        if code is None:
             raise
-        if not (isinstance(exc, ConfigError) and os.environ.get("RANK", "0") != "0"):
-            report(str(exc))  # under torchrun every rank finds the same option error: rank 0 says it
-        raise typer.Exit(exc.exit_code) from None
-    except BrokenPipeError:
-        _silence_stdout()
-        raise typer.Exit(EXIT_SIGPIPE) from None
-    except KeyboardInterrupt as exc:
-        term = isinstance(exc, Terminated)
-        typer.echo("terminated" if term else "interrupted", err=True)
-        raise typer.Exit(EXIT_TERMINATED if term else EXIT_INTERRUPT) from None
-    except (OSError, MemoryError) as exc:
-        if debug_enabled():
-            raise
-        report(_os_message(exc))
-        raise typer.Exit(EXIT_ERROR) from None
-    except Exception as exc:
-        if debug_enabled():
-            raise
-        report(f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback")
-        raise typer.Exit(EXIT_ERROR) from None
-
-
-def _os_message(exc: BaseException) -> str:
-    if isinstance(exc, MemoryError):
-        return "out of memory; try a smaller --batch-size or model"
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f": {exc.filename}" if exc.filename else ""
-        return f"{exc.strerror.lower()}{where}"
-    return str(exc)
-
-
-def _silence_stdout() -> None:
-    # Python flushes stdout at exit and would raise again on the closed pipe.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
+        raise typer.Exit(code) from None
 
 
 class DefaultCommandGroup(TyperGroup):
@@ -217,35 +160,6 @@ class DefaultCommandGroup(TyperGroup):
 
 def default_group(name: str) -> type[DefaultCommandGroup]:
     return type(f"DefaultGroup_{name}", (DefaultCommandGroup,), {"default_command": name})
-
-
-def stdin_is_interactive() -> bool:
-    try:
-        return sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-class RecordWriter:
-    """Writes records to stdout in few large writes; flushes per record when interactive."""
-
-    def __init__(self, line_buffered: bool | None = None) -> None:
-        self.stream = sys.stdout
-        self.line_buffered = stdin_is_interactive() if line_buffered is None else line_buffered
-
-    def write(self, record: str) -> None:
-        self.stream.write(record + "\n")
-        if self.line_buffered:
-            self.stream.flush()
-
-    def write_block(self, block: str) -> None:
-        """A block of whole records, each ending in a newline."""
-        self.stream.write(block)
-        if self.line_buffered:
-            self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.flush()
 
 
 ForceOpt = Annotated[

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
-import signal
 import sys
 from typing import Annotated
 
@@ -13,7 +11,8 @@ import typer
 from nlpkit import __version__
 from nlpkit.progress import configure_logging
 from nlpkit_cli import quick
-from nlpkit_cli._common import EXIT_INTERRUPT, EXIT_TERMINATED, NlpkitGroup, handle_sigterm, was_terminated
+from nlpkit_cli._common import NlpkitGroup
+from nlpkit_cli._runtime import run_main
 
 # Every command, in the order of `nlpkit --help`: (name, module, attribute, a group or one command).
 COMMANDS = [
@@ -82,25 +81,12 @@ def _root(
     configure_logging(debug=debug)
 
 
-def main() -> None:
-    """Console-script entry point: die quietly on a closed pipe, as Unix tools do."""
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    handle_sigterm()
+def run_typer() -> None:
+    """The command line through Typer; a one-off query builds only its own command."""
     first = sys.argv[1] if len(sys.argv) > 1 else None
-    try:
-        if not quick.run(sys.argv[1:]):
-            build(first if first in {c[0] for c in COMMANDS} else None)(prog_name="nlpkit")
-    except SystemExit as exc:
-        if was_terminated() and exc.code in (0, None):  # the signal's exception was swallowed somewhere
-            typer.echo("terminated", err=True)
-            exc.code = EXIT_TERMINATED
-        if exc.code in (EXIT_INTERRUPT, EXIT_TERMINATED):
-            # Reader threads may be blocked on stdin; a normal shutdown would wait on their lock.
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except (OSError, ValueError):
-                    pass
-            os._exit(exc.code)
-        raise
+    build(first if first in {c[0] for c in COMMANDS} else None)(prog_name="nlpkit")
+
+
+def main() -> None:
+    """Console-script entry point: the quick path if it takes the command line, else the Typer app."""
+    run_main(lambda: quick.run(sys.argv[1:]) or run_typer())

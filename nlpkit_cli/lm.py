@@ -20,7 +20,6 @@ from nlpkit_cli._common import (
     ModelOpt,
     OutputDirOpt,
     QuietOpt,
-    RecordWriter,
     SeedOpt,
     StrictOpt,
     StrictUtf8Opt,
@@ -61,9 +60,11 @@ from nlpkit_cli._train_opts import (
     config_values,
     run_options,
 )
-from nlpkit.errors import NlpkitError
-from nlpkit_cli._records import BadLines
-from nlpkit_cli.lm_format import format_block, parse_prune, summary_lines
+from nlpkit_cli._runtime import options
+from nlpkit_cli.lm_format import parse_prune
+from nlpkit_cli.lm_score_run import ScoreFormat, ScoreOptions, run_score
+
+_S = ScoreOptions  # the defaults of `lm score`, written once
 
 log = logging.getLogger("nlpkit")
 
@@ -77,11 +78,6 @@ class Arch(str, Enum):
     gru = "gru"
     lstm = "lstm"
     transformer = "transformer"
-
-
-class ScoreFormat(str, Enum):
-    tsv = "tsv"
-    jsonl = "jsonl"
 
 
 def _opt(flag: str, text: str, **kw):  # noqa: ANN003, ANN202 - a short alias keeps the signature readable
@@ -176,57 +172,24 @@ def train_cmd(
 @app.command("score")
 def score_cmd(
     model: ModelOpt,
-    inputs: InputsArg = None,
-    format: Annotated[ScoreFormat, typer.Option("--format", "-f", help="tsv (log10_prob, n_tokens, n_oov, ppl) or jsonl.")] = ScoreFormat.tsv,
-    per_token: Annotated[bool, _opt("--per-token", "Add each token's log10 p, n-gram length, OOV mark.")] = False,
-    summary: Annotated[bool, _opt("--summary", "Print corpus perplexity (without, then with OOVs) to stderr.")] = False,
-    batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = 64,
+    inputs: InputsArg = _S.inputs,
+    format: Annotated[ScoreFormat, typer.Option("--format", "-f", help="tsv (log10_prob, n_tokens, n_oov, ppl) or jsonl.")] = _S.format,
+    per_token: Annotated[bool, _opt("--per-token", "Add each token's log10 p, n-gram length, OOV mark.")] = _S.per_token,
+    summary: Annotated[bool, _opt("--summary", "Print corpus perplexity (without, then with OOVs) to stderr.")] = _S.summary,
+    batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = _S.batch_size,
     context: Annotated[bool, _opt("--context", "Document mode: the lines are running text; each is scored after "
-                                  "the previous ones (neural: state carried; n-gram: the last n-1 words).")] = False,
-    threads: Annotated[int, _opt("--threads", "n-gram: score batches of lines on N threads.", min=1)] = 1,
-    device: DeviceOpt = "auto",
-    strict_utf8: StrictUtf8Opt = False,
-    text_field: TextFieldOpt = "text",
-    line_buffered: LineBufferedOpt = None,
-    echo: EchoOpt = False,
-    strict: StrictOpt = False,
+                                  "the previous ones (neural: state carried; n-gram: the last n-1 words).")] = _S.context,
+    threads: Annotated[int, _opt("--threads", "n-gram: score batches of lines on N threads.", min=1)] = _S.threads,
+    device: DeviceOpt = _S.device,
+    strict_utf8: StrictUtf8Opt = _S.strict_utf8,
+    text_field: TextFieldOpt = _S.text_field,
+    line_buffered: LineBufferedOpt = _S.line_buffered,
+    echo: EchoOpt = _S.echo,
+    strict: StrictOpt = _S.strict,
     quiet: QuietOpt = False,
 ) -> None:
     """Score each input line (an empty line too): log10 p with </s>, tokens, OOVs, perplexity."""
-    from nlpkit.corpus import read_lines
-    from nlpkit.lm.score import Summary, score_lines
-
-    totals = Summary() if summary else None
-    writer = RecordWriter(line_buffered)
-    lines = read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field)
-    records = score_lines(model, lines, per_token=per_token, device=device, batch_size=batch_size, summary=totals,
-                          interactive=writer.line_buffered, threads=threads, context=context)
-    _write_records(writer, records, BadLines(strict), format.value, per_token, echo)
-    if totals is not None:
-        for line in summary_lines(totals):
-            typer.echo(line, err=True)
-
-
-def _write_records(writer: RecordWriter, records, bad: BadLines, fmt: str, per_token: bool, echo: bool) -> None:  # noqa: ANN001
-    """Records out in blocks of many lines, one write each (one line per write when interactive).
-
-    A bad line under ``--strict`` stops the output right after the records before it.
-    """
-    from itertools import islice
-
-    it, lineno = iter(records), 0
-    while block := list(islice(it, 1 if writer.line_buffered else 4096)):
-        for i, record in enumerate(block):
-            if record.error is not None:
-                try:
-                    bad(lineno + i + 1, record.text, record.error)
-                except NlpkitError:
-                    writer.write_block(format_block(block[:i], fmt, per_token, echo))
-                    raise
-        writer.write_block(format_block(block, fmt, per_token, echo))
-        lineno += len(block)
-    writer.close()
-    bad.summary()
+    run_score(options(ScoreOptions, locals()))
 
 
 @app.command("generate")

@@ -35,16 +35,35 @@ def test_other_command_lines_are_left_to_typer(argv):
     assert parse(argv) is None
 
 
-def test_a_plain_command_line_calls_the_command_with_its_defaults():
-    from nlpkit_cli.embed_query import similar_cmd
-    from nlpkit_cli.lm import ScoreFormat, score_cmd
+def test_a_plain_command_line_runs_the_body_with_its_options():
+    from nlpkit_cli.embed_query_run import SimilarOptions, run_similar
+    from nlpkit_cli.lm_score_run import ScoreFormat, ScoreOptions, run_score
     from nlpkit_cli.quick import parse
 
-    fn, kwargs = parse(["lm", "score", "-m", "d", "a.txt", "-f", "jsonl", "-"])
-    defaults = {p.name: p.default for p in inspect.signature(score_cmd).parameters.values()}
-    assert fn is score_cmd and kwargs == {**defaults, "model": Path("d"), "format": ScoreFormat.jsonl, "inputs": ["a.txt", "-"]}
-    fn, kwargs = parse(["similar", "--model", "v"])
-    assert fn is similar_cmd and kwargs["words"] is None and kwargs["top_k"] == 10
+    body, opts = parse(["lm", "score", "-m", "d", "a.txt", "-f", "jsonl", "-"])
+    assert body is run_score and opts == ScoreOptions(model=Path("d"), format=ScoreFormat.jsonl, inputs=["a.txt", "-"])
+    body, opts = parse(["similar", "--model", "v"])
+    assert body is run_similar and opts == SimilarOptions(model=Path("v")) and opts.words is None and opts.top_k == 10
+
+
+@pytest.mark.parametrize("command, options", [
+    ("nlpkit_cli.lm:score_cmd", "nlpkit_cli.lm_score_run:ScoreOptions"),
+    ("nlpkit_cli.embed_query:analogy_cmd", "nlpkit_cli.embed_query_run:AnalogyOptions"),
+    ("nlpkit_cli.embed_query:similar_cmd", "nlpkit_cli.embed_query_run:SimilarOptions"),
+])
+def test_the_typer_command_and_the_quick_path_share_every_default(command, options):
+    import dataclasses
+    import importlib
+
+    def load(spec):
+        module, name = spec.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    params = inspect.signature(load(command)).parameters
+    for field in dataclasses.fields(load(options)):
+        if field.name != "model":
+            assert params[field.name].default == field.default, field.name
+    assert {f.name for f in dataclasses.fields(load(options))} <= set(params)
 
 
 def _nlpkit(args: list, stdin: str = "") -> subprocess.CompletedProcess:
@@ -70,3 +89,27 @@ def test_the_quick_path_prints_what_typer_prints(cli, tmp_path):
         assert (quick.returncode, quick.stdout) == (slow.exit_code, slow.stdout), args
         if slow.exit_code:
             assert quick.stderr.strip() == slow.output.strip().splitlines()[-1]  # the one error line
+
+
+@pytest.mark.parametrize("args", [["lm", "score", "-m", "{ng}", "{text}"], ["analogy", "-m", "{vec}", "king:man::woman"],
+                                  ["similar", "-m", "{vec}", "-f", "jsonl", "nope"], ["lm", "score", "-m", "{missing}"]])
+def test_the_quick_path_imports_no_cli_framework(cli, tmp_path, args):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TEXT)
+    assert cli(["lm", "train", corpus, "-o", tmp_path / "ng", "--order", "2", "--quiet"]).exit_code == 0
+    vec = tmp_path / "v.vec"
+    vec.write_text("4 2\nking 1 0.1\nman 0.9 0.5\nwoman 0.1 1\nqueen 0.2 0.9\n")
+    assert cli(["embed", "import", vec, "-o", tmp_path / "v"]).exit_code == 0
+    paths = {"ng": tmp_path / "ng", "text": corpus, "vec": tmp_path / "v", "missing": tmp_path / "nothing"}
+    argv = [a.format(**paths) for a in args]
+    code = ("import atexit, sys\n"
+            "heavy = {'typer', 'click', 'rich', 'pydantic', 'torch', 'datasets', 'transformers'}\n"
+            "atexit.register(lambda: sys.stderr.write('loaded: %s\\n' % sorted("
+            "{m.split('.')[0] for m in sys.modules} & heavy)))\n"
+            f"sys.argv = ['nlpkit', *{argv!r}]\n"
+            "from nlpkit_cli.main import main\nmain()\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], input="x\n", capture_output=True, text=True, env=env, cwd=ROOT,
+                         timeout=120)
+    assert out.returncode == (1 if "{missing}" in args else 0), out.stderr
+    assert out.stderr.splitlines()[-1] == "loaded: []"

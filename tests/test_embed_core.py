@@ -216,3 +216,28 @@ def test_hot_row_scale_caps_summed_rate():
     scale = hot_row_scale(rows, weights, lr)
     # row 1 takes 40 pair-equivalents at lr 0.025 = rate 1.0 > 0.4: scaled by 0.4; row 2 (0.125) is not
     assert scale.tolist() == pytest.approx([HOT_ROW_STEP / 1.0, HOT_ROW_STEP / 1.0, 1.0, HOT_ROW_STEP / 1.0])
+
+
+@pytest.mark.parametrize("method", ["add", "mul"])
+def test_blocked_analogy_answers_equal_one_argmax_over_all_candidates(monkeypatch, method):
+    from nlpkit.embeddings import evaluate
+    from nlpkit.embeddings.vectors import MUL_EPSILON
+
+    monkeypatch.setattr(evaluate, "EVAL_COLUMNS", 8)  # 37 candidates: 5 blocks, the last one short
+    monkeypatch.setattr(evaluate, "EVAL_QUESTIONS", 5)
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((40, 4)).astype(np.float32)
+    vectors[20] = vectors[12]  # a tie across blocks: the first row must win, as with argmax
+    wv = WordVectors.from_matrix([f"w{i}" for i in range(40)], vectors)
+    abc = rng.integers(0, 37, size=(23, 3))
+    abc[0] = [1, 2, 3]
+    expected = []
+    for a, b, c in abc:
+        cos = [(wv.unit[:37] @ wv.unit[i]).astype(np.float32) for i in (a, b, c)]
+        if method == "mul":
+            cos = [(1.0 + x) / 2.0 for x in cos]
+        scores = cos[1] - cos[0] + cos[2] if method == "add" else cos[1] * cos[2] / (cos[0] + MUL_EPSILON)
+        scores[[a, b, c]] = -np.inf
+        expected.append(int(np.argmax(scores)))
+    for threads in (1, 3):
+        assert evaluate.best_answers(wv.unit, abc, 37, method, threads).tolist() == expected

@@ -12,6 +12,7 @@ the pairs whose words are both known.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,8 @@ import numpy as np
 from nlpkit.embeddings.vectors import MUL_EPSILON, WordVectors
 from nlpkit.errors import CorpusError
 
-EVAL_BATCH = 512
+EVAL_COLUMNS = 1024  # candidates per block
+EVAL_QUESTIONS = 256  # questions per block of scores: (256, 1024) float32 = 1 MB, in the L2 cache
 
 
 @dataclass
@@ -94,47 +96,106 @@ def _restricted_index(wv: WordVectors, restrict: int | None, case_insensitive: b
 
 
 def evaluate_analogies(
-    wv: WordVectors, path: str | Path, *, restrict_vocab: int | None = 300_000, case_insensitive: bool = False, method: str = "add"
+    wv: WordVectors, path: str | Path, *, restrict_vocab: int | None = 300_000, case_insensitive: bool = False, method: str = "add",
+    threads: int | None = None,
 ) -> AnalogyReport:
     """Accuracy on a questions-words file; see the module docstring for the rules.
 
     The test sets use few distinct words (905 in the Google set), so the cosines of those words
-    with every candidate are computed once, (W, n), and each question's scores are sums or
-    products of three of its rows: far fewer operations than one product per question.
+    with every candidate are computed (one matrix product per block of candidates) and each
+    question's scores are sums or products of three of their rows: far fewer operations than one
+    product per question. ``threads`` blocks are scored at once (default: the available cores).
     """
+    if method not in ("add", "mul"):
+        raise ValueError(f"unknown analogy method {method!r}")
     index = _restricted_index(wv, restrict_vocab, case_insensitive)
     n = min(len(wv), restrict_vocab) if restrict_vocab else len(wv)
     report = AnalogyReport()
-    sections = []
+    rows = []
     for name, questions in read_analogies(path):
         section = Section(name)
-        rows = []
         for q in questions:
             ids = [index.get(w.lower() if case_insensitive else w) for w in q]
             if any(i is None for i in ids):
                 section.oov += 1
             else:
                 rows.append(ids)
-        section.total = len(rows)
-        sections.append((section, np.asarray(rows, dtype=np.int64).reshape(-1, 4)))
-    asked = np.unique(np.concatenate([r[:, :3].ravel() for _, r in sections]))  # (W,) distinct question words
-    cos = np.asarray(wv.unit[asked]) @ np.asarray(wv.unit[:n]).T  # (W, n)
-    if method == "mul":
-        cos = (1.0 + cos) / 2.0
-    elif method != "add":
-        raise ValueError(f"unknown analogy method {method!r}")
-    for section, rows in sections:
-        for start in range(0, len(rows), EVAL_BATCH):
-            batch = rows[start : start + EVAL_BATCH]  # (Q, 4)
-            a, b, c = (np.searchsorted(asked, batch[:, j]) for j in range(3))
-            if method == "add":  # argmax of cos(x, b - a + c) = argmax of x.b - x.a + x.c
-                scores = cos[b] - cos[a] + cos[c]  # (Q, n)
-            else:
-                scores = cos[b] * cos[c] / (cos[a] + MUL_EPSILON)
-            np.put_along_axis(scores, batch[:, :3], -np.inf, axis=1)
-            section.correct += int((scores.argmax(1) == batch[:, 3]).sum())
+                section.total += 1
         report.sections.append(section)
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1, 4)  # (Q, 4) rows of a, b, c and the answer
+    right = best_answers(wv.unit, rows[:, :3], n, method, threads) == rows[:, 3]
+    ends = np.cumsum([s.total for s in report.sections])
+    for section, hits in zip(report.sections, np.split(right, ends[:-1])):
+        section.correct = int(hits.sum())
     return report
+
+
+@dataclass
+class _Questions:
+    """Analogy questions as rows of the few distinct words they use."""
+
+    abc: np.ndarray  # (Q, 3) rows of a, b, c in ``unit``
+    left: np.ndarray  # (W, D) unit vectors of the distinct question words
+    pos: np.ndarray  # (Q, 3) rows of a, b, c in ``left``
+    pairs: np.ndarray  # (P, 2) distinct (a, b) in ``left``: a set repeats each pair with many c
+    pair_of: np.ndarray  # (Q,) index into ``pairs``
+    method: str
+
+
+def best_answers(unit: np.ndarray, abc: np.ndarray, n: int, method: str = "add", threads: int | None = None) -> np.ndarray:
+    """(Q,) the best answer among the first ``n`` rows of ``unit`` to each question (Q, 3), its words excluded.
+
+    Candidates are scored in blocks of ``EVAL_COLUMNS`` (the scores of a block of questions stay in
+    the CPU cache); the first best candidate wins ties, as ``argmax`` over all of them would.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    asked, pos = np.unique(abc, return_inverse=True)  # (W,) distinct question words
+    pos = pos.reshape(abc.shape)
+    pairs, pair_of = np.unique(pos[:, :2], axis=0, return_inverse=True)
+    qs = _Questions(abc, np.asarray(unit[asked]), pos, pairs.reshape(-1, 2), pair_of.reshape(-1), method)
+    starts = range(0, n, EVAL_COLUMNS)
+    if threads is None:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    with ThreadPoolExecutor(max(1, min(threads, len(starts)))) as pool:
+        found = list(pool.map(lambda s: _block_best(unit, s, min(s + EVAL_COLUMNS, n), qs), starts))
+    best = np.full(len(abc), -np.inf, np.float32)
+    best_at = np.zeros(len(abc), np.int64)
+    for value, at in found:  # in column order: a later block wins only with a strictly higher score
+        better = value > best
+        best[better], best_at[better] = value[better], at[better]
+    return best_at
+
+
+def _block_best(unit: np.ndarray, start: int, stop: int, qs: _Questions) -> tuple[np.ndarray, np.ndarray]:
+    """The best score and candidate of each question among rows ``start:stop``."""
+    cos = qs.left @ np.asarray(unit[start:stop]).T  # (W, B)
+    if qs.method == "mul":
+        cos = (1.0 + cos) / 2.0
+    else:  # argmax of cos(x, b - a + c) = argmax of (x.b - x.a) + x.c; x.b - x.a once per distinct (a, b)
+        diff = cos[qs.pairs[:, 1]] - cos[qs.pairs[:, 0]]  # (P, B)
+    n_q = len(qs.abc)
+    value, at = np.empty(n_q, np.float32), np.empty(n_q, np.int64)
+    buf = np.empty((EVAL_QUESTIONS, stop - start), np.float32)  # (Qb, B), reused: no page faults per batch
+    tmp = np.empty_like(buf)
+    for q0 in range(0, n_q, EVAL_QUESTIONS):
+        p = qs.pos[q0 : q0 + EVAL_QUESTIONS]
+        s, t = buf[: len(p)], tmp[: len(p)]
+        if qs.method == "add":
+            np.take(diff, qs.pair_of[q0 : q0 + EVAL_QUESTIONS], axis=0, out=s)
+            s += np.take(cos, p[:, 2], axis=0, out=t)
+        else:  # b * c / (a + eps), in that order
+            np.take(cos, p[:, 1], axis=0, out=s)
+            s *= np.take(cos, p[:, 2], axis=0, out=t)
+            np.take(cos, p[:, 0], axis=0, out=t)
+            t += MUL_EPSILON
+            s /= t
+        words = qs.abc[q0 : q0 + EVAL_QUESTIONS] - start  # (Qb, 3) question words, as columns of the block
+        inside = np.nonzero((words >= 0) & (words < stop - start))
+        s[inside[0], words[inside]] = -np.inf
+        best = s.argmax(1)
+        value[q0 : q0 + len(p)], at[q0 : q0 + len(p)] = s[np.arange(len(p)), best], best + start
+    return value, at
 
 
 def read_pairs(path: str | Path) -> list[tuple[str, str, float]]:

@@ -1,0 +1,126 @@
+"""The bodies of `nlpkit analogy` and `nlpkit similar`, without Typer (numpy only, never torch).
+
+The Typer commands (``nlpkit_cli.embed_query``) and the quick path both run them; the options
+dataclasses hold every option's default, written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+from nlpkit_cli._runtime import RecordWriter
+
+
+class Method(str, Enum):
+    add = "add"
+    mul = "mul"
+
+
+class QueryFormat(str, Enum):
+    text = "text"
+    tsv = "tsv"
+    jsonl = "jsonl"
+
+
+@dataclass(frozen=True)
+class AnalogyOptions:
+    model: Path
+    queries: Optional[list[str]] = None
+    method: Method = Method.add
+    top_k: int = 1
+    include_inputs: bool = False
+    format: QueryFormat = QueryFormat.text
+    echo: bool = False
+    strict: bool = False
+    line_buffered: Optional[bool] = None
+    subwords: bool = True
+
+
+@dataclass(frozen=True)
+class SimilarOptions:
+    model: Path
+    words: Optional[list[str]] = None
+    top_k: int = 10
+    include_inputs: bool = False
+    format: QueryFormat = QueryFormat.text
+    echo: bool = False
+    strict: bool = False
+    line_buffered: Optional[bool] = None
+    subwords: bool = True
+
+
+def run_analogy(o: AnalogyOptions) -> None:
+    """Answer "a is to b as c is to ?" by vector arithmetic; one output record per query."""
+    from nlpkit.embeddings.queries import analogy_records
+    from nlpkit.embeddings.vectors import WordVectors
+
+    wv = WordVectors.load(o.model, subwords=o.subwords)
+    writer = RecordWriter(o.line_buffered)
+    lines = o.queries if o.queries else _stdin_lines()
+    block = 1 if writer.line_buffered else 256
+    records = analogy_records(wv, lines, method=o.method.value, topk=o.top_k, include_inputs=o.include_inputs, block=block)
+    _write(records, writer, o.format, o.echo, o.strict)
+
+
+def run_similar(o: SimilarOptions) -> None:
+    """Nearest neighbours by cosine similarity; one output record per query word."""
+    from nlpkit.embeddings.queries import similar_records
+    from nlpkit.embeddings.vectors import WordVectors
+
+    wv = WordVectors.load(o.model, subwords=o.subwords)
+    writer = RecordWriter(o.line_buffered)
+    lines = o.words if o.words else _stdin_lines()
+    block = 1 if writer.line_buffered else 256
+    records = similar_records(wv, lines, topk=o.top_k, include_inputs=o.include_inputs, block=block)
+    _write(records, writer, o.format, o.echo, o.strict)
+
+
+def _stdin_lines() -> Iterator[str]:
+    """Stdin lines; invalid UTF-8 is replaced (and counted in one warning) as for every input."""
+    from nlpkit.corpus import read_lines
+
+    return read_lines(None)
+
+
+def _format(fmt: QueryFormat, rec: dict[str, Any], echo: bool) -> str:
+    from nlpkit_cli._records import dumps, ftext, rounded, tsv_row
+
+    if fmt == QueryFormat.jsonl:
+        return dumps(rounded(rec))
+    keys = [rec.get(k) or "" for k in ("a", "b", "c")] if "a" in rec else [rec.get("word") or ""]
+    if fmt == QueryFormat.tsv:
+        answers = [cell for x in rec["answers"] for cell in (x["word"], ftext(x["score"]))]
+        return tsv_row(keys + answers, rec["text"] if echo else None)
+    label = rec["text"].strip()
+    if "error" in rec:
+        shown = f"{label} -> ? ({rec['error']})"
+    else:
+        answers = ", ".join(f"{x['word']} ({x['score']:.4f})" for x in rec["answers"])
+        rank = f"  [answer rank {rec['answer_rank']}]" if "answer_rank" in rec else ""
+        shown = f"{label} -> {answers}{rank}"
+    return shown + ("\t" + rec["text"].replace("\t", " ") if echo else "")
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    """Input echoed in a log line: undecodable bytes as \\xNN, at most ``limit`` characters."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _write(records: Iterator[tuple[str, dict[str, Any]]], writer: RecordWriter, fmt: QueryFormat, echo: bool, strict: bool) -> None:
+    from nlpkit_cli._records import BadLines
+
+    bad = BadLines(strict)
+    for lineno, (_, rec) in enumerate(records, 1):
+        if "error" in rec:
+            bad(lineno, rec["text"], _shown(rec["error"]))  # the message may quote a huge query: capped in the warning
+        writer.write(_format(fmt, rec, echo))
+    writer.close()
+    bad.summary()
