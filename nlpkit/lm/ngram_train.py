@@ -71,6 +71,9 @@ class NgramConfig:
 
 TOKEN_BYTES = 256  # peak bytes per token of a text chunk while it is counted (its strings, windows and sorts)
 ESTIMATE_BYTES = 128  # peak bytes per n-gram of ``kneser_ney.estimate`` (all orders at once; ~130 measured, 5-gram)
+# Above this the estimation from files is the faster one as well as the smaller: measured on 10M
+# words (24.9M n-grams, 5-gram), 64.5 s and 1.15 GB peak from files against 112 s and 3.4 GB in memory.
+IN_MEMORY_MAX = 256 << 20
 
 
 def _chunk_rows(budget: int) -> int:
@@ -79,16 +82,16 @@ def _chunk_rows(budget: int) -> int:
 
 def _spill_to(counts: NgramCounts, budget: int, temp_dir: str | None, work: str) -> dict:
     """restrict_vocab's spill options: to files when the counts are files or too big to estimate in RAM."""
-    if any(isinstance(r, np.memmap) for r in counts.rows) or sum(map(len, counts.rows)) * ESTIMATE_BYTES > budget:
+    if any(isinstance(r, np.memmap) for r in counts.rows) or sum(map(len, counts.rows)) * ESTIMATE_BYTES > min(budget, IN_MEMORY_MAX):
         return {"memory": budget, "temp_dir": temp_dir, "out_dir": work}
     return {}
 
 
 def _estimate(counts: NgramCounts, prune: list[int], budget: int, work: str) -> NgramTables:
-    """In memory when the counts fit the budget (faster), else from files in ``work``, in chunks."""
+    """In memory for small models (faster there), else from files in ``work``, in chunks."""
     total = sum(len(r) for r in counts.rows)
     spilled = any(isinstance(r, np.memmap) for r in counts.rows)
-    if not spilled and total * ESTIMATE_BYTES <= budget:
+    if not spilled and total * ESTIMATE_BYTES <= min(budget, IN_MEMORY_MAX):
         return estimate(counts, prune)
     chunk = _chunk_rows(budget)
     log.info("estimating %d n-grams from files in %s, %d rows at a time", total, work, chunk)
