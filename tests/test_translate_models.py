@@ -196,3 +196,15 @@ def test_scheduled_sampling_forward_feeds_model_tokens(arch, cell):
     assert sampled.shape == gold.shape
     assert torch.allclose(sampled[:, 0], gold[:, 0], atol=1e-6)  # the first input is always BOS
     assert not torch.allclose(sampled[:, 1:], gold[:, 1:])
+
+
+def test_mix_inputs_samples_each_chosen_position_from_its_own_row():
+    torch.manual_seed(0)
+    gold = torch.arange(1, 401)  # (400,), no padding
+    logits = torch.full((400, V), -1e9)
+    predicted = (gold + 3) % V
+    logits[torch.arange(400), predicted] = 0.0  # each row predicts its own token
+    mixed = mix_inputs(gold, logits, 0.5)
+    from_model = mixed.ne(gold)
+    assert torch.equal(mixed[from_model], predicted[from_model])
+    assert 150 < int(from_model.sum()) < 250  # about half the positions take the model's token

@@ -164,8 +164,13 @@ class RNNSeq2Seq(nn.Module):
 def mix_inputs(gold: torch.Tensor, logits: torch.Tensor, gold_prob: float) -> torch.Tensor:
     """Replace each gold id (B,) by a sample from ``logits`` (B, V) with probability 1 - gold_prob.
 
-    Padding positions keep the gold id (their loss is ignored anyway)."""
+    Padding positions keep the gold id (their loss is ignored anyway). Only the positions that take
+    the model's token are sampled: a softmax and a draw over the whole (B, V) cost more than the
+    decoder pass at high teacher-forcing rates."""
     with torch.no_grad():
-        sampled = torch.multinomial(logits.float().softmax(-1), 1).squeeze(1)  # (B,)
-        use_model = torch.rand(gold.shape, device=gold.device) >= gold_prob
-    return torch.where(use_model & gold.ne(0), sampled, gold)
+        use_model = (torch.rand(gold.shape, device=gold.device) >= gold_prob) & gold.ne(0)  # (B,)
+        rows = use_model.nonzero().squeeze(1)  # (R,)
+        if rows.numel() == 0:
+            return gold
+        sampled = torch.multinomial(logits[rows].float().softmax(-1), 1).squeeze(1)  # (R,)
+        return gold.index_put((rows,), sampled)
