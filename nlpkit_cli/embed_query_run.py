@@ -56,27 +56,26 @@ class SimilarOptions:
 def run_analogy(o: AnalogyOptions) -> None:
     """Answer "a is to b as c is to ?" by vector arithmetic; one output record per query."""
     from nlpkit.embeddings.queries import analogy_records
-    from nlpkit.embeddings.vectors import WordVectors
 
-    wv = WordVectors.load(o.model, subwords=o.subwords)
-    writer = RecordWriter(o.line_buffered)
-    lines = o.queries if o.queries else _stdin_lines()
-    block = 1 if writer.line_buffered else 256
-    records = analogy_records(wv, lines, method=o.method.value, topk=o.top_k, include_inputs=o.include_inputs, block=block)
-    _write(records, writer, o.format, o.echo, o.strict)
+    _run(o, o.queries, lambda wv, lines, block: analogy_records(
+        wv, lines, method=o.method.value, topk=o.top_k, include_inputs=o.include_inputs, block=block))
 
 
 def run_similar(o: SimilarOptions) -> None:
     """Nearest neighbours by cosine similarity; one output record per query word."""
     from nlpkit.embeddings.queries import similar_records
+
+    _run(o, o.words, lambda wv, lines, block: similar_records(wv, lines, topk=o.top_k, include_inputs=o.include_inputs, block=block))
+
+
+def _run(o: AnalogyOptions | SimilarOptions, given: Optional[list[str]], records: Any) -> None:
+    """Load the model, then write ``records(wv, lines, block)`` for the given lines or stdin's."""
     from nlpkit.embeddings.vectors import WordVectors
 
     wv = WordVectors.load(o.model, subwords=o.subwords)
     writer = RecordWriter(o.line_buffered)
-    lines = o.words if o.words else _stdin_lines()
-    block = 1 if writer.line_buffered else 256
-    records = similar_records(wv, lines, topk=o.top_k, include_inputs=o.include_inputs, block=block)
-    _write(records, writer, o.format, o.echo, o.strict)
+    block = 1 if writer.line_buffered else 256  # answer each line at once when stdin is interactive
+    _write(records(wv, given if given else _stdin_lines(), block), writer, o.format, o.echo, o.strict)
 
 
 def _stdin_lines() -> Iterator[str]:
