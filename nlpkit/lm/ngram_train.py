@@ -80,18 +80,21 @@ def _chunk_rows(budget: int) -> int:
     return max(256, budget // STREAM_ROW_BYTES)
 
 
+def _in_memory(counts: NgramCounts, budget: int) -> bool:
+    """Estimate in memory: the counts are not files and the model is small (faster there)."""
+    spilled = any(isinstance(r, np.memmap) for r in counts.rows)
+    return not spilled and sum(map(len, counts.rows)) * ESTIMATE_BYTES <= min(budget, IN_MEMORY_MAX)
+
+
 def _spill_to(counts: NgramCounts, budget: int, temp_dir: str | None, work: str) -> dict:
-    """restrict_vocab's spill options: to files when the counts are files or too big to estimate in RAM."""
-    if any(isinstance(r, np.memmap) for r in counts.rows) or sum(map(len, counts.rows)) * ESTIMATE_BYTES > min(budget, IN_MEMORY_MAX):
-        return {"memory": budget, "temp_dir": temp_dir, "out_dir": work}
-    return {}
+    """restrict_vocab's spill options: to files unless the model will be estimated in memory."""
+    return {} if _in_memory(counts, budget) else {"memory": budget, "temp_dir": temp_dir, "out_dir": work}
 
 
 def _estimate(counts: NgramCounts, prune: list[int], budget: int, work: str) -> NgramTables:
-    """In memory for small models (faster there), else from files in ``work``, in chunks."""
+    """In memory for small models, else from files in ``work``, in chunks."""
     total = sum(len(r) for r in counts.rows)
-    spilled = any(isinstance(r, np.memmap) for r in counts.rows)
-    if not spilled and total * ESTIMATE_BYTES <= min(budget, IN_MEMORY_MAX):
+    if _in_memory(counts, budget):
         return estimate(counts, prune)
     chunk = _chunk_rows(budget)
     log.info("estimating %d n-grams from files in %s, %d rows at a time", total, work, chunk)
