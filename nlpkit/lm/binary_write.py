@@ -6,8 +6,8 @@ estimator gives). The file's layout is fixed by the n-gram counts alone, so the 
 first and every array is then a memory map of its place in the file.
 
 Bucketing is a stable counting sort: one pass counts the n-grams of each bucket, a second places
-each chunk's n-grams at their bucket's fill pointer in row order, which is the order of
-``binary.bucketed``'s stable argsort. Resident while order k is written: the fill pointers (4 bytes
+each chunk's n-grams at their bucket's fill pointer in row order (a compiled loop), which is the
+order of ``binary.bucketed``'s stable argsort. Resident while order k is written: the fill pointers (4 bytes
 per n-gram of order k), the slot of each k-gram (4 bytes) and of each (k-1)-gram (4 bytes).
 """
 
@@ -18,6 +18,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from nlpkit.lm.binary import _ALIGN, MAGIC, buckets_for, field_dtypes, home, pack
 from nlpkit.lm.kneser_ney import NgramTables
@@ -76,6 +77,17 @@ def write_binary_streamed(tables: NgramTables, path: str | Path, chunk: int = 1 
                 a.flush()
 
 
+@njit(cache=True, nogil=True)
+def _place(bucket: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """The slot of each n-gram of a chunk, in row order at its bucket's fill pointer (which advances)."""
+    pos = np.empty(len(bucket), np.int64)
+    for i in range(len(bucket)):
+        b = bucket[i]
+        pos[i] = fill[b]
+        fill[b] += 1
+    return pos
+
+
 def _write_order(out: dict[str, np.ndarray], tables: NgramTables, k: int, lower_slot: np.ndarray, vocab: int,
                  chunk: int) -> np.ndarray:
     """Fill order k's arrays; returns the slot of each of its rows."""
@@ -96,18 +108,10 @@ def _write_order(out: dict[str, np.ndarray], tables: NgramTables, k: int, lower_
     slot = np.empty(n, np.uint32)
     for a, b in chunks(n, chunk, mapped=mapped):
         key = keys(a, b)
-        bucket = home(key, buckets)
-        order = np.argsort(bucket, kind="stable")
-        bucket = bucket[order]
-        new = np.ones(len(bucket), bool)
-        new[1:] = bucket[1:] != bucket[:-1]
-        starts = np.flatnonzero(new)
-        lengths = np.diff(np.append(starts, len(bucket)))
-        pos = fill[bucket].astype(np.int64) + np.arange(len(bucket)) - np.repeat(starts, lengths)
-        fill[bucket[starts]] += lengths.astype(np.uint32)
-        slot[a + order] = pos
-        out["key"][pos] = key[order]
-        out["logp"][pos] = np.asarray(tables.logp[k - 1][a:b])[order]
+        pos = _place(home(key, buckets), fill)
+        slot[a:b] = pos
+        out["key"][pos] = key
+        out["logp"][pos] = np.asarray(tables.logp[k - 1][a:b])
         if not top:
-            out["backoff"][pos] = np.asarray(tables.backoff[k - 1][a:b])[order]
+            out["backoff"][pos] = np.asarray(tables.backoff[k - 1][a:b])
     return slot

@@ -128,7 +128,13 @@ class StreamEstimator:
         if m == 1:
             return query
         keys = self.w["key", m]
-        at = np.searchsorted(keys, query)
+        if len(query) > 1 and not bool((query[1:] >= query[:-1]).all()):
+            # sorted needles: each search starts where the last ended, in pages already read
+            order = np.argsort(query)
+            at = np.empty(len(query), np.int64)
+            at[order] = np.searchsorted(keys, query[order])
+        else:
+            at = np.searchsorted(keys, query)
         if len(at) and (at.max() >= len(keys) or not np.array_equal(keys[at], query)):
             raise ArtifactError(f"an n-gram's context or suffix is missing from the {m}-gram counts",
                                 "the counts are not closed under prefixes and suffixes: this is a bug, report it")

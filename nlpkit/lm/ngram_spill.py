@@ -51,12 +51,11 @@ def release(arrays) -> None:  # noqa: ANN001 - an iterable of arrays
 
 def merge_runs(rows: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """One sorted run with summed counts from several sorted runs (in memory)."""
-    from nlpkit.lm.ngram_count import unique_rows
+    from nlpkit.lm.ngram_merge import merge_sorted_runs
 
     if len(rows) == 1:
         return rows[0], counts[0]
-    r, c = unique_rows(np.concatenate(rows), np.concatenate(counts))
-    return r.astype(np.uint32), c
+    return merge_sorted_runs(rows, counts)
 
 
 class RunStore:

@@ -36,6 +36,7 @@ from nlpkit.lm.ngram_count import NgramCounts, count_ngrams, restrict_vocab
 from nlpkit.lm.ngram_model import NgramModel, load_ngram, load_tokenizer  # noqa: F401 - load_ngram is re-exported
 from nlpkit.lm.ngram_spill import parse_size
 from nlpkit.locking import output_lock
+from nlpkit.numpy_pages import no_huge_pages
 
 log = logging.getLogger("nlpkit")
 
@@ -152,7 +153,7 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
     budget = parse_size(config.memory)
     if config.temp_dir is not None and not Path(config.temp_dir).is_dir():
         raise ConfigError(f"--temp-dir {config.temp_dir} is not a directory", "create it, or leave --temp-dir out")
-    with output_lock(out_dir), tempfile.TemporaryDirectory(prefix="nlpkit-estimate-", dir=config.temp_dir) as work:
+    with output_lock(out_dir), no_huge_pages(), tempfile.TemporaryDirectory(prefix="nlpkit-estimate-", dir=config.temp_dir) as work:
         lines = require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "training text")
         pieces = _piece_vocab(tokenizer)
         chunk_tokens = min(chunk_tokens, max(10_000, budget // TOKEN_BYTES))  # a chunk's counting fits the budget

@@ -1,0 +1,46 @@
+"""The compiled merge of sorted count runs, and the huge-page switch used while counting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nlpkit.lm.ngram_count import unique_rows
+from nlpkit.lm.ngram_merge import merge_sorted_runs, merge_two
+from nlpkit.numpy_pages import no_huge_pages
+
+
+def _run(rng: np.random.Generator, n: int, k: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    rows, counts = unique_rows(rng.integers(0, high, (n, k)).astype(np.uint32), rng.integers(1, 9, n))
+    return rows.astype(np.uint32), counts
+
+
+def test_merge_two_by_hand() -> None:
+    a = np.array([[0, 1], [0, 2], [3, 0]], np.uint32)
+    b = np.array([[0, 2], [1, 0], [3, 0], [3, 1]], np.uint32)
+    rows, counts = merge_two(a, np.array([1, 2, 3]), b, np.array([10, 20, 30, 40]))
+    assert rows.tolist() == [[0, 1], [0, 2], [1, 0], [3, 0], [3, 1]]
+    assert counts.tolist() == [1, 12, 20, 33, 40]
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_merge_equals_sorting_the_concatenation(k: int) -> None:
+    rng = np.random.default_rng(k)
+    runs = [_run(rng, n, k, 4) for n in (500, 0, 37, 1200, 1)]
+    rows, counts = merge_sorted_runs([r for r, _ in runs], [c for _, c in runs])
+    want_rows, want_counts = unique_rows(np.concatenate([r for r, _ in runs]), np.concatenate([c for _, c in runs]))
+    assert rows.dtype == np.uint32 and counts.dtype == np.int64
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_array_equal(counts, want_counts)
+
+
+def test_no_huge_pages_restores_the_setting() -> None:
+    from numpy._core.multiarray import _set_madvise_hugepage
+
+    before = _set_madvise_hugepage(True)
+    try:
+        with no_huge_pages():
+            assert _set_madvise_hugepage(False) is False  # off inside the block
+        assert _set_madvise_hugepage(True) is True  # back on after it
+    finally:
+        _set_madvise_hugepage(before)
