@@ -44,3 +44,16 @@ def test_no_huge_pages_restores_the_setting() -> None:
         assert _set_madvise_hugepage(True) is True  # back on after it
     finally:
         _set_madvise_hugepage(before)
+
+
+def test_find_sorted_rows_walks_both_tables() -> None:
+    from nlpkit.lm.ngram_merge import find_sorted_rows
+
+    table = np.array([[0, 1], [0, 4], [2, 2], [3, 0], [3, 5]], np.uint32)
+    queries = np.array([[0, 4], [0, 4], [3, 0], [3, 5]], np.uint32)  # sorted, with a repeat
+    at, missing = find_sorted_rows(queries, table)
+    assert missing == -1 and at.tolist() == [1, 1, 3, 4]
+    _, missing = find_sorted_rows(np.array([[0, 1], [2, 3], [3, 0]], np.uint32), table)
+    assert missing == 1  # [2, 3] is not in the table
+    _, missing = find_sorted_rows(np.array([[3, 6]], np.uint32), table)
+    assert missing == 0  # past the end

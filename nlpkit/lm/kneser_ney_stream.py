@@ -41,6 +41,7 @@ import numpy as np
 from nlpkit.errors import ArtifactError
 from nlpkit.lm.kneser_ney import LOG_ZERO, NgramTables, _discount_of, check_prune, discounts_from
 from nlpkit.lm.ngram_count import NgramCounts
+from nlpkit.lm.ngram_merge import find_sorted_rows
 from nlpkit.lm.ngram_spill import release
 
 BOS_ID = 1
@@ -141,15 +142,15 @@ class StreamEstimator:
         return at
 
     def _find_prefixes(self, prefixes: np.ndarray) -> np.ndarray:
-        """Row of each (sorted) prefix at its order, one search per order on the distinct ones."""
-        new = np.ones(len(prefixes), bool)
-        new[1:] = (prefixes[1:] != prefixes[:-1]).any(axis=1)
-        starts = np.flatnonzero(new)
-        distinct = prefixes[starts].astype(np.int64)
-        idx = distinct[:, 0]
-        for j in range(1, distinct.shape[1]):
-            idx = self._search(j + 1, idx * self.vocab + distinct[:, j])
-        return np.repeat(idx, np.diff(np.append(starts, len(prefixes))))
+        """Row of each (sorted) prefix at its order: one walk along that order's sorted rows."""
+        k = prefixes.shape[1]
+        if k == 1:
+            return prefixes[:, 0].astype(np.int64)  # unigram rows are word ids
+        at, missing = find_sorted_rows(prefixes, self.rows[k - 1])
+        if missing >= 0:
+            raise ArtifactError(f"an n-gram's context is missing from the {k}-gram counts",
+                                "the counts are not closed under prefixes: this is a bug, report it")
+        return at
 
     def _index(self, m: int) -> np.ndarray:
         """ctx_m, key_m, suf_m of order m >= 2; returns the continuation counts of order m-1."""

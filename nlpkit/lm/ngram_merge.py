@@ -1,11 +1,15 @@
-"""Merging sorted n-gram count runs in one linear pass (compiled with numba).
+"""Linear passes over sorted n-gram rows, compiled with numba: merging count runs, finding rows.
 
 Runs are (n, k) uint32 matrices of distinct rows in lexicographic order with int64 counts beside
 them. Sorting their concatenation again costs O(n log n) plus a dozen full-size temporaries; a
 merge of two sorted runs is one pass that adds the counts of rows found in both. Several runs
 merge pairwise, smallest first, as a Huffman tree: each row is copied O(log runs) times.
 
-The kernel is compiled on first use and cached on disk (``cache=True``).
+``find_sorted_rows`` finds each of many sorted rows in a sorted table (the row of each n-gram's
+context, one order down) by walking both at once: one pass instead of a binary search per row and
+per column.
+
+The kernels are compiled on first use and cached on disk (``cache=True``).
 """
 
 from __future__ import annotations
@@ -74,3 +78,40 @@ def merge_sorted_runs(rows: list[np.ndarray], counts: list[np.ndarray]) -> tuple
         tick += 1
     _, _, r, c = heap[0]
     return np.ascontiguousarray(r, np.uint32), np.asarray(c, np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _lower_bound(table, q, i) -> int:  # noqa: ANN001 - numba arrays
+    lo, hi = 0, table.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _compare(table, mid, q, i) < 0:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def _find_into(queries, table, out) -> int:  # noqa: ANN001 - numba arrays
+    """out[i] = row of queries[i] in table; returns -1, or the first query that is missing."""
+    if queries.shape[0] == 0:
+        return -1
+    t, n = _lower_bound(table, queries, 0), table.shape[0]
+    for i in range(queries.shape[0]):
+        while t < n and _compare(table, t, queries, i) < 0:
+            t += 1
+        if t == n or _compare(table, t, queries, i) != 0:
+            return i
+        out[i] = t
+    return -1
+
+
+def find_sorted_rows(queries: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, int]:
+    """(row of each query in ``table``, -1 or the index of the first query not there).
+
+    ``queries`` (q, k) in non-decreasing lexicographic order, ``table`` (n, k) sorted and distinct.
+    """
+    out = np.empty(len(queries), np.int64)
+    missing = _find_into(np.ascontiguousarray(queries, np.uint32), np.asarray(table), out)
+    return out, missing
