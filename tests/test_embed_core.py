@@ -224,7 +224,6 @@ def test_blocked_analogy_answers_equal_one_argmax_over_all_candidates(monkeypatc
     from nlpkit.embeddings.vectors import MUL_EPSILON
 
     monkeypatch.setattr(evaluate, "EVAL_COLUMNS", 8)  # 37 candidates: 5 blocks, the last one short
-    monkeypatch.setattr(evaluate, "EVAL_QUESTIONS", 5)
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((40, 4)).astype(np.float32)
     vectors[20] = vectors[12]  # a tie across blocks: the first row must win, as with argmax

@@ -23,8 +23,7 @@ import numpy as np
 from nlpkit.embeddings.vectors import MUL_EPSILON, WordVectors
 from nlpkit.errors import CorpusError
 
-EVAL_COLUMNS = 1024  # candidates per block
-EVAL_QUESTIONS = 256  # questions per block of scores: (256, 1024) float32 = 1 MB, in the L2 cache
+EVAL_COLUMNS = 1024  # candidates per block: their cosines with ~1,000 question words, 4 MB, stay in cache
 
 
 @dataclass
@@ -145,56 +144,46 @@ class _Questions:
 def best_answers(unit: np.ndarray, abc: np.ndarray, n: int, method: str = "add", threads: int | None = None) -> np.ndarray:
     """(Q,) the best answer among the first ``n`` rows of ``unit`` to each question (Q, 3), its words excluded.
 
-    Candidates are scored in blocks of ``EVAL_COLUMNS`` (the scores of a block of questions stay in
-    the CPU cache); the first best candidate wins ties, as ``argmax`` over all of them would.
+    Candidates are scored in blocks of ``EVAL_COLUMNS`` (a block's cosines stay in the CPU cache),
+    each thread taking a contiguous range of blocks in order; the first best candidate wins ties, as
+    ``argmax`` over all of them would.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     asked, pos = np.unique(abc, return_inverse=True)  # (W,) distinct question words
     pos = pos.reshape(abc.shape)
     pairs, pair_of = np.unique(pos[:, :2], axis=0, return_inverse=True)
-    qs = _Questions(abc, np.asarray(unit[asked]), pos, pairs.reshape(-1, 2), pair_of.reshape(-1), method)
-    starts = range(0, n, EVAL_COLUMNS)
+    qs = _Questions(np.ascontiguousarray(abc, np.int64), np.asarray(unit[asked]), pos.astype(np.int64),
+                    pairs.reshape(-1, 2), pair_of.reshape(-1).astype(np.int64), method)
     if threads is None:
         threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    with ThreadPoolExecutor(max(1, min(threads, len(starts)))) as pool:
-        found = list(pool.map(lambda s: _block_best(unit, s, min(s + EVAL_COLUMNS, n), qs), starts))
+    starts = list(range(0, n, EVAL_COLUMNS))
+    ranges = [r for r in np.array_split(np.asarray(starts, np.int64), max(1, min(threads, len(starts)))) if len(r)]
+    with ThreadPoolExecutor(len(ranges)) as pool:
+        found = list(pool.map(lambda r: _range_best(unit, [int(s) for s in r], n, qs), ranges))
     best = np.full(len(abc), -np.inf, np.float32)
     best_at = np.zeros(len(abc), np.int64)
-    for value, at in found:  # in column order: a later block wins only with a strictly higher score
+    for value, at in found:  # in column order: a later range wins only with a strictly higher score
         better = value > best
         best[better], best_at[better] = value[better], at[better]
     return best_at
 
 
-def _block_best(unit: np.ndarray, start: int, stop: int, qs: _Questions) -> tuple[np.ndarray, np.ndarray]:
-    """The best score and candidate of each question among rows ``start:stop``."""
-    cos = qs.left @ np.asarray(unit[start:stop]).T  # (W, B)
-    if qs.method == "mul":
-        cos = (1.0 + cos) / 2.0
-    else:  # argmax of cos(x, b - a + c) = argmax of (x.b - x.a) + x.c; x.b - x.a once per distinct (a, b)
-        diff = cos[qs.pairs[:, 1]] - cos[qs.pairs[:, 0]]  # (P, B)
-    n_q = len(qs.abc)
-    value, at = np.empty(n_q, np.float32), np.empty(n_q, np.int64)
-    buf = np.empty((EVAL_QUESTIONS, stop - start), np.float32)  # (Qb, B), reused: no page faults per batch
-    tmp = np.empty_like(buf)
-    for q0 in range(0, n_q, EVAL_QUESTIONS):
-        p = qs.pos[q0 : q0 + EVAL_QUESTIONS]
-        s, t = buf[: len(p)], tmp[: len(p)]
-        if qs.method == "add":
-            np.take(diff, qs.pair_of[q0 : q0 + EVAL_QUESTIONS], axis=0, out=s)
-            s += np.take(cos, p[:, 2], axis=0, out=t)
-        else:  # b * c / (a + eps), in that order
-            np.take(cos, p[:, 1], axis=0, out=s)
-            s *= np.take(cos, p[:, 2], axis=0, out=t)
-            np.take(cos, p[:, 0], axis=0, out=t)
-            t += MUL_EPSILON
-            s /= t
-        words = qs.abc[q0 : q0 + EVAL_QUESTIONS] - start  # (Qb, 3) question words, as columns of the block
-        inside = np.nonzero((words >= 0) & (words < stop - start))
-        s[inside[0], words[inside]] = -np.inf
-        best = s.argmax(1)
-        value[q0 : q0 + len(p)], at[q0 : q0 + len(p)] = s[np.arange(len(p)), best], best + start
+def _range_best(unit: np.ndarray, starts: list[int], n: int, qs: _Questions) -> tuple[np.ndarray, np.ndarray]:
+    """The best score and candidate of each question among the blocks at ``starts``."""
+    from nlpkit.embeddings.analogy_kernel import block_best
+
+    value, at = np.full(len(qs.abc), -np.inf, np.float32), np.zeros(len(qs.abc), np.int64)
+    mul = qs.method == "mul"
+    for start in starts:
+        stop = min(start + EVAL_COLUMNS, n)
+        cos = qs.left @ np.asarray(unit[start:stop]).T  # (W, B)
+        if mul:
+            cos = (1.0 + cos) / 2.0
+            diff = cos[:0]  # unused
+        else:  # argmax of cos(x, b - a + c) = argmax of (x.b - x.a) + x.c; x.b - x.a once per distinct (a, b)
+            diff = cos[qs.pairs[:, 1]] - cos[qs.pairs[:, 0]]  # (P, B)
+        block_best(cos, diff, qs.pos, qs.pair_of, qs.abc, start, mul, np.float32(MUL_EPSILON), value, at)
     return value, at
 
 
