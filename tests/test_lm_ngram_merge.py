@@ -57,3 +57,26 @@ def test_find_sorted_rows_walks_both_tables() -> None:
     assert missing == 1  # [2, 3] is not in the table
     _, missing = find_sorted_rows(np.array([[3, 6]], np.uint32), table)
     assert missing == 0  # past the end
+
+
+@pytest.mark.parametrize("chunk_tokens", [7, 1000])
+def test_counts_equal_counting_every_window_by_hand(chunk_tokens: int) -> None:
+    from collections import Counter
+
+    from nlpkit.lm.ngram_count import count_ngrams
+
+    rng = np.random.default_rng(5)
+    words = ["a", "b", "c", "d"]
+    lines = [" ".join(rng.choice(words, rng.integers(1, 9))) for _ in range(60)]
+    counts = count_ngrams(lines, 4, chunk_tokens=chunk_tokens)
+    want: Counter = Counter()
+    for line in lines:
+        toks = ["<s>", *line.split(), "</s>"]
+        for k in range(1, 5):
+            want.update(tuple(toks[i : i + k]) for i in range(len(toks) - k + 1))
+    got = {}
+    for k in range(1, 5):
+        rows, c = counts.rows[k - 1], counts.counts[k - 1]
+        assert [tuple(r) for r in rows.tolist()] == sorted(map(tuple, rows.tolist()))  # sorted, as runs must be
+        got.update({tuple(counts.words[i] for i in r): int(n) for r, n in zip(rows.tolist(), c.tolist())})
+    assert got == dict(want)

@@ -118,18 +118,30 @@ class NgramCounts:
 
 
 def _chunk_counts(ids: np.ndarray, sent: np.ndarray, order: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Count every order's windows that lie inside one sentence of the id stream."""
+    """Count every order's windows that lie inside one sentence of the id stream.
+
+    Order k ranks the windows by (rank of their first k-1 words at order k-1, last word): one sort
+    of one int64 key per order. Windows across a sentence boundary are ranked too (the next order
+    builds on every window's rank) but not counted.
+    """
     rows, counts = [], []
+    ids64 = ids.astype(np.int64)
+    vocab = int(ids64.max()) + 1 if len(ids64) else 1
+    rank = ids64  # rank of the window of the previous order starting at each position
     for k in range(1, order + 1):
-        if len(ids) < k:
+        n = len(ids) - k + 1
+        if n <= 0:
             rows.append(np.zeros((0, k), np.uint32))
             counts.append(np.zeros(0, np.int64))
             continue
-        windows = np.lib.stride_tricks.sliding_window_view(ids, k)  # (n - k + 1, k)
-        inside = sent[: len(ids) - k + 1] == sent[k - 1 :]
-        r, c = unique_rows(np.ascontiguousarray(windows[inside]), np.ones(int(inside.sum()), np.int64))
-        rows.append(r.astype(np.uint32))
-        counts.append(c)
+        key = ids64[:n] if k == 1 else rank[:n] * vocab + ids64[k - 1 :]  # < 2M * 2**32 < 2**63
+        first, rank = _rank(key)  # distinct windows in lexicographic order, the rank of each window
+        inside = sent[:n] == sent[k - 1 :]
+        c = np.bincount(rank[inside], minlength=len(first))
+        seen = c > 0
+        starts = first[seen]  # (d,) a position of each distinct window seen inside a sentence
+        rows.append(ids[starts[:, None] + np.arange(k)])  # (d, k) uint32
+        counts.append(c[seen].astype(np.int64))
     return rows, counts
 
 
