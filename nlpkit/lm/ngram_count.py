@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
 
@@ -153,10 +154,13 @@ class _Chunker:
 
     A chunk's lines are joined with a separator token and split once; word ids come from one
     C-level ``map`` over the tokens, and only the occurrences of unseen words go through Python.
+    A chunk is counted on a worker thread (numpy's sorts release the GIL) while the next one is
+    read and split: two chunks at most are held.
     """
 
-    def __init__(self, counts: NgramCounts, store) -> None:  # noqa: ANN001 - ngram_spill.RunStore
-        self.c, self.store = counts, store
+    def __init__(self, counts: NgramCounts, store, pool) -> None:  # noqa: ANN001 - RunStore, an executor
+        self.c, self.store, self.pool = counts, store, pool
+        self.counting = None  # the Future of the chunk being counted
         self.index = {w: i for i, w in enumerate(counts.words)}
         self.index[_SEP] = -2
         self.lines: list[str] = []
@@ -196,8 +200,15 @@ class _Chunker:
         sent = np.cumsum(out == 1) - 1  # sentence of each position
         self.c.sentences += len(self.lines)
         self.c.tokens += len(ids) - len(sep)
-        self.store.add(*_chunk_counts(out.astype(np.uint32), sent, self.c.order))
         self.lines, self.pending = [], 0
+        self.wait()
+        self.counting = self.pool.submit(_chunk_counts, out.astype(np.uint32), sent, self.c.order)
+
+    def wait(self) -> None:
+        """Store the runs of the chunk being counted, once they are ready."""
+        if self.counting is not None:
+            self.store.add(*self.counting.result())
+            self.counting = None
 
 
 def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000,
@@ -217,14 +228,16 @@ def count_ngrams(lines: Iterable[str], order: int, chunk_tokens: int = 2_000_000
         raise ConfigError(f"--order must be at least 1 (got {order})", "use e.g. --order 5")
     counts = NgramCounts(order=order, words=[UNK, BOS, EOS, *(w for w in vocab if w not in (UNK, BOS, EOS))])
     store = RunStore(order, memory, temp_dir)
-    chunker = _Chunker(counts, store)
-    for line in lines:
-        if not line.strip():
-            continue
-        chunker.add(line)
-        if chunker.pending >= chunk_tokens:
-            chunker.flush()
-    chunker.flush()
+    with ThreadPoolExecutor(1, thread_name_prefix="nlpkit-count") as pool:
+        chunker = _Chunker(counts, store, pool)
+        for line in lines:
+            if not line.strip():
+                continue
+            chunker.add(line)
+            if chunker.pending >= chunk_tokens:
+                chunker.flush()
+        chunker.flush()
+        chunker.wait()
     counts.rows, counts.counts = store.result(len(counts.words), out_dir)
     if counts.tokens == 0:
         raise CorpusError("the training text is empty (no words)", "give a file with text, one sentence per line")

@@ -156,7 +156,7 @@ def train_ngram(inputs: list[str], out_dir: str | Path, config: NgramConfig, *, 
     with output_lock(out_dir), no_huge_pages(), tempfile.TemporaryDirectory(prefix="nlpkit-estimate-", dir=config.temp_dir) as work:
         lines = require_lines(read_lines(inputs, strict_utf8=strict_utf8, text_field=text_field, stats=stats), "training text")
         pieces = _piece_vocab(tokenizer)
-        chunk_tokens = min(chunk_tokens, max(10_000, budget // TOKEN_BYTES))  # a chunk's counting fits the budget
+        chunk_tokens = min(chunk_tokens, max(10_000, budget // (2 * TOKEN_BYTES)))  # two chunks in flight fit the budget
         counts = count_ngrams(_pieces(lines, tokenizer, config.lowercase), config.order, chunk_tokens=chunk_tokens,
                               vocab=pieces, memory=budget, temp_dir=config.temp_dir, out_dir=work)
         log.info("counted %d tokens in %d sentences, %d types", counts.tokens, counts.sentences, len(counts.words))
