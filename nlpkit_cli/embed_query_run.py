@@ -1,7 +1,9 @@
 """The bodies of `nlpkit analogy` and `nlpkit similar`, without Typer (numpy only, never torch).
 
 The Typer commands (``nlpkit_cli.embed_query``) and the quick path both run them; the options
-dataclasses hold every option's default, written once.
+dataclasses hold every option's default, written once. A few plain queries given as arguments are
+answered without importing numpy (``nlpkit.embeddings.blas_query``), which costs more than the
+query; anything that path does not answer exactly as the numpy one goes to the numpy one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 from nlpkit_cli._runtime import RecordWriter
+
+# Queries given as arguments that are answered one at a time without numpy; more are answered in
+# numpy batches (one matrix product for many queries pays for the import).
+FEW_QUERIES = 8
+FEW_ANSWERS = 64  # --top-k beyond this: one arg-max scan per answer costs more than numpy's partition
 
 
 class Method(str, Enum):
@@ -58,24 +65,44 @@ def run_analogy(o: AnalogyOptions) -> None:
     from nlpkit.embeddings.queries import analogy_records
 
     _run(o, o.queries, lambda wv, lines, block: analogy_records(
-        wv, lines, method=o.method.value, topk=o.top_k, include_inputs=o.include_inputs, block=block))
+        wv, lines, method=o.method.value, topk=o.top_k, include_inputs=o.include_inputs, block=block),
+         plain=o.method == Method.add and not o.include_inputs)
 
 
 def run_similar(o: SimilarOptions) -> None:
     """Nearest neighbours by cosine similarity; one output record per query word."""
     from nlpkit.embeddings.queries import similar_records
 
-    _run(o, o.words, lambda wv, lines, block: similar_records(wv, lines, topk=o.top_k, include_inputs=o.include_inputs, block=block))
+    _run(o, o.words, lambda wv, lines, block: similar_records(wv, lines, topk=o.top_k, include_inputs=o.include_inputs, block=block),
+         plain=not o.include_inputs)
 
 
-def _run(o: AnalogyOptions | SimilarOptions, given: Optional[list[str]], records: Any) -> None:
+def _run(o: AnalogyOptions | SimilarOptions, given: Optional[list[str]], records: Any, plain: bool) -> None:
     """Load the model, then write ``records(wv, lines, block)`` for the given lines or stdin's."""
-    from nlpkit.embeddings.vectors import WordVectors
-
-    wv = WordVectors.load(o.model, subwords=o.subwords)
+    found = _one_off(o, given, records) if plain else None
     writer = RecordWriter(o.line_buffered)
-    block = 1 if writer.line_buffered else 256  # answer each line at once when stdin is interactive
-    _write(records(wv, given if given else _stdin_lines(), block), writer, o.format, o.echo, o.strict)
+    if found is None:
+        from nlpkit.embeddings.vectors import WordVectors
+
+        wv = WordVectors.load(o.model, subwords=o.subwords)
+        block = 1 if writer.line_buffered else 256  # answer each line at once when stdin is interactive
+        found = records(wv, given if given else _stdin_lines(), block)
+    _write(iter(found), writer, o.format, o.echo, o.strict)
+
+
+def _one_off(o: AnalogyOptions | SimilarOptions, given: Optional[list[str]], records: Any) -> list[Any] | None:
+    """All records of a few plain queries, answered without numpy; None when the numpy path must answer.
+
+    Every record is made before any is written, so giving up midway writes nothing twice.
+    """
+    if not given or len(given) > FEW_QUERIES or o.top_k > FEW_ANSWERS:
+        return None
+    from nlpkit.embeddings.blas_query import OneOffVectors, Unsuitable
+
+    try:
+        return list(records(OneOffVectors.open(o.model, subwords=o.subwords), given, FEW_QUERIES))
+    except Unsuitable:
+        return None
 
 
 def _stdin_lines() -> Iterator[str]:
