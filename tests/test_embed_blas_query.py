@@ -124,6 +124,11 @@ def test_answers_needing_scores_at_or_below_zero_are_left_to_numpy(tmp_path):
     assert [a["word"] for a in rec["answers"]] == ["woman", "king"]
     with pytest.raises(Unsuitable):
         list(similar_records(fast, ["man"], topk=3))  # the third is apple, at 0
+    (tmp_path / "v.txt").write_text("3 3\nman 1 0 0\nwoman 1 1 0\nking 1 0 1\n")
+    import_model(tmp_path / "v.txt", tmp_path / "pos")  # every score > 0: all of them, and no more
+    assert list(similar_records(OneOffVectors.open(tmp_path / "pos"), ["man"], topk=5)) == list(
+        similar_records(WordVectors.load(tmp_path / "pos"), ["man"], topk=5))
+    assert list(analogy_records(OneOffVectors.open(tmp_path / "pos"), ["man:woman::king"], topk=5))[0][1]["answers"] == []
 
 
 def test_no_library_means_unsuitable(model, no_blas):
@@ -165,6 +170,7 @@ def test_vocab_text_finds_rows_as_vocab_load(tmp_path):
     for w in [*words, "th", "he", "nope", "a\tb", "a\nx"]:
         assert vt.find(w) == vocab.find(w), w
     assert [vt.word(i) for i in range(len(words))] == vocab.words
+    assert VocabText.read(tmp_path).words([5, 0, 2]) == [vocab.words[i] for i in (5, 0, 2)]
     (tmp_path / "vocab.tsv").write_text("the\t3\nlast\t1")  # no final line break
     assert VocabText.read(tmp_path).find("last") == Vocab.load(tmp_path).find("last") == 1
     for text in ("a\t1\r\nb\t2\n", "a\t1\nb\n", "a\tb\t1\nc\t2\n"):  # read otherwise by Vocab.load: not used

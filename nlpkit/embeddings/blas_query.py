@@ -137,14 +137,14 @@ class OneOffVectors:
         v = self.shape[0]
         for i in exclude:
             y[i] = 0.0
-        found: list[Neighbour] = []
+        found: list[tuple[int, float]] = []  # (row, score), best first
         skips = 0
         while len(found) < topk:
             i = self._blas.isamax(v, y, 1)
             score = y[i]
             y[i] = 0.0
             if score > 0:
-                found.append(Neighbour(self.vocab.word(i), score, len(found) + 1))
+                found.append((i, score))
             elif score < 0:
                 skips += 1
                 if skips > MAX_SKIPS:
@@ -153,7 +153,8 @@ class OneOffVectors:
                 raise Unsuitable("answers with scores <= 0")
             else:
                 break  # every row taken or excluded: the numpy path gives as few
-        return found
+        words = self.vocab.words([i for i, _ in found])
+        return [Neighbour(w, score, rank) for rank, (w, (_, score)) in enumerate(zip(words, found), 1)]
 
 
 def add_target(a: list[float], b: list[float], c: list[float]) -> list[float]:

@@ -3,7 +3,7 @@
 The file has one ``word<TAB>count`` line per row of the vectors, in row order. ``Vocab.load`` turns
 the whole file into a word list; a one-off query needs the rows of three words and the words of a
 few rows, so here a word's row is found by searching the text for ``\\n word \\t`` and counting the
-line breaks before it, and the list of lines is split (not parsed) only when a row's word is asked.
+line breaks before it, and the lines are split (not parsed) only as far as the last row asked for.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ class VocabText:
 
     def __init__(self, text: str) -> None:
         self._text = text
-        self._lines: list[str] | None = None
+        self._rows = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+        self._lines: list[str] = []  # the first lines (the last item: the rest of the text)
 
     @classmethod
     def read(cls, directory: str | Path) -> VocabText | None:
@@ -34,13 +35,11 @@ class VocabText:
             text = (Path(directory) / VOCAB_FILE).read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError):
             return None
-        if "\r" in text or text.count("\t") != len(cls(text)):
-            return None
-        return cls(text)
+        vocab = cls(text)
+        return None if "\r" in text or text.count("\t") != len(vocab) else vocab
 
     def __len__(self) -> int:
-        text = self._text
-        return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+        return self._rows
 
     def find(self, word: str) -> int | None:
         """Row of ``word`` (the first, as ``list.index``), or None."""
@@ -52,6 +51,10 @@ class VocabText:
         return None if at < 0 else self._text.count("\n", 0, at) + 1
 
     def word(self, row: int) -> str:
-        if self._lines is None:
-            self._lines = self._text.split("\n")  # one C-level pass, only once a row's word is needed
-        return self._lines[row].rpartition("\t")[0]
+        return self.words([row])[0]
+
+    def words(self, rows: list[int]) -> list[str]:
+        """The words of ``rows``; one C-level split up to the last of them (answers are often frequent words)."""
+        if rows and max(rows) >= len(self._lines) - 1:
+            self._lines = self._text.split("\n", max(max(rows) + 1, 2 * len(self._lines)))
+        return [self._lines[row].rpartition("\t")[0] for row in rows]
