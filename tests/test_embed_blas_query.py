@@ -254,3 +254,17 @@ def test_a_plain_query_imports_no_numpy(model, args):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert out.returncode == 0 and out.stdout.startswith(("w1:w2::w3 -> ", '{"text": "w5"')), out.stderr
     assert out.stderr.splitlines()[-1] == "numpy: False"
+
+
+def test_a_span_is_mapped_from_its_page(tmp_path):
+    import ctypes
+    import struct
+
+    path = tmp_path / "floats"
+    path.write_bytes(struct.pack("<3f", 7, 7, 7) + struct.pack("<5000f", *range(5000)))
+    owner = type("Owner", (), {})()
+    for first, count in ((0, 3), (1500, 10), (4999, 1)):
+        addr = blas_query._map(owner, path, 12 + 4 * first, 4 * count)
+        assert list((ctypes.c_float * count).from_address(addr)) == list(range(first, first + count))
+    with pytest.raises(Unsuitable):
+        blas_query._map(owner, tmp_path / "missing", 0, 4)

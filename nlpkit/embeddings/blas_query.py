@@ -81,7 +81,7 @@ class OneOffVectors:
         if vocab is None or len(vocab) != unit.shape[0]:
             raise Unsuitable("a vocabulary the numpy path reads otherwise, or refuses")
         wv = cls(blas, vocab, 0, (unit.shape[0], unit.shape[1]), bool(model.get("lowercase", False)))
-        wv._matrix = _map(wv, path) + unit.offset
+        wv._matrix = _map(wv, path, unit.offset, unit.nbytes)
         return wv
 
     def lookup(self, word: str) -> int | None:
@@ -204,12 +204,13 @@ def _f32s(xs: Iterable[float]) -> list[float]:
 _libc: list[Any] = []
 
 
-def _map(owner: object, path: Path) -> int:
-    """Address of ``path`` mapped read-only until ``owner`` is collected.
+def _map(owner: object, path: Path, offset: int, nbytes: int) -> int:
+    """Address of the ``nbytes`` at ``offset`` in ``path``, mapped read-only until ``owner`` is collected.
 
-    MAP_POPULATE maps every page in one call rather than faulting them in 4 KiB at a time while the
-    product reads the whole matrix. libc's mmap is called because Python's mmap hides the address
-    unless the mapping is writable (and a writable private mapping is copied when populated).
+    Only the pages of those bytes are mapped (not the raw ``vectors`` tensor beside them), all in
+    one call (MAP_POPULATE) rather than faulted in 4 KiB at a time while the product reads them.
+    libc's mmap is called because Python's mmap hides the address unless the mapping is writable
+    (and a writable private mapping is copied when populated).
     """
     import mmap
 
@@ -219,14 +220,18 @@ def _map(owner: object, path: Path) -> int:
         libc.munmap.restype, libc.munmap.argtypes = c_int, (c_void_p, c_size_t)
         _libc.append(libc)
     libc = _libc[0]
-    fd = os.open(path, os.O_RDONLY)
+    start = offset - offset % mmap.ALLOCATIONGRANULARITY  # mmap's offset: a multiple of the page size
+    length = offset + nbytes - start
+    flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
     try:
-        length = os.fstat(fd).st_size
-        flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_POPULATE", 0)
-        addr = libc.mmap(None, length, mmap.PROT_READ, flags, fd, 0)
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise Unsuitable(f"cannot open {path}: {exc}") from None
+    try:
+        addr = libc.mmap(None, length, mmap.PROT_READ, flags, fd, start)
     finally:
         os.close(fd)
     if addr is None or addr == c_void_p(-1).value:
         raise Unsuitable(f"cannot map {path}: {os.strerror(ctypes.get_errno())}")
     weakref.finalize(owner, libc.munmap, addr, length)
-    return addr
+    return addr + offset - start
