@@ -1,9 +1,10 @@
 """The bodies of `nlpkit analogy` and `nlpkit similar`, without Typer (numpy only, never torch).
 
 The Typer commands (``nlpkit_cli.embed_query``) and the quick path both run them; the options
-dataclasses hold every option's default, written once. A few plain queries given as arguments are
-answered without importing numpy (``nlpkit.embeddings.blas_query``), which costs more than the
-query; anything that path does not answer exactly as the numpy one goes to the numpy one.
+dataclasses hold every option's default, written once. A few plain queries (as arguments, or on a
+stdin that is not a terminal) are answered without importing numpy (``nlpkit.embeddings.blas_query``),
+which costs more than the query; anything that path does not answer exactly as the numpy one goes
+to the numpy one.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Optional
 
 from nlpkit_cli._runtime import RecordWriter
 
-# Queries given as arguments that are answered one at a time without numpy; more are answered in
-# numpy batches (one matrix product for many queries pays for the import).
+# Queries answered one at a time without numpy; more are answered in numpy batches (one matrix
+# product for many queries pays for the import).
 FEW_QUERIES = 8
 FEW_ANSWERS = 64  # --top-k beyond this: one arg-max scan per answer costs more than numpy's partition
 
@@ -79,30 +81,41 @@ def run_similar(o: SimilarOptions) -> None:
 
 def _run(o: AnalogyOptions | SimilarOptions, given: Optional[list[str]], records: Any, plain: bool) -> None:
     """Load the model, then write ``records(wv, lines, block)`` for the given lines or stdin's."""
-    found = _one_off(o, given, records) if plain else None
     writer = RecordWriter(o.line_buffered)
+    lines: Iterator[str] = iter(given) if given else _stdin_lines()
+    found = None
+    # A person typing on stdin is answered line by line, never read ahead: that is the numpy path's.
+    if plain and o.top_k <= FEW_ANSWERS and len(given or ()) <= FEW_QUERIES and (given or not writer.line_buffered):
+        found, lines = _one_off(o, lines, records)
     if found is None:
         from nlpkit.embeddings.vectors import WordVectors
 
         wv = WordVectors.load(o.model, subwords=o.subwords)
         block = 1 if writer.line_buffered else 256  # answer each line at once when stdin is interactive
-        found = records(wv, given if given else _stdin_lines(), block)
+        found = records(wv, lines, block)
     _write(iter(found), writer, o.format, o.echo, o.strict)
 
 
-def _one_off(o: AnalogyOptions | SimilarOptions, given: Optional[list[str]], records: Any) -> list[Any] | None:
-    """All records of a few plain queries, answered without numpy; None when the numpy path must answer.
+def _one_off(o: AnalogyOptions | SimilarOptions, lines: Iterator[str], records: Any) -> tuple[list[Any] | None, Iterator[str]]:
+    """All records of a few plain queries answered without numpy, or None; and the lines not answered.
 
-    Every record is made before any is written, so giving up midway writes nothing twice.
+    The model is opened before any line is read, so a bad model is reported as soon as on the numpy
+    path; every record is made before any is written, so giving up midway writes nothing twice.
     """
-    if not given or len(given) > FEW_QUERIES or o.top_k > FEW_ANSWERS:
-        return None
     from nlpkit.embeddings.blas_query import OneOffVectors, Unsuitable
 
     try:
-        return list(records(OneOffVectors.open(o.model, subwords=o.subwords), given, FEW_QUERIES))
+        wv = OneOffVectors.open(o.model, subwords=o.subwords)
     except Unsuitable:
-        return None
+        return None, lines
+    head = list(islice(lines, FEW_QUERIES + 1))
+    lines = chain(head, lines)
+    if len(head) > FEW_QUERIES:
+        return None, lines
+    try:
+        return list(records(wv, head, FEW_QUERIES)), lines
+    except Unsuitable:
+        return None, lines
 
 
 def _stdin_lines() -> Iterator[str]:

@@ -209,8 +209,21 @@ def test_the_cli_takes_the_numpy_path_beyond_plain_queries(cli, model, monkeypat
         fast, slow, used_numpy = _both(cli, monkeypatch, [*args, "-m", model])
         assert fast == slow and used_numpy, args
         monkeypatch.setattr(openblas, "_loaded", [])
-    fast, slow, used_numpy = _both(cli, monkeypatch, ["similar", "-m", model], "w1\n")  # stdin: the numpy path
-    assert fast == slow and used_numpy
+    many = "".join(f"w{i}\n" for i in range(9))
+    for args, stdin in ((["similar"], many), (["similar", "--line-buffered"], "w1\n")):  # a person typing: line by line
+        fast, slow, used_numpy = _both(cli, monkeypatch, [*args, "-m", model], stdin)
+        assert fast == slow and fast.count("\n") == stdin.count("\n") and used_numpy, args
+        monkeypatch.setattr(openblas, "_loaded", [])
+
+
+@needs_blas
+def test_a_few_lines_on_stdin_are_a_one_off_too(cli, model, monkeypatch):
+    for args, stdin in ((["similar"], "w1\n"), (["analogy", "-f", "tsv"], "w1:w2::w3\nw5 w10 w40\n\nx\n"), (["similar"], "")):
+        fast, slow, used_numpy = _both(cli, monkeypatch, [*args, "-m", model], stdin)
+        assert fast == slow and fast.count("\n") == stdin.count("\n") and not used_numpy, args
+        monkeypatch.setattr(openblas, "_loaded", [])
+    fast, slow, used_numpy = _both(cli, monkeypatch, ["similar", "-m", model], b"w1\nw\xff2\n")  # the same warning
+    assert fast == slow and "w\ufffd2 -> ?" in fast and not used_numpy
 
 
 @needs_blas
@@ -244,14 +257,15 @@ def test_too_many_large_negative_scores_are_left_to_numpy(model, monkeypatch):
 
 
 @needs_blas
-@pytest.mark.parametrize("args", [["analogy", "w1:w2::w3"], ["similar", "w5", "-f", "jsonl"]])
-def test_a_plain_query_imports_no_numpy(model, args):
+@pytest.mark.parametrize("args, stdin", [(["analogy", "w1:w2::w3"], ""), (["similar", "w5", "-f", "jsonl"], ""),
+                                         (["similar", "-f", "jsonl"], "w5\n")])
+def test_a_plain_query_imports_no_numpy(model, args, stdin):
     code = ("import atexit, sys\n"
             "atexit.register(lambda: sys.stderr.write('numpy: %s\\n' % ('numpy' in sys.modules)))\n"
             f"sys.argv = ['nlpkit', *{[args[0], '-m', str(model), *args[1:]]!r}]\n"
             "from nlpkit_cli.main import main\nmain()\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert out.returncode == 0 and out.stdout.startswith(("w1:w2::w3 -> ", '{"text": "w5"')), out.stderr
     assert out.stderr.splitlines()[-1] == "numpy: False"
 

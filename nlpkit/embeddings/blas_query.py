@@ -31,7 +31,7 @@ from typing import Any
 
 from nlpkit.embeddings.neighbour import Neighbour
 from nlpkit.embeddings.openblas import NO_TRANS, ROW_MAJOR, OpenBlas, load_openblas
-from nlpkit.embeddings.vector_files import FORMAT_VERSION, KIND, VECTORS_FILE, tensor_spans
+from nlpkit.embeddings.vector_files import FORMAT_VERSION, KIND, VECTORS_FILE, TensorSpan, tensor_spans
 from nlpkit.embeddings.vocab_text import VocabText
 from nlpkit.errors import NlpkitError
 
@@ -48,12 +48,21 @@ class Unsuitable(Exception):
 class OneOffVectors:
     """The ``unit`` rows (V, D) of one model, mapped read-only, with its vocabulary; see the module doc."""
 
-    def __init__(self, blas: OpenBlas, vocab: VocabText, matrix: int, shape: tuple[int, int], lowercase: bool) -> None:
+    def __init__(self, blas: OpenBlas, vocab: VocabText, path: Path, unit: TensorSpan, lowercase: bool) -> None:
         self._blas = blas
         self.vocab = vocab
-        self._matrix = matrix  # address of row 0 of the (V, D) float32 unit matrix
-        self.shape = shape
+        self._path, self._unit = path, unit
+        self.shape = (unit.shape[0], unit.shape[1])
         self.lowercase = lowercase
+        self._address: int | None = None
+
+    @property
+    def _matrix(self) -> int:
+        """Address of row 0 of the (V, D) float32 unit matrix, mapped at the first query (a caller
+        that then hands the queries to the numpy path has mapped nothing)."""
+        if self._address is None:
+            self._address = _map(self, self._path, self._unit.offset, self._unit.nbytes)
+        return self._address
 
     @classmethod
     def open(cls, model_dir: str | Path, *, subwords: bool = True) -> OneOffVectors:
@@ -80,9 +89,7 @@ class OneOffVectors:
         vocab = VocabText.read(model_dir)
         if vocab is None or len(vocab) != unit.shape[0]:
             raise Unsuitable("a vocabulary the numpy path reads otherwise, or refuses")
-        wv = cls(blas, vocab, 0, (unit.shape[0], unit.shape[1]), bool(model.get("lowercase", False)))
-        wv._matrix = _map(wv, path, unit.offset, unit.nbytes)
-        return wv
+        return cls(blas, vocab, path, unit, bool(model.get("lowercase", False)))
 
     def lookup(self, word: str) -> int | None:
         """Row of ``word``, as ``WordVectors.lookup`` finds it in a model without subwords."""
