@@ -131,10 +131,15 @@ def test_answers_needing_scores_at_or_below_zero_are_left_to_numpy(tmp_path):
     assert list(analogy_records(OneOffVectors.open(tmp_path / "pos"), ["man:woman::king"], topk=5))[0][1]["answers"] == []
 
 
-def test_no_library_means_unsuitable(model, no_blas):
+def test_no_library_means_the_numpy_path(cli, model, no_blas, monkeypatch):
     assert openblas.load_openblas() is None
     with pytest.raises(Unsuitable):
         OneOffVectors.open(model)
+    calls = []
+    load = WordVectors.load.__func__
+    monkeypatch.setattr(WordVectors, "load", classmethod(lambda cls, *a, **k: calls.append(a) or load(cls, *a, **k)))
+    r = cli(["similar", "-m", model, "w5", "-k", "3"])
+    assert r.exit_code == 0 and r.stdout.startswith("w5 -> w10 (1.0000), w20 (1.0000), w30 (1.0000)") and calls
 
 
 @needs_blas
