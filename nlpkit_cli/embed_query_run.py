@@ -83,21 +83,25 @@ def _run(o: AnalogyOptions | SimilarOptions, given: Optional[list[str]], records
     """Load the model, then write ``records(wv, lines, block)`` for the given lines or stdin's."""
     writer = RecordWriter(o.line_buffered)
     lines: Iterator[str] = iter(given) if given else _stdin_lines()
+    block = 1 if writer.line_buffered else 256  # answer each line at once when stdin is interactive
     found = None
     # A person typing on stdin is answered line by line, never read ahead: that is the numpy path's.
     if plain and o.top_k <= FEW_ANSWERS and len(given or ()) <= FEW_QUERIES and (given or not writer.line_buffered):
-        found, lines = _one_off(o, lines, records)
+        found, lines = _one_off(o, lines, records, min(block, FEW_QUERIES))
     if found is None:
         from nlpkit.embeddings.vectors import WordVectors
 
-        wv = WordVectors.load(o.model, subwords=o.subwords)
-        block = 1 if writer.line_buffered else 256  # answer each line at once when stdin is interactive
-        found = records(wv, lines, block)
+        found = records(WordVectors.load(o.model, subwords=o.subwords), lines, block)
     _write(iter(found), writer, o.format, o.echo, o.strict)
 
 
-def _one_off(o: AnalogyOptions | SimilarOptions, lines: Iterator[str], records: Any) -> tuple[list[Any] | None, Iterator[str]]:
+def _one_off(
+    o: AnalogyOptions | SimilarOptions, lines: Iterator[str], records: Any, block: int
+) -> tuple[list[Any] | None, Iterator[str]]:
     """All records of a few plain queries answered without numpy, or None; and the lines not answered.
+
+    ``block``: queries answered together, as on the numpy path (its batches: all of a few lines,
+    or one at a time when line-buffered), so both make the same BLAS calls.
 
     The model is opened before any line is read, so a bad model is reported as soon as on the numpy
     path; every record is made before any is written, so giving up midway writes nothing twice.
@@ -113,7 +117,7 @@ def _one_off(o: AnalogyOptions | SimilarOptions, lines: Iterator[str], records: 
     if len(head) > FEW_QUERIES:
         return None, lines
     try:
-        return list(records(wv, head, FEW_QUERIES)), lines
+        return list(records(wv, head, block)), lines
     except Unsuitable:
         return None, lines
 

@@ -76,6 +76,14 @@ def test_similar_answers_as_the_numpy_path(model, topk):
 
 
 @needs_blas
+def test_several_queries_at_once_answer_as_the_numpy_path(model):
+    fast, slow = OneOffVectors.open(model), WordVectors.load(model)
+    _same(list(analogy_records(fast, QUERIES, topk=3)), list(analogy_records(slow, QUERIES, topk=3)))
+    words = ["w0", "w5", "nope", "w40", "w7", ""]
+    _same(list(similar_records(fast, words, topk=4)), list(similar_records(slow, words, topk=4)))
+
+
+@needs_blas
 def test_query_words_are_left_out_and_ties_go_to_the_lowest_row(model):
     fast = OneOffVectors.open(model)
     (_, rec), = similar_records(fast, ["w20"], topk=3)  # rows 5, 10, 30 share w20's vector

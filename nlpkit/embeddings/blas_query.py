@@ -9,9 +9,9 @@ the memory-mapped ``unit`` tensor of ``vectors.safetensors`` with numpy's own Op
 It answers only what it answers exactly as the numpy path (``vectors.WordVectors``) does, up to
 float rounding of the scores; otherwise it raises ``Unsuitable`` and the caller takes the numpy
 path, which then also reports any error in its own words:
-- the same words: the scores are the same float32 products (one query's target is rounded as
-  numpy rounds it, and numpy's ``@`` calls the same sgemv), ranked highest first, ties to the
-  lowest row as ``vectors._ranked`` breaks them;
+- the same words: the scores are the same float32 products (an analogy's target is rounded as
+  numpy rounds it, and numpy's ``@`` makes the same sgemv or sgemm call), ranked highest first,
+  ties to the lowest row as ``vectors._ranked`` breaks them;
 - NaN or infinity in a score (a damaged unit row; numpy reports it), no OpenBLAS, a model with a
   subword table (its loader and out-of-vocabulary rows need numpy), 3CosMul, ``include_inputs``,
   or answers that would need a score <= 0 (the scan below only ranks positive scores).
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from nlpkit.embeddings.neighbour import Neighbour
-from nlpkit.embeddings.openblas import NO_TRANS, ROW_MAJOR, OpenBlas, load_openblas
+from nlpkit.embeddings.openblas import NO_TRANS, ROW_MAJOR, TRANS, OpenBlas, load_openblas
 from nlpkit.embeddings.vector_files import FORMAT_VERSION, KIND, VECTORS_FILE, TensorSpan, tensor_spans
 from nlpkit.embeddings.vocab_text import VocabText
 from nlpkit.errors import NlpkitError
@@ -105,7 +105,8 @@ class OneOffVectors:
         """Nearest neighbours by cosine of each word in ``word_ids``, the word itself left out."""
         if include_inputs:
             raise Unsuitable("include_inputs")
-        return [self._top(self._scores(self._row(i)), topk, {i}) for i in word_ids]
+        ids = list(word_ids)
+        return [self._top(y, topk, {i}) for y, i in zip(self._scores([self._row(i) for i in ids]), ids)]
 
     def analogy(
         self, queries: Sequence[tuple[int, int, int]], method: str = "add", topk: int = 1, include_inputs: bool = False
@@ -113,25 +114,32 @@ class OneOffVectors:
         """3CosAdd answers to "a is to b as c is to ?" for each (a, b, c), the three left out."""
         if method != "add" or include_inputs:
             raise Unsuitable(f"method {method}, include_inputs {include_inputs}")
-        out = []
-        for a, b, c in queries:
-            target = add_target(self._row(a), self._row(b), self._row(c))
-            out.append(self._top(self._scores(target), topk, {a, b, c}))
-        return out
+        abc = list(queries)
+        targets = [add_target(self._row(a), self._row(b), self._row(c)) for a, b, c in abc]
+        return [self._top(y, topk, set(q)) for y, q in zip(self._scores(targets), abc)]
 
     def _row(self, i: int) -> list[float]:
         d = self.shape[1]
         return (c_float * d).from_address(self._matrix + 4 * d * i)[:]  # (D,) exact float32 values
 
-    def _scores(self, x: Iterable[float]) -> Any:
-        """(V,) the cosine of every unit row with ``x`` (D,) a unit vector, in one sgemv."""
-        v, d = self.shape
-        x = (c_float * d)(*x)
-        y = (c_float * v)()
-        self._blas.sgemv(ROW_MAJOR, NO_TRANS, v, d, 1.0, self._matrix, d, x, 1, 0.0, y, 1)  # (V,) = (V, D) @ (D,)
-        if not math.isfinite(self._blas.sasum(v, y, 1)):  # a NaN or infinity in a unit row shows in its score
+    def _scores(self, xs: list[list[float]]) -> list[Any]:
+        """(Q, V) the cosine of every unit row with each of ``xs`` (Q, D), unit vectors.
+
+        One pass over the matrix as numpy's ``@`` makes it (so the scores are numpy's to the bit):
+        sgemv for one query, sgemm for several. Each row of the result is a (V,) float array.
+        """
+        (v, d), q = self.shape, len(xs)
+        if not q:
+            return []
+        x = (c_float * (q * d))(*(value for row in xs for value in row))
+        y = (c_float * (q * v))()
+        if q == 1:
+            self._blas.sgemv(ROW_MAJOR, NO_TRANS, v, d, 1.0, self._matrix, d, x, 1, 0.0, y, 1)  # (V,) = (V, D) @ (D,)
+        else:
+            self._blas.sgemm(ROW_MAJOR, NO_TRANS, TRANS, q, v, d, 1.0, x, d, self._matrix, d, 0.0, y, v)  # (Q, V) = (Q, D) @ (V, D).T
+        if not math.isfinite(self._blas.sasum(q * v, y, 1)):  # a NaN or infinity in a unit row shows in its scores
             raise Unsuitable("a non-finite score: the numpy path reports the damaged matrix")
-        return y
+        return [(c_float * v).from_buffer(y, 4 * v * j) for j in range(q)]
 
     def _top(self, y: Any, topk: int, exclude: set[int]) -> list[Neighbour]:
         """The ``topk`` best rows of the scores ``y`` (V,) outside ``exclude``; ``y`` is used up.

@@ -20,12 +20,12 @@ from typing import Any
 
 # (file name start, symbol prefix, symbol suffix): numpy >= 2 wheels (scipy-openblas64), then numpy 1.x.
 _BUILDS = (("libscipy_openblas64_", "scipy_", "64_"), ("libopenblas64_", "", "64_"))
-ROW_MAJOR, NO_TRANS = 101, 111  # CBLAS_ORDER.CblasRowMajor, CBLAS_TRANSPOSE.CblasNoTrans
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CblasRowMajor, CblasNoTrans, CblasTrans
 _loaded: list[Any] = []  # [OpenBlas or None] once looked for: one process looks once
 
 
 class OpenBlas:
-    """The four level-1/2 single-precision routines a query needs (CBLAS, 0-based isamax)."""
+    """The single-precision routines a query needs (CBLAS, 0-based isamax)."""
 
     def __init__(self, path: str, prefix: str, suffix: str) -> None:
         lib = ctypes.CDLL(path)
@@ -41,6 +41,8 @@ class OpenBlas:
         n = c_int64  # blasint of an ILP64 build
         # y = alpha A x + beta y; A (m, n) with leading dimension lda
         self.sgemv = bind("cblas_sgemv", None, c_int, c_int, n, n, c_float, c_void_p, n, c_void_p, n, c_float, c_void_p, n)
+        # C = alpha op(A) op(B) + beta C; C (m, n), op(A) (m, k), op(B) (k, n)
+        self.sgemm = bind("cblas_sgemm", None, c_int, c_int, c_int, n, n, n, c_float, c_void_p, n, c_void_p, n, c_float, c_void_p, n)
         self.isamax = bind("cblas_isamax", c_size_t, n, c_void_p, n)  # first index of the largest |x_i|
         self.sasum = bind("cblas_sasum", c_float, n, c_void_p, n)  # sum of |x_i|: NaN or inf when one is
         self.path = path
