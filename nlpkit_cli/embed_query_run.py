@@ -18,10 +18,11 @@ from typing import Any, Optional
 
 from nlpkit_cli._runtime import RecordWriter
 
-# Queries answered one at a time without numpy; more are answered in numpy batches (one matrix
-# product for many queries pays for the import).
+# Queries answered without numpy. Each costs Python-level work there (a search of the whole vocabulary
+# text per word, one arg-max scan of the V scores per answer), which numpy's vectorised path (a
+# dictionary, one partition) beats once the import is paid for by more queries or answers.
 FEW_QUERIES = 8
-FEW_ANSWERS = 64  # --top-k beyond this: one arg-max scan per answer costs more than numpy's partition
+FEW_ANSWERS = 64
 
 
 class Method(str, Enum):
