@@ -1,7 +1,10 @@
 """The bodies of `nlpkit analogy` and `nlpkit similar`, without Typer (numpy only, never torch).
 
 The Typer commands (``nlpkit_cli.embed_query``) and the quick path both run them; the options
-dataclasses hold every option's default, written once.
+dataclasses hold every option's default, written once. A few plain queries (as arguments, or on a
+stdin that is not a terminal) are answered without importing numpy (``nlpkit.embeddings.blas_query``),
+which costs more than the query; anything that path does not answer exactly as the numpy one goes
+to the numpy one.
 """
 
 from __future__ import annotations
@@ -9,10 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Optional
 
 from nlpkit_cli._runtime import RecordWriter
+
+# Queries answered without numpy. Each costs Python-level work there (a search of the whole vocabulary
+# text per word, one arg-max scan of the V scores per answer), which numpy's vectorised path (a
+# dictionary, one partition) beats once the import is paid for by more queries or answers.
+FEW_QUERIES = 8
+FEW_ANSWERS = 64
 
 
 class Method(str, Enum):
@@ -58,24 +68,59 @@ def run_analogy(o: AnalogyOptions) -> None:
     from nlpkit.embeddings.queries import analogy_records
 
     _run(o, o.queries, lambda wv, lines, block: analogy_records(
-        wv, lines, method=o.method.value, topk=o.top_k, include_inputs=o.include_inputs, block=block))
+        wv, lines, method=o.method.value, topk=o.top_k, include_inputs=o.include_inputs, block=block),
+         plain=o.method == Method.add and not o.include_inputs)
 
 
 def run_similar(o: SimilarOptions) -> None:
     """Nearest neighbours by cosine similarity; one output record per query word."""
     from nlpkit.embeddings.queries import similar_records
 
-    _run(o, o.words, lambda wv, lines, block: similar_records(wv, lines, topk=o.top_k, include_inputs=o.include_inputs, block=block))
+    _run(o, o.words, lambda wv, lines, block: similar_records(wv, lines, topk=o.top_k, include_inputs=o.include_inputs, block=block),
+         plain=not o.include_inputs)
 
 
-def _run(o: AnalogyOptions | SimilarOptions, given: Optional[list[str]], records: Any) -> None:
+def _run(o: AnalogyOptions | SimilarOptions, given: Optional[list[str]], records: Any, plain: bool) -> None:
     """Load the model, then write ``records(wv, lines, block)`` for the given lines or stdin's."""
-    from nlpkit.embeddings.vectors import WordVectors
-
-    wv = WordVectors.load(o.model, subwords=o.subwords)
     writer = RecordWriter(o.line_buffered)
+    lines: Iterator[str] = iter(given) if given else _stdin_lines()
     block = 1 if writer.line_buffered else 256  # answer each line at once when stdin is interactive
-    _write(records(wv, given if given else _stdin_lines(), block), writer, o.format, o.echo, o.strict)
+    found = None
+    # A person typing on stdin is answered line by line, never read ahead: that is the numpy path's.
+    if plain and o.top_k <= FEW_ANSWERS and len(given or ()) <= FEW_QUERIES and (given or not writer.line_buffered):
+        found, lines = _one_off(o, lines, records, min(block, FEW_QUERIES))
+    if found is None:
+        from nlpkit.embeddings.vectors import WordVectors
+
+        found = records(WordVectors.load(o.model, subwords=o.subwords), lines, block)
+    _write(iter(found), writer, o.format, o.echo, o.strict)
+
+
+def _one_off(
+    o: AnalogyOptions | SimilarOptions, lines: Iterator[str], records: Any, block: int
+) -> tuple[list[Any] | None, Iterator[str]]:
+    """All records of a few plain queries answered without numpy, or None; and the lines not answered.
+
+    ``block``: queries answered together, as on the numpy path (its batches: all of a few lines,
+    or one at a time when line-buffered), so both make the same BLAS calls.
+
+    The model is opened before any line is read, so a bad model is reported as soon as on the numpy
+    path; every record is made before any is written, so giving up midway writes nothing twice.
+    """
+    from nlpkit.embeddings.blas_query import OneOffVectors, Unsuitable
+
+    try:
+        wv = OneOffVectors.open(o.model, subwords=o.subwords)
+    except Unsuitable:
+        return None, lines
+    head = list(islice(lines, FEW_QUERIES + 1))
+    lines = chain(head, lines)
+    if len(head) > FEW_QUERIES:
+        return None, lines
+    try:
+        return list(records(wv, head, block)), lines
+    except Unsuitable:
+        return None, lines
 
 
 def _stdin_lines() -> Iterator[str]:

@@ -1,4 +1,4 @@
-"""Query records for `nlpkit analogy` and `nlpkit similar` (numpy only, no torch).
+"""Query records for `nlpkit analogy` and `nlpkit similar` (no numpy here, no torch).
 
 Each input line gives exactly one record, in input order, so the output lines up with the input:
 ``{"text", "a", "b", "c", "answers": [{"word", "score"}]}`` for analogies and
@@ -6,19 +6,34 @@ Each input line gives exactly one record, in input order, so the output lines up
 similarity, or the 3CosMul objective for ``method="mul"``). A line that cannot be answered
 (unparsable, empty, out-of-vocabulary words) gets a record with ``"error"`` (and ``"oov_words"``,
 the unknown words) instead of stopping the stream. Scores are not rounded here.
+
+The vectors are a ``vectors.WordVectors`` (numpy, any query) or, for a few plain queries, a
+``blas_query.OneOffVectors`` (no numpy import); both answer through ``QueryVectors``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
-from nlpkit.embeddings.vectors import Neighbour, WordVectors
+from nlpkit.embeddings.neighbour import Neighbour
 
 _ANALOGY = re.compile(r"^\s*(\S+)\s*:\s*(\S+)\s*::\s*(\S+)\s*$")
 _SENTENCE = re.compile(r"^\s*(\S+)\s+is\s+to\s+(\S+)\s+as\s+(\S+)(\s+is\s+to\s*\??)?\s*$", re.IGNORECASE)
+
+
+class QueryVectors(Protocol):
+    def lookup(self, word: str) -> int | None: ...
+
+    def word(self, i: int) -> str: ...
+
+    def similar(self, word_ids: Sequence[int], topk: int = 10, include_inputs: bool = False) -> list[list[Neighbour]]: ...
+
+    def analogy(
+        self, queries: Sequence[tuple[int, int, int]], method: str = "add", topk: int = 1, include_inputs: bool = False
+    ) -> list[list[Neighbour]]: ...
 
 
 def parse_analogy(line: str) -> tuple[str, str, str] | None:
@@ -42,7 +57,7 @@ def _blocks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
 
 
 def analogy_records(
-    wv: WordVectors, lines: Iterable[str], *, method: str = "add", topk: int = 1, include_inputs: bool = False, block: int = 256
+    wv: QueryVectors, lines: Iterable[str], *, method: str = "add", topk: int = 1, include_inputs: bool = False, block: int = 256
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(query line, record) per input line; queries are answered ``block`` at a time."""
     for chunk in _blocks(lines, block):
@@ -72,7 +87,7 @@ def analogy_records(
 
 
 def similar_records(
-    wv: WordVectors, lines: Iterable[str], *, topk: int = 10, include_inputs: bool = False, block: int = 256
+    wv: QueryVectors, lines: Iterable[str], *, topk: int = 10, include_inputs: bool = False, block: int = 256
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(query word, record) per input line."""
     for chunk in _blocks(lines, block):

@@ -12,66 +12,31 @@ Analogy "a is to b as c is to ?":
 
 from __future__ import annotations
 
-import json
-import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nlpkit.artifacts import read_config
+from nlpkit.embeddings.neighbour import Neighbour
+from nlpkit.embeddings.vector_files import FORMAT_VERSION, KIND, VECTORS_FILE, tensor_spans  # noqa: F401 (re-exported)
 from nlpkit.embeddings.vocab import Vocab
 from nlpkit.errors import ArtifactError
 
-KIND = "word_vectors"
-FORMAT_VERSION = 1
-VECTORS_FILE = "vectors.safetensors"
 MUL_EPSILON = 1e-3
 QUERY_BATCH = 256
 
 
 def mmap_safetensors(path: Path) -> dict[str, np.ndarray]:
     """Memory-map every float32 tensor of a safetensors file (read-only, no copy)."""
-    hint = "retrain or re-import the vectors"
-    try:
-        total = path.stat().st_size
-        with open(path, "rb") as f:
-            (size,) = struct.unpack("<Q", f.read(8))
-            if size > total - 8:
-                raise ValueError(f"header of {size} bytes in a file of {total}")
-            header = json.loads(f.read(size))
-        if not isinstance(header, dict):
-            raise ValueError("the header is not a JSON object")
-    except (OSError, ValueError, struct.error) as exc:
-        raise ArtifactError(f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", hint) from None
     out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
+    for name, span in tensor_spans(path).items():
+        if span.nbytes == 0:
+            out[name] = np.zeros(span.shape, dtype=np.float32)
             continue
-        begin, end, shape = _tensor_entry(path, name, info, total - 8 - size)
-        if end - begin == 0:
-            out[name] = np.zeros(shape, dtype=np.float32)
-            continue
-        out[name] = np.memmap(path, dtype=np.float32, mode="r", offset=8 + size + begin, shape=shape)
+        out[name] = np.memmap(path, dtype=np.float32, mode="r", offset=span.offset, shape=span.shape)
     return out
-
-
-def _tensor_entry(path: Path, name: str, info: Any, data_bytes: int) -> tuple[int, int, tuple[int, ...]]:
-    """Check one header entry: float32, offsets inside the file, a shape that matches its bytes."""
-    try:
-        dtype, (begin, end), shape = info["dtype"], info["data_offsets"], tuple(info["shape"])
-        ok = all(isinstance(x, int) and x >= 0 for x in (begin, end, *shape))
-    except (TypeError, KeyError, ValueError):
-        ok = False
-    if not ok:
-        raise ArtifactError(f"{path}: malformed header entry for tensor {name!r}", "retrain or re-import the vectors")
-    if dtype != "F32":
-        raise ArtifactError(f"{path}: tensor {name} is {dtype}, expected F32", "re-import the vectors")
-    if not begin <= end <= data_bytes or end - begin != 4 * int(np.prod(shape, dtype=object)):
-        raise ArtifactError(f"{path}: tensor {name} of shape {list(shape)} does not match its bytes", "retrain or re-import the vectors")
-    return begin, end, shape
 
 
 def _check_matrices(model_dir: str | Path, config: dict[str, Any], unit: np.ndarray, vectors: np.ndarray, words: int) -> None:
@@ -93,13 +58,6 @@ def _check_finite(matrix: np.ndarray, where: str) -> None:
 
 def _non_finite(where: str) -> None:
     raise ArtifactError(f"{where} has NaN or infinite values", "retrain or re-import the vectors")
-
-
-@dataclass
-class Neighbour:
-    word: str
-    score: float
-    rank: int  # 1-based rank among all candidates (inputs included when they are kept)
 
 
 class WordVectors:
@@ -266,9 +224,23 @@ class WordVectors:
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (Q, k) unordered
         rows = []
         for q in range(scores.shape[0]):
-            order = part[q][np.argsort(-scores[q, part[q]], kind="stable")]
+            order = _ranked(scores[q], part[q])
             rows.append([Neighbour(self.words[i], float(scores[q, i]), r + 1) for r, i in enumerate(order) if np.isfinite(scores[q, i])])
         return rows
+
+
+def _ranked(scores: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """(k,) the k best rows of ``scores`` (V,), best first, given the k that argpartition chose.
+
+    Equal scores go in row order, the lowest row first as argmax breaks ties; argpartition may have
+    kept any of the rows tied at the k-th score, so they are chosen again here. The numpy-free
+    one-off query (``blas_query``) breaks ties the same way, so both give the same words.
+    """
+    kth = scores[part].min()
+    if np.count_nonzero(scores >= kth) > len(part):  # ties at the k-th score (a NaN k-th: none)
+        above = np.flatnonzero(scores > kth)
+        part = np.concatenate([above, np.flatnonzero(scores == kth)[: len(part) - len(above)]])
+    return part[np.lexsort((part, -scores[part]))]
 
 
 def analogy_scores(unit: np.ndarray, abc: np.ndarray, method: str = "add", rows: Any = None) -> np.ndarray:

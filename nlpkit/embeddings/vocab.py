@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nlpkit.embeddings.vocab_text import VOCAB_FILE
 from nlpkit.errors import ArtifactError, CorpusError
 
-VOCAB_FILE = "vocab.tsv"
 _WORDS = re.compile(r"^(.*)\t", re.M)
 _COUNTS = re.compile(r"\t(-?\d+)$", re.M)
 
