@@ -47,8 +47,7 @@ from nlpkit.publish import _describe, clean_leftovers, is_temp_name as _is_temp_
 from nlpkit.safeio import disk_full_guard, fix_mode, tree_size, write_atomic, write_text_atomic
 
 FORMAT_VERSION = 1
-CONFIG = "config.json"
-CHECKPOINT = "checkpoint.pt"
+from nlpkit.config_file import CHECKPOINT, CONFIG, read_config  # noqa: F401 - read_config is re-exported
 STDIN_SPOOL = "stdin.spool"
 KINDS = ("wordpiece", "word_vectors", "ngram_lm", "lm_mix", "neural_lm", "translation", "bert", "classifier", "tagger", "phrases")
 # Working files a job leaves in the output directory: a resume checkpoint, its spooled stdin,
@@ -170,41 +169,6 @@ def write_config(
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write a text file through a temporary file and a rename, so a reader never sees half of it."""
     write_text_atomic(path, text)
-
-
-def read_config(model_dir: str | Path, kinds: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """Read and check ``config.json``; ``kinds`` maps each loadable kind to its newest format."""
-    d = Path(model_dir)
-    if not d.exists():
-        raise ArtifactError(f"model directory {d} does not exist", "train one first or check the path")
-    if not d.is_dir():
-        raise ArtifactError(f"{d} is not a model directory", "pass the directory a training command wrote")
-    path = d / CONFIG
-    if not path.exists():
-        hint = "the training job did not finish; rerun it with --resume" if (d / CHECKPOINT).exists() else None
-        raise ArtifactError(f"{d} is not an nlpkit model (no config.json)", hint or "pass a directory written by nlpkit")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-        kind = config["kind"]
-        version = int(config["format_version"])
-        files = dict(config.get("files", {}))
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, AttributeError):
-        raise ArtifactError(f"{path} is corrupt (not a valid nlpkit config)", "retrain or restore the model") from None
-    if kinds is not None:
-        if kind not in kinds:
-            wanted = " or ".join(sorted(kinds))
-            raise ArtifactError(f"{d} holds a {kind} model, not {wanted}", "pass a model of the right kind")
-        if version > kinds[kind]:
-            raise ArtifactError(
-                f"{d} was written by a newer nlpkit (format {version} > {kinds[kind]})", "upgrade nlpkit to load it"
-            )
-    for name, size in files.items():
-        f = d / name
-        if not f.exists():
-            raise ArtifactError(f"{d} is incomplete: {name} is missing", "retrain or restore the model")
-        if f.stat().st_size != size:
-            raise ArtifactError(f"{d} is corrupt: {name} has the wrong size", "retrain or restore the model")
-    return config
 
 
 def _first_line(exc: BaseException) -> str:

@@ -70,7 +70,7 @@ class OneOffVectors:
         if blas is None:
             raise Unsuitable("numpy's OpenBLAS is not at hand")
         try:
-            from nlpkit.artifacts import read_config
+            from nlpkit.config_file import read_config
 
             config = read_config(model_dir, {KIND: FORMAT_VERSION})
             path = Path(model_dir) / VECTORS_FILE

@@ -108,7 +108,7 @@ class FewScorer:
     @classmethod
     def open(cls, model_dir: str | Path) -> FewScorer | None:
         """The model, or None when it needs the full scorer; raises what ``score_lines`` raises for a bad directory."""
-        from nlpkit.artifacts import read_config
+        from nlpkit.config_file import read_config
 
         d = Path(model_dir)
         config = read_config(d, {"ngram_lm": 2, "neural_lm": 1, "lm_mix": 1, "bert": 1})  # score_lines' errors
