@@ -165,7 +165,7 @@ def run_sentiment(args: argparse.Namespace) -> None:
         if name in sources:  # the source already holds any --vectors: --init refuses them
             tuned = polarity_model(args, split, f"{name} --init imdb", arch, ["--init", str(sources[name]), *FINE_TUNE])
             rows.append((f"{name} --init IMDB ({budget(tuned)})", accuracy(tuned, split / "test.tsv"), probes(tuned)))
-            pairs.append((name, rows[-2][1], rows[-1][1], accuracy(sources[name], imdb_split(args.out) / "test.tsv")))
+            pairs.append((name, rows[-2][1], rows[-1][1], accuracy(sources[name], imdb_split(args.out, args.source_words) / "test.tsv")))
     print("| model | test accuracy | " + " | ".join(f"P(pos) '{p}'" for p in PROBES) + " |")
     print("|---|---|" + "---|" * len(PROBES))
     for name, acc, p in rows:
@@ -181,30 +181,57 @@ def run_sentiment(args: argparse.Namespace) -> None:
 
 
 # -- transfer: IMDB source classifiers fine-tuned on sentence polarity (--init) -------------------
-# The source sees the first SOURCE_MAX_LEN words of each review: polarity sentences are about 20
-# words, so longer spans teach the BiLSTM little it can use there, and 100 words keep an epoch of
-# 22,500 reviews to a few minutes on 2 cores (several epochs, so early stopping can pick the best).
+# Polarity texts are single sentences of about 20 words; whole reviews (230 words on average) are
+# another input than that for a BiLSTM (its max-pooled states, its final states) and an averaged
+# bag alike. So by default the source learns from pieces of reviews as long as the target's texts:
+# each review is cut at sentence ends into pieces of at least --source-words words, every piece
+# labelled with its review's label (noisy: a plot summary in a good review is "pos"), about ten
+# times as many examples as reviews. --source-words 0 trains on whole reviews (the first
+# SOURCE_MAX_LEN words for the BiLSTM, which keeps an epoch to minutes on 2 cores).
 SOURCE_MAX_LEN = {"avg": "0", "bilstm": "100"}
+SENTENCE_ENDS = {".", "!", "?"}
 # Fine-tuning: an epoch of the polarity set is 267 steps and the model starts good, so validate
 # often enough for early stopping to keep an early best.
 FINE_TUNE = ["--eval-every", "50"]
 
 
-def imdb_split(out: Path, seed: int = 0) -> Path:
-    """imdb/{train,valid}.tsv: the 25,000 labelled training reviews as neg|pos<TAB>text, 90/10, shuffled with
-    ``seed``; imdb/test.tsv: the 25,000 test reviews, for the source models' own accuracy.
+def review_pieces(text: str, words: int) -> list[str]:
+    """``text`` cut after sentence ends into pieces of at least ``words`` words (0: the whole text),
+    tokenised as the classifier tokenises (so the classifier reads each piece back unchanged)."""
+    sys.path.insert(0, str(ROOT))
+    from nlpkit.classify.vocab import word_tokens
+
+    if not words:
+        return [text]
+    pieces: list[list[str]] = [[]]
+    for token in word_tokens(text):
+        pieces[-1].append(token)
+        if token in SENTENCE_ENDS and len(pieces[-1]) >= words:
+            pieces.append([])
+    if len(pieces) > 1 and len(pieces[-1]) < words:  # a short tail joins the piece before it
+        tail = pieces.pop()
+        pieces[-1] += tail
+    return [" ".join(p) for p in pieces if p]
+
+
+def imdb_split(out: Path, words: int, seed: int = 0) -> Path:
+    """imdb-pieces-W/{train,valid}.tsv: the 25,000 labelled training reviews, 90/10 by review, shuffled
+    with ``seed``, as neg|pos<TAB>piece lines (``review_pieces``); test.tsv: the 25,000 test reviews,
+    whole, for the source models' own accuracy.
 
     The labels are renamed from 0/1 to the polarity set's neg/pos, so a fine-tuned model keeps the
     source's output layer (``--init`` keeps the rows of the labels both sets share)."""
-    split = out / "imdb"
+    split = out / (f"imdb-pieces-{words}" if words else "imdb")
     if (split / "test.tsv").exists():
         return split
     rows, test = imdb_rows("imdb_train.tsv.gz"), imdb_rows("imdb_test.tsv.gz")
     random.Random(seed).shuffle(rows)
     cut = len(rows) * 9 // 10
     split.mkdir(parents=True, exist_ok=True)
-    for name, part in (("train", rows[:cut]), ("valid", rows[cut:]), ("test", test)):
-        (split / f"{name}.tsv").write_text("".join(f"{lab}\t{text}\n" for lab, text in part), encoding="utf-8")
+    for name, part in (("train", rows[:cut]), ("valid", rows[cut:])):
+        lines = [f"{lab}\t{piece}\n" for lab, text in part for piece in review_pieces(text, words)]
+        (split / f"{name}.tsv").write_text("".join(lines), encoding="utf-8")
+    (split / "test.tsv").write_text("".join(f"{lab}\t{text}\n" for lab, text in test), encoding="utf-8")
     return split
 
 
@@ -216,7 +243,8 @@ def imdb_rows(name: str) -> list[tuple[str, str]]:
 
 def source_models(args: argparse.Namespace) -> dict[str, Path]:
     """The IMDB source classifier of each arch (and vectors variant), trained once and then reused."""
-    split, sources = imdb_split(args.out), args.sources or args.out / "imdb-source"
+    split = imdb_split(args.out, args.source_words)
+    sources = args.sources or args.out / (f"imdb-source-pieces-{args.source_words}" if args.source_words else "imdb-source")
     found = {}
     for name, arch, extra in sentiment_models(args):
         model_dir = sources / name.replace(" --", "-")
@@ -292,8 +320,9 @@ def main(argv: list[str]) -> None:
     p.add_argument("--data", type=Path, default=DATA, help="the shared data directory (default ../shared/data)")
     p.add_argument("--vectors", type=Path, help="sentiment: also train the BiLSTM with these vectors (from the `vectors` row)")
     p.add_argument("--transfer", action="store_true", help="sentiment: also fine-tune IMDB source classifiers (--init) on the split")
-    p.add_argument("--sources", type=Path, help="sentiment --transfer: the IMDB source models' directory (default OUT/imdb-source)")
+    p.add_argument("--sources", type=Path, help="sentiment --transfer: the IMDB source models' directory (default OUT/imdb-source-pieces-N)")
     p.add_argument("--source-max-time", default="10m", help="sentiment --transfer: each IMDB source model's training budget")
+    p.add_argument("--source-words", type=int, default=20, help="sentiment --transfer: train the sources on review pieces of at least N words (0: whole reviews)")
     p.add_argument("--epochs", type=int, default=5, help="vectors: skip-gram epochs over the unlabelled reviews")
     p.add_argument("--unsup-lines", type=int, default=0, help="vectors: only the first N unlabelled reviews (smoke tests; 0: all)")
     p.add_argument("--test-lines", type=int, default=0, help="translate: decode only the first N test sentences (smoke tests)")
