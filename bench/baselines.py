@@ -190,9 +190,10 @@ def run_sentiment(args: argparse.Namespace) -> None:
 # SOURCE_MAX_LEN words for the BiLSTM, which keeps an epoch to minutes on 2 cores).
 SOURCE_MAX_LEN = {"avg": "0", "bilstm": "100"}
 SENTENCE_ENDS = {".", "!", "?"}
-# Fine-tuning: an epoch of the polarity set is 267 steps and the model starts good, so validate
-# often enough for early stopping to keep an early best.
-FINE_TUNE = ["--eval-every", "50"]
+VALID_PIECES = 5000  # a seeded sample of the held-out reviews' pieces: enough to pick the best source, and quick to score
+# Fine-tuning runs at the defaults (validation at epoch ends, patience 3). Validating every 50 steps
+# stopped a BiLSTM fine-tune after 300 steps, on noise, while the validation accuracy still rose.
+FINE_TUNE: list[str] = []
 
 
 def review_pieces(text: str, words: int) -> list[str]:
@@ -216,8 +217,8 @@ def review_pieces(text: str, words: int) -> list[str]:
 
 def imdb_split(out: Path, words: int, seed: int = 0) -> Path:
     """imdb-pieces-W/{train,valid}.tsv: the 25,000 labelled training reviews, 90/10 by review, shuffled
-    with ``seed``, as neg|pos<TAB>piece lines (``review_pieces``); test.tsv: the 25,000 test reviews,
-    whole, for the source models' own accuracy.
+    with ``seed``, as neg|pos<TAB>piece lines (``review_pieces``; valid: VALID_PIECES of them);
+    test.tsv: the 25,000 test reviews, whole, for the source models' own accuracy.
 
     The labels are renamed from 0/1 to the polarity set's neg/pos, so a fine-tuned model keeps the
     source's output layer (``--init`` keeps the rows of the labels both sets share)."""
@@ -230,6 +231,8 @@ def imdb_split(out: Path, words: int, seed: int = 0) -> Path:
     split.mkdir(parents=True, exist_ok=True)
     for name, part in (("train", rows[:cut]), ("valid", rows[cut:])):
         lines = [f"{lab}\t{piece}\n" for lab, text in part for piece in review_pieces(text, words)]
+        if name == "valid" and len(lines) > VALID_PIECES:
+            lines = random.Random(seed).sample(lines, VALID_PIECES)
         (split / f"{name}.tsv").write_text("".join(lines), encoding="utf-8")
     (split / "test.tsv").write_text("".join(f"{lab}\t{text}\n" for lab, text in test), encoding="utf-8")
     return split
