@@ -170,6 +170,7 @@ def train_cmd(
     vectors: Annotated[Optional[str], typer.Option("--vectors", help="Initialise embeddings from `nlpkit embed train` vectors (DIR).", show_default=False)] = None,
     freeze_vectors: Annotated[bool, typer.Option("--freeze-vectors", help="Keep the --vectors embeddings fixed.")] = False,
     bert: Annotated[Optional[str], typer.Option("--bert", help="bert: encoder DIR from `nlpkit bert pretrain`.", show_default=False)] = None,
+    init: Annotated[Optional[str], typer.Option("--init", help="avg, bilstm: start from this trained classifier (DIR, same --arch) and fine-tune it: its vocabulary (new words become <unk>), sizes and weights; labels it lacks get new output rows. Only --dropout and --max-len of the model flags may be given.", show_default=False)] = None,
     epochs: EpochsOpt = None,
     max_time: MaxTimeOpt = None,
     checkpoint_every: CheckpointEveryOpt = None,
@@ -202,7 +203,7 @@ def train_cmd(
         patience=patience, lr=lr, warmup=warmup, schedule=schedule, optimizer=optimizer, weight_decay=weight_decay,
         clip=clip, grad_accum=grad_accum, precision=precision, log_every=log_every, device=device, threads=threads,
         seed=seed, batch_size=batch_size, valid_fraction=valid_fraction, min_count=min_count, max_vocab=max_vocab,
-        label_col=label_col, text_col=text_col, vectors=vectors, freeze_vectors=freeze_vectors or None,
+        label_col=label_col, text_col=text_col, vectors=vectors, freeze_vectors=freeze_vectors or None, init=init,
     ))
     model_options = {"d_model": d_model, "d_hidden": d_hidden, "n_layers": n_layers, "cell": cell,
                      "pooling": pooling, "dropout": dropout, "max_len": max_len, "bert": bert}

@@ -3,17 +3,19 @@
 Every field is the flag of the same name. ``None`` means the architecture's default: the learning
 rate (5e-3 avg, 2e-3 bilstm, 3e-5 bert), the schedule (linear for bert, else constant) and the
 warm-up (0.1 of the steps for bert, else none). Fields marked ``fixed`` decide the vocabulary, the
-batches or the model, and a resumed job must keep them.
+batches or the model, and a resumed job must keep them. ``init`` (``--init DIR``, see ``transfer``)
+takes the vocabulary and the model from a trained classifier, so the vocabulary flags and
+``--vectors`` are refused with it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from nlpkit.classify.data import check_columns
 from nlpkit.errors import ConfigError
 from nlpkit.training.config import TrainConfig as EngineConfig
-from nlpkit.training.config import fixed, flag
+from nlpkit.training.config import fixed, flag, flags
 
 DEFAULT_LR = {"avg": 5e-3, "bilstm": 2e-3, "bert": 3e-5}
 
@@ -33,6 +35,7 @@ class TrainConfig(EngineConfig):
     text_col: int = fixed(2)  # column of the text, counting from 1
     vectors: str | None = fixed(None)  # DIR of word vectors from `nlpkit embed train` to initialise the embeddings
     freeze_vectors: bool = fixed(False)  # keep the --vectors embeddings fixed during training
+    init: str | None = fixed(None)  # DIR of a trained avg/bilstm classifier to start from (its vocabulary, config, weights)
 
     def __post_init__(self) -> None:
         if self.arch not in DEFAULT_LR:
@@ -54,3 +57,16 @@ class TrainConfig(EngineConfig):
         if self.vectors and self.arch == "bert":
             raise ConfigError(f"{flag('vectors')} applies to --arch avg and bilstm", "BERT brings its own embeddings")
         check_columns(self.label_col, self.text_col)
+        if self.init:
+            self._check_init()
+
+    def _check_init(self) -> None:
+        if self.arch == "bert":
+            raise ConfigError(f"{flag('init')} applies to --arch avg and bilstm", "for bert, give the pre-trained encoder as --bert")
+        if self.vectors:
+            raise ConfigError(f"{flag('vectors')} does not apply with {flag('init')}",
+                              "the --init model keeps its embeddings (and the vectors it was trained with)")
+        changed = [f.name for f in fields(self) if f.name in ("min_count", "max_vocab") and getattr(self, f.name) != f.default]
+        if changed:
+            raise ConfigError(f"{flags(changed)} cannot change the vocabulary of a model started from {flag('init')}",
+                              "leave it out: the vocabulary is the --init model's (unknown words become <unk>)")

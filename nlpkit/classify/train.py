@@ -25,6 +25,7 @@ from nlpkit.classify.config import TrainConfig
 from nlpkit.classify.data import load_datasets
 from nlpkit.classify.encode import collate
 from nlpkit.classify.predict import probabilities
+from nlpkit.classify.transfer import check_init_options, init_model, read_init, resumed_model, unknown_share
 from nlpkit.training import RunOptions
 from nlpkit.training.engine import Engine
 from nlpkit.training.job import open_job
@@ -75,24 +76,38 @@ class ClassifyTask:
         return {"valid_accuracy": int((pred == torch.as_tensor(self.valid_y)).sum()) / len(self.valid_y)}
 
 
+def _model(cfg: TrainConfig, options: dict[str, Any], train: list[Any], labels: list[str], meta: dict[str, Any] | None) -> tuple[nn.Module, Any]:
+    """A fresh model, one from --init, or the model a checkpoint was written from."""
+    if not cfg.init:
+        return build_for_training(cfg, options, train, len(labels), meta)
+    return resumed_model(cfg.arch, meta) if meta else init_model(cfg.init, cfg.arch, options, labels)
+
+
 def train_classifier(
     inputs: list[str], output: str | Path, model_options: dict[str, Any], cfg: TrainConfig, *,
     valid: list[str] | None = None, run: RunOptions | None = None, strict_utf8: bool = False,
 ) -> dict[str, Any]:
     """Train and publish a classifier; returns its config.json (on rank 0; ``{}`` on other ranks)."""
     run = run or RunOptions()
-    check_model_options(cfg.arch, model_options)
+    if cfg.init:
+        check_init_options(model_options)
+    else:
+        check_model_options(cfg.arch, model_options)
     with open_job(output, cfg, run, model_options, kind=KIND) as job:
+        if cfg.init and not job.meta:
+            read_init(cfg.init, cfg.arch)  # a bad DIR fails before the data is read
         data = load_datasets(inputs, valid, cfg, strict_utf8)
         labels = job.meta["labels"] if job.meta else data.labels
-        model, encoder = build_for_training(cfg, model_options, data.train, len(labels), job.meta)
+        model, encoder = _model(cfg, model_options, data.train, labels, job.meta)
         y = {label: i for i, label in enumerate(labels)}
         started = time.monotonic()
         train = (encoder.encode_batch([e.text for e in data.train]), [y[e.label] for e in data.train])
         held = (encoder.encode_batch([e.text for e in data.valid]), [y[e.label] for e in data.valid])
         log.info("encoded %d training and %d validation texts in %.1fs", len(data.train), len(data.valid), time.monotonic() - started)
+        if cfg.init:
+            log.info("%.1f%% of the training words are unknown to the --init vocabulary (<unk>)", 100 * unknown_share(train[0]))
         meta = {"labels": labels, "vocab": getattr(getattr(encoder, "vocab", None), "tokens", None),
-                "vector_rows": getattr(getattr(model, "cfg", None), "vector_rows", 0)}
+                "vector_rows": getattr(getattr(model, "cfg", None), "vector_rows", 0), "model_cfg": asdict(model.cfg)}
         engine = Engine(model, ClassifyTask(train, held, encoder.pad_id, cfg, job.device), job, meta)
         state = engine.run()
         results = engine.results()
