@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from dataclasses import fields
 from typing import Any, TypeVar
 
 from nlpkit.errors import ConfigError, NlpkitError
@@ -161,5 +160,5 @@ T = TypeVar("T")
 
 
 def options(cls: type[T], values: dict[str, Any]) -> T:
-    """An options dataclass from a Typer command's parameters (``locals()``): its fields, nothing else."""
-    return cls(**{f.name: values[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+    """An options record (``_options.Options``) from a Typer command's parameters (``locals()``): its fields, nothing else."""
+    return cls(**{name: values[name] for name in cls._fields})  # type: ignore[attr-defined]

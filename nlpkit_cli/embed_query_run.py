@@ -1,7 +1,7 @@
 """The bodies of `nlpkit analogy` and `nlpkit similar`, without Typer (numpy only, never torch).
 
 The Typer commands (``nlpkit_cli.embed_query``) and the quick path both run them; the options
-dataclasses hold every option's default, written once. A few plain queries (as arguments, or on a
+records (``_options.Options``) hold every option's default, written once. A few plain queries (as arguments, or on a
 stdin that is not a terminal) are answered without importing numpy (``nlpkit.embeddings.blas_query``),
 which costs more than the query; anything that path does not answer exactly as the numpy one goes
 to the numpy one.
@@ -10,12 +10,12 @@ to the numpy one.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import Enum
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Optional
 
+from nlpkit_cli._options import Options
 from nlpkit_cli._runtime import RecordWriter
 
 # Queries answered without numpy. Each costs Python-level work there (a search of the whole vocabulary
@@ -36,8 +36,7 @@ class QueryFormat(str, Enum):
     jsonl = "jsonl"
 
 
-@dataclass(frozen=True)
-class AnalogyOptions:
+class AnalogyOptions(Options):
     model: Path
     queries: Optional[list[str]] = None
     method: Method = Method.add
@@ -50,8 +49,7 @@ class AnalogyOptions:
     subwords: bool = True
 
 
-@dataclass(frozen=True)
-class SimilarOptions:
+class SimilarOptions(Options):
     model: Path
     words: Optional[list[str]] = None
     top_k: int = 10

@@ -7,11 +7,11 @@ command (``nlpkit_cli.lm.score_cmd``) takes its defaults from it, the quick path
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
+from nlpkit_cli._options import Options
 from nlpkit_cli._runtime import RecordWriter, say
 
 
@@ -20,8 +20,7 @@ class ScoreFormat(str, Enum):
     jsonl = "jsonl"
 
 
-@dataclass(frozen=True)
-class ScoreOptions:
+class ScoreOptions(Options):
     model: Path
     inputs: Optional[list[str]] = None
     format: ScoreFormat = ScoreFormat.tsv

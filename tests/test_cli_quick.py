@@ -46,24 +46,43 @@ def test_a_plain_command_line_runs_the_body_with_its_options():
     assert body is run_similar and opts == SimilarOptions(model=Path("v")) and opts.words is None and opts.top_k == 10
 
 
+def test_options_records_act_like_frozen_dataclasses():
+    from nlpkit_cli._options import fields
+    from nlpkit_cli.embed_query_run import SimilarOptions
+
+    assert fields(SimilarOptions)[:3] == ("model", "words", "top_k")
+    opts = SimilarOptions(model=Path("v"), top_k=3)
+    assert (opts.top_k, opts.format, opts.words) == (3, SimilarOptions.format, None)
+    assert opts == SimilarOptions(model=Path("v"), top_k=3) != SimilarOptions(model=Path("v"))
+    assert "top_k=3" in repr(opts)
+    with pytest.raises(AttributeError):
+        opts.top_k = 4
+    with pytest.raises(TypeError):
+        SimilarOptions(top_k=3)  # model has no default
+    with pytest.raises(TypeError):
+        SimilarOptions(model=Path("v"), topk=3)
+
+
 @pytest.mark.parametrize("command, options", [
     ("nlpkit_cli.lm:score_cmd", "nlpkit_cli.lm_score_run:ScoreOptions"),
     ("nlpkit_cli.embed_query:analogy_cmd", "nlpkit_cli.embed_query_run:AnalogyOptions"),
     ("nlpkit_cli.embed_query:similar_cmd", "nlpkit_cli.embed_query_run:SimilarOptions"),
 ])
 def test_the_typer_command_and_the_quick_path_share_every_default(command, options):
-    import dataclasses
     import importlib
+
+    from nlpkit_cli._options import fields
 
     def load(spec):
         module, name = spec.split(":")
         return getattr(importlib.import_module(module), name)
 
     params = inspect.signature(load(command)).parameters
-    for field in dataclasses.fields(load(options)):
-        if field.name != "model":
-            assert params[field.name].default == field.default, field.name
-    assert {f.name for f in dataclasses.fields(load(options))} <= set(params)
+    cls = load(options)
+    for name in fields(cls):
+        if name != "model":
+            assert params[name].default == getattr(cls, name), name
+    assert set(fields(cls)) <= set(params) and "model" in fields(cls)
 
 
 def _nlpkit(args: list, stdin: str = "") -> subprocess.CompletedProcess:

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass
-class Neighbour:
+class Neighbour(NamedTuple):  # a NamedTuple, not a dataclass: the quick path does not import dataclasses
     word: str
     score: float
     rank: int  # 1-based rank among all candidates (inputs included when they are kept)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import math
 import struct
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from nlpkit.errors import ArtifactError
 
@@ -24,8 +23,7 @@ VECTORS_FILE = "vectors.safetensors"
 _HINT = "retrain or re-import the vectors"
 
 
-@dataclass(frozen=True)
-class TensorSpan:
+class TensorSpan(NamedTuple):
     offset: int  # of the tensor's first byte in the file
     nbytes: int
     shape: tuple[int, ...]
