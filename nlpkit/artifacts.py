@@ -42,12 +42,12 @@ from pathlib import Path
 from typing import Any
 
 from nlpkit import __version__
+from nlpkit.config_file import CHECKPOINT, CONFIG, read_config  # noqa: F401 - read_config is re-exported
 from nlpkit.errors import ArtifactError
 from nlpkit.publish import _describe, clean_leftovers, is_temp_name as _is_temp_name, publish, recover  # noqa: F401
 from nlpkit.safeio import disk_full_guard, fix_mode, tree_size, write_atomic, write_text_atomic
 
 FORMAT_VERSION = 1
-from nlpkit.config_file import CHECKPOINT, CONFIG, read_config  # noqa: F401 - read_config is re-exported
 STDIN_SPOOL = "stdin.spool"
 KINDS = ("wordpiece", "word_vectors", "ngram_lm", "lm_mix", "neural_lm", "translation", "bert", "classifier", "tagger", "phrases")
 # Working files a job leaves in the output directory: a resume checkpoint, its spooled stdin,

@@ -161,4 +161,6 @@ T = TypeVar("T")
 
 def options(cls: type[T], values: dict[str, Any]) -> T:
     """An options record (``_options.Options``) from a Typer command's parameters (``locals()``): its fields, nothing else."""
-    return cls(**{name: values[name] for name in cls._fields})  # type: ignore[attr-defined]
+    from nlpkit_cli._options import fields
+
+    return cls(**{name: values[name] for name in fields(cls)})  # type: ignore[arg-type]

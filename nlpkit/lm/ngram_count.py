@@ -135,7 +135,7 @@ def _chunk_counts(ids: np.ndarray, sent: np.ndarray, order: int) -> tuple[list[n
             rows.append(np.zeros((0, k), np.uint32))
             counts.append(np.zeros(0, np.int64))
             continue
-        key = ids64[:n] if k == 1 else rank[:n] * vocab + ids64[k - 1 :]  # < 2M * 2**32 < 2**63
+        key = ids64[:n] if k == 1 else rank[:n] * vocab + ids64[k - 1 :]  # rank < n, vocab <= 2**32: exact below 2**31 tokens a chunk
         first, rank = _rank(key)  # distinct windows in lexicographic order, the rank of each window
         inside = sent[:n] == sent[k - 1 :]
         c = np.bincount(rank[inside], minlength=len(first))
