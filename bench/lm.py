@@ -224,11 +224,6 @@ def bench_agreement(model: Path, arpa: Path, quant: Path, test: Path, sentences:
             worst = int(diff.argmax())
             print(f"agreement on {len(lines):,} lines: max |diff| {diff.max():.2e} (line {worst + 1}, "
                   f"{len(lines[worst].split())} words), mean {diff.mean():.2e} (goal <= 1e-5)")
-            # kenlm adds a token's backoffs in float32 and returns a float32; nlpkit adds them in
-            # float64. With nlpkit's per-token values rounded to float32 the rest of the gap shows.
-            f32 = np.bincount(s.line, weights=s.logp.astype(np.float32).astype(np.float64), minlength=len(lines))
-            print(f"agreement with nlpkit's per-token log10 p rounded to float32 as kenlm's: max |diff| "
-                  f"{np.abs(f32 - theirs).max():.2e}")
     print(f"perplexity: {ppl[0]:.4f}; with --quantize 8 {ppl[1]:.4f} ({100 * (ppl[1] / ppl[0] - 1):+.2f}%)")
 
 

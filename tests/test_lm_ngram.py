@@ -118,6 +118,23 @@ def test_import_of_a_foreign_arpa_without_unk(tmp_path):
     assert _logp(model, "q") == pytest.approx(-0.5 - 100 - 0.4)  # <unk> added with -100
 
 
+def test_a_tokens_backoffs_are_added_in_float32_shortest_context_first(tmp_path):
+    arpa = tmp_path / "x.arpa"
+    arpa.write_text(
+        "\\data\\\nngram 1=5\nngram 2=2\nngram 3=1\n\n\\1-grams:\n-1.0 <s> -0.1\n-0.7 a -0.3\n-0.4 </s>\n"
+        "-2.3 b -0.2\n-99 <unk>\n\n\\2-grams:\n-0.2 <s> a -0.7\n-0.6 a b -0.1\n\n\\3-grams:\n-0.3 <s> a b\n\n\\end\\\n"
+    )
+    import_arpa(arpa, tmp_path / "m")
+    model = load_ngram(tmp_path / "m")
+    s = model.score_lines(["a a"])
+    f = np.float32
+    # the second a: unigram match, then backoff(a) and backoff(<s> a), in that order, in float32
+    expected = (f(-0.7) + f(-0.3)) + f(-0.7)
+    assert s.logp[1] == float(expected)
+    assert s.logp[1] != float(f(-0.7)) + (float(f(-0.3)) + float(f(-0.7)))  # the float64 sum differs
+    assert s.length.tolist() == [2, 1, 1]
+
+
 def test_vocab_limit_and_min_count_map_rare_words_to_unk():
     counts = restrict_vocab(count_ngrams(["a a a b b c", "a b"], 2), min_count=2)
     assert counts.words == ["<unk>", "<s>", "</s>", "a", "b"]
@@ -145,10 +162,13 @@ def test_scores_agree_with_the_kenlm_module(ptb4):
     lines = __import__("gzip").open(PTB_VALID, "rt").read().splitlines()
     ours = load_ngram(ptb4)
     theirs = kenlm.Model(str(ptb4 / "model.arpa"))
-    test = lines[:300] + ["", "the apple and pear salad", "zzz qqq <unk> the", " ".join(lines[:8])]
+    long = [" ".join(lines[i : i + 40]) for i in range(0, 400, 40)]  # ~800 words: float64 sums drifted 1e-5 here
+    test = lines[:300] + ["", "the apple and pear salad", "zzz qqq <unk> the", " ".join(lines[:8])] + long
     s = ours.score_lines(test)
     mine = np.bincount(s.line, weights=s.logp, minlength=len(test))
-    assert np.abs(mine - _kenlm_sums(theirs, test)).max() <= 1e-5
+    assert np.abs(mine - _kenlm_sums(theirs, test)).max() <= 1e-9
+    # every token's value is KenLM's, bit for bit (float32 sums in its order)
+    assert s.logp.tolist() == [p for t in test for p, _, _ in theirs.full_scores(t, bos=True, eos=True)]
     # and token by token, n-gram lengths included
     detail = list(theirs.full_scores(test[3], bos=True, eos=True))
     first = s.line == 3

@@ -3,7 +3,7 @@
 Importing numpy costs more than scoring a sentence. For at most ``FEW`` plain lines (no marker, no
 very long line) of a model without a tokenizer, this module reads ``ngram.bin`` through ``mmap`` and
 ``struct`` (only the header and the buckets a lookup needs) and applies the back-off rule of
-``NgramModel._score_positions`` with the same float64 operations in the same order, so each record
+``NgramModel._score_positions`` with the same float32 and float64 operations in the same order, so each record
 equals the numpy path's bit for bit (``tests/test_lm_ngram_few.py`` compares them). Anything else
 (``FewScorer.open`` or ``scores`` returns None) goes to ``score.score_lines``.
 """
@@ -77,24 +77,31 @@ def _word_id(vocab: bytes, token: str, unk_id: int) -> int:
 
 
 def _line_logp(t: _Tables, ids: list[int]) -> float:
-    """log10 p of ``ids[1:]`` after ``ids[0]`` (<s>), as ``NgramModel._score_positions`` and the sum per line."""
+    """log10 p of ``ids[1:]`` after ``ids[0]`` (<s>), as ``NgramModel._score_positions`` and the sum per line.
+
+    Each token's value is summed in float32 (``_float32`` of a float64 sum of two float32 values is
+    their float32 sum: 53 >= 2 * 24 + 2 bits), shortest context first, as there.
+    """
     n = len(ids)
     lp = [float(t.get("uni_logp", w)) for w in ids]
-    cum = [float(t.get("uni_backoff", w)) for w in ids] if t.order > 1 else [0.0] * n
-    sub = [0.0] * n
+    bo = [[float(t.get("uni_backoff", w)) for w in ids] if t.order > 1 else [0.0] * n]  # bo[j-1][i]
+    length = [1] * n
     live = {i: ids[i] for i in range(1, n)}  # position -> slot of the (k-1)-gram ending there
     for k in range(2, t.order + 1):
         live = {i: t.find(k, slot, ids[i - (k - 1)]) for i, slot in live.items() if i >= k - 1}
         live = {i: slot for i, slot in live.items() if slot >= 0}
-        for i, slot in live.items():  # every read of cum before this order's backoffs are added
-            lp[i] = float(t.value(k, "logp", slot))
-            sub[i] = cum[i - 1]
-        if k < t.order:
-            for i, slot in live.items():
-                cum[i] += float(t.value(k, "backoff", slot))
+        row = [0.0] * n
+        for i, slot in live.items():
+            lp[i], length[i] = float(t.value(k, "logp", slot)), k
+            if k < t.order:
+                row[i] = float(t.value(k, "backoff", slot))
+        bo.append(row)
     total = 0.0
     for i in range(1, n):
-        total += lp[i] + (cum[i - 1] - sub[i])
+        value = lp[i]
+        for j in range(length[i], t.order):  # the contexts of lengths m .. order - 1
+            value = _float32(value + bo[j - 1][i - 1])
+        total += value
     return total
 
 
