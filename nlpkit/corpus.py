@@ -40,6 +40,7 @@ HF_PREFIX = "hf:"
 DATASET_SUFFIXES = (".parquet", ".jsonl", ".json", ".jsonl.gz", ".json.gz")
 _MAGIC = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
 _PEEK = 8192
+_CHUNK = 1 << 16  # bytes read at a time
 
 
 @dataclass
@@ -182,16 +183,21 @@ def _read_text(source: str, strict_utf8: bool) -> Iterator[str]:
 
 
 def _lenient_lines(buffered: io.BufferedReader, name: str) -> Iterator[str]:
-    # The C decoder does the work; the error handler only runs on bad bytes, counting them.
-    text = io.TextIOWrapper(buffered, encoding="utf-8", errors="nlpkit_count_replace", newline="\n")
-    try:
-        for line in text:
-            yield _chomp(line)
-    finally:
-        try:
-            text.detach()
-        except ValueError:  # the stream was closed before this generator was (a reader stopped early)
-            pass
+    # Whatever bytes are available (read1: a pipe's line is passed on as soon as it arrives),
+    # decoded by the C decoder (the error handler runs only on bad bytes, counting them) and
+    # split at newlines in one call: no Python work per line.
+    decode = codecs.getincrementaldecoder("utf-8")(errors="nlpkit_count_replace").decode
+    carry = ""
+    while raw := buffered.read1(_CHUNK):
+        text = carry + decode(raw)
+        lines = text.split("\n")
+        carry = lines.pop()
+        if "\r" in text:
+            lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+        yield from lines
+    last = carry + decode(b"", True)
+    if last:
+        yield _chomp(last)
 
 
 def _strict_lines(buffered: io.BufferedReader, name: str) -> Iterator[str]:

@@ -179,7 +179,7 @@ def score_cmd(
     batch_size: Annotated[int, _opt("--batch-size", "Neural: sentences per batch.", min=1)] = _S.batch_size,
     context: Annotated[bool, _opt("--context", "Document mode: the lines are running text; each is scored after "
                                   "the previous ones (neural: state carried; n-gram: the last n-1 words).")] = _S.context,
-    threads: Annotated[int, _opt("--threads", "n-gram: score batches of lines on N threads.", min=1)] = _S.threads,
+    threads: Annotated[int, _opt("--threads", "n-gram: score batches of lines on N threads (0: one per core, at most 4).", min=0)] = _S.threads,
     device: DeviceOpt = _S.device,
     strict_utf8: StrictUtf8Opt = _S.strict_utf8,
     text_field: TextFieldOpt = _S.text_field,

@@ -28,7 +28,7 @@ class ScoreOptions(Options):
     summary: bool = False
     batch_size: int = 64
     context: bool = False
-    threads: int = 1
+    threads: int = 0
     device: str = "auto"
     strict_utf8: bool = False
     text_field: str = "text"

@@ -126,3 +126,19 @@ def test_local_dataset_folder_through_hf_prefix(tmp_path):
     folder.mkdir()
     (folder / "train.jsonl").write_text('{"text": "from a folder"}\n')
     assert list(read_lines([f"hf:{folder}"])) == ["from a folder"]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 16])
+def test_lines_are_the_same_whatever_the_read_size(tmp_path, monkeypatch, chunk):
+    import nlpkit.corpus as corpus
+
+    monkeypatch.setattr(corpus, "_CHUNK", chunk)
+    raw = "één\r\nzwei\rdrei\n\n\r\n  vier  \r\nfünf – sechs\r".encode() + b"\xff\xfeend\r\n\xe2\x82"
+    (tmp_path / "a.txt").write_bytes(raw)
+    stats = ReadStats()
+    lines = list(read_lines([str(tmp_path / "a.txt")], stats=stats))
+    # lines end at \n only, one trailing \r dropped; a bad byte is U+FFFD, one for a cut-off last character
+    assert lines == ["één", "zwei\rdrei", "", "", "  vier  ", "fünf – sechs\r\ufffd\ufffdend", "\ufffd"]
+    assert stats.bytes_replaced == 4 and stats.lines == 7
+    (tmp_path / "b.txt").write_bytes(b"x\n\xe2\x82\r")
+    assert list(read_lines([str(tmp_path / "b.txt")])) == ["x", "\ufffd"]

@@ -442,3 +442,15 @@ def test_lookup_rows_fast_and_general_paths_agree():
     wide = np.concatenate([table, np.full((len(table), 1), 2**31, np.uint32), table], axis=1)  # too wide to pack
     wq = np.concatenate([query, np.full((len(query), 1), 2**31, np.uint32), query], axis=1)
     assert lookup_rows(wide, wq).tolist() == expected
+
+
+def test_threads_zero_means_one_per_core_at_most_four(monkeypatch):
+    import os
+
+    from nlpkit.lm.score import ngram_threads
+
+    assert ngram_threads(3) == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert ngram_threads(0) == 4
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert ngram_threads(0) == 2

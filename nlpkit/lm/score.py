@@ -27,10 +27,22 @@ from nlpkit.artifacts import read_config
 from nlpkit.corpus import LONG_LINE
 from nlpkit.lm.long_lines import long_line_error, score_long_line
 from nlpkit.lm.records import MARKERS, LineScore, Summary, TokenScore, bad_line
+from nlpkit.numpy_pages import no_huge_pages
 
 __all__ = ["MARKERS", "LineScore", "Summary", "TokenScore", "bad_line", "ngram_scores", "score_lines"]
 
 NGRAM_BATCH = 8192  # lines per vectorised n-gram batch
+AUTO_THREADS = 4  # threads=0 means one per core, up to this (tokens are looked up under the GIL: more do not pay)
+
+
+def ngram_threads(threads: int) -> int:
+    """``--threads``: N, or for 0 one per core this process may use, at most ``AUTO_THREADS``."""
+    if threads > 0:
+        return threads
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(AUTO_THREADS, cores))
 
 
 def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -140,23 +152,24 @@ def ngram_scores(model, lines: Iterable[str], per_token: bool, summary: Summary 
             return _long_line_record(model, batch[0])  # bounded memory, in windows
         return _score_batch(model, batch, per_token, scorer)
 
-    for records, oov_logp in _ordered_map(score, _alone_if_long(_batches(lines, batch_lines)), threads):
-        if summary is not None:
-            for r, o in zip(records, oov_logp):
-                if r.error is None:
-                    summary.add(r, o)
-                else:
-                    summary.bad_lines += 1
-        yield from records
+    with no_huge_pages():  # each batch's fresh arrays would stall in page compaction (~3% of a large file)
+        for records, oov_logp in _ordered_map(score, _alone_if_long(_batches(lines, batch_lines)), threads):
+            if summary is not None:
+                for r, o in zip(records, oov_logp):
+                    if r.error is None:
+                        summary.add(r, o)
+                    else:
+                        summary.bad_lines += 1
+            yield from records
 
 
 def score_lines(model_dir: str | Path, lines: Iterable[str], *, per_token: bool = False, device: str = "auto",
                 batch_size: int = 64, summary: Summary | None = None, interactive: bool = False,
-                threads: int = 1, context: bool = False) -> Iterator[LineScore]:
+                threads: int = 0, context: bool = False) -> Iterator[LineScore]:
     """Score each line with the model in ``model_dir`` (n-gram or neural).
 
     ``interactive``: answer each line as soon as it is read (no read-ahead batching), for a terminal.
-    ``threads``: n-gram batches scored in parallel (output order unchanged).
+    ``threads``: n-gram batches scored in parallel (output order unchanged); 0: ``ngram_threads``.
     ``context``: document mode, the lines are one running text (see ``ngram_context`` and
     ``neural_score`` for what each kind of model carries from line to line).
     """
@@ -176,7 +189,7 @@ def score_lines(model_dir: str | Path, lines: Iterable[str], *, per_token: bool 
 
         model = load_ngram(model_dir, config)
         return ngram_scores(model, lines, per_token, summary, 1 if interactive else NGRAM_BATCH,
-                            1 if interactive else threads, context)
+                            1 if interactive else ngram_threads(threads), context)
     from nlpkit.lm.neural_score import neural_scores
 
     return neural_scores(model_dir, lines, per_token=per_token, device=device, batch_size=batch_size, summary=summary,
