@@ -238,7 +238,7 @@ def main() -> None:
     ap.add_argument("--memory", default="4G", help="--memory for nlpkit and -S for lmplz")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison")
     ap.add_argument("--cold", type=int, default=10, help="runs per cold-start median")
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="nlpkit lm score --threads values to run")
+    ap.add_argument("--threads", type=int, nargs="+", default=[0, 1], help="nlpkit lm score --threads values to run (0: its default, one per core)")
     ap.add_argument("--train-only", action="store_true")
     ap.add_argument("--with-arpa", action="store_true",
                     help="time `lm train --arpa` (ngram.bin and the ARPA; lmplz writes only the ARPA) instead of lm train's default "

@@ -15,7 +15,10 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs ~3 ms to import: a one-off query skips it
+if TYPE_CHECKING:
+    from typing import Any
 
 # command words -> (module, body function, options dataclass, name of its positional list field)
 QUICK = {
@@ -64,11 +67,10 @@ def run(argv: list[str]) -> bool:
     parsed = parse(argv)
     if parsed is None:
         return False
-    from nlpkit.progress import configure_logging
     from nlpkit_cli._runtime import HANDLED, env_debug, failure_exit
 
     body, opts = parsed
-    configure_logging(debug=False)  # the root callback's work
+    _configure_logging_when_imported()  # the root callback's work
     try:
         body(opts)
     except HANDLED as exc:
@@ -77,3 +79,42 @@ def run(argv: list[str]) -> bool:
             raise
         sys.exit(code)
     sys.exit(0)
+
+
+def _configure_logging_when_imported() -> None:
+    """``configure_logging`` as soon as any module imports ``logging``, not before.
+
+    A plain analogy or similar query logs nothing and imports no module that logs; importing
+    ``logging`` (with traceback, threading, weakref, string) would be a tenth of its cost. A module
+    that does import it (a fallback path, a bad line's warning) finds the logger configured as
+    the Typer path configures it, before it can log.
+    """
+    if "logging" in sys.modules:
+        from nlpkit.progress import configure_logging
+
+        configure_logging(debug=False)
+        return
+
+    class _Hook:
+        @staticmethod
+        def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+            if name != "logging":
+                return None
+            sys.meta_path.remove(_Hook)
+            from importlib.machinery import PathFinder
+
+            spec = PathFinder.find_spec(name, path)
+            if spec is None or spec.loader is None:
+                return spec
+            run = spec.loader.exec_module
+
+            def exec_module(module: Any) -> None:
+                run(module)
+                from nlpkit.progress import configure_logging
+
+                configure_logging(debug=False)
+
+            spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+            return spec
+
+    sys.meta_path.insert(0, _Hook)  # type: ignore[arg-type]

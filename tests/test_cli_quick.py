@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,26 @@ def test_the_quick_path_imports_no_cli_framework(cli, tmp_path, args):
                          timeout=120)
     assert out.returncode == (1 if "{missing}" in args else 0), out.stderr
     assert out.stderr.splitlines()[-1] == "loaded: []"
+
+
+def test_a_plain_query_imports_neither_logging_nor_typing_but_still_logs_its_warnings(cli, tmp_path):
+    vec = tmp_path / "v.vec"
+    vec.write_text("4 2\nking 1 0.1\nman 0.9 0.5\nwoman 0.1 1\nqueen 0.2 0.9\n")
+    assert cli(["embed", "import", vec, "-o", tmp_path / "v"]).exit_code == 0
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: sys.stderr.write('loaded: %s\\n' % sorted("
+            "{'logging', 'typing', 'dataclasses', 'numpy'} & set(sys.modules))))\n"
+            "sys.argv = ['nlpkit', *sys.argv[1:]]\n"
+            "from nlpkit_cli.main import main\nmain()\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+    def run(*queries: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", code, "analogy", "-m", str(tmp_path / "v"), *queries],
+                              capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+
+    plain = run("king:man::woman")
+    assert plain.returncode == 0 and plain.stderr.splitlines() == ["loaded: []"]
+    bad = run("king:man::woman", "what is this")  # a bad line: its warning goes through the configured logger
+    lines = bad.stderr.splitlines()
+    assert bad.returncode == 0 and "logging" in lines[-1]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ warning: line 2: not in vocabulary: .*", lines[0])

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections import namedtuple
 
-
-class Neighbour(NamedTuple):  # a NamedTuple, not a dataclass: the quick path does not import dataclasses
-    word: str
-    score: float
-    rank: int  # 1-based rank among all candidates (inputs included when they are kept)
+# A named tuple, neither a dataclass nor a typing.NamedTuple: the quick path imports neither
+# dataclasses (~7 ms with inspect) nor typing (~3 ms). Fields: word (str), score (float) and rank
+# (int: 1-based rank among all candidates, inputs included when they are kept).
+Neighbour = namedtuple("Neighbour", ["word", "score", "rank"])
