@@ -240,3 +240,13 @@ def test_blocked_analogy_answers_equal_one_argmax_over_all_candidates(monkeypatc
         expected.append(int(np.argmax(scores)))
     for threads in (1, 3):
         assert evaluate.best_answers(wv.unit, abc, 37, method, threads).tolist() == expected
+
+
+def test_loading_the_analogy_kernel_leaves_scipy_importable():
+    import sys
+
+    pytest.importorskip("scipy")
+    import nlpkit.embeddings.analogy_kernel  # noqa: F401
+    import scipy.linalg
+
+    assert sys.modules["scipy.linalg"] is scipy.linalg and hasattr(scipy.linalg, "solve")
