@@ -9,7 +9,8 @@ Every model is trained through the `nlpkit` command line with only the data, `--
 `--max-time` (and `--vectors` where asked) given, so the figures are those of the defaults. Rows:
 
 * ``lm``: `lm train --order 5` and `lm train --arch lstm --valid ptb.valid.txt --max-time T`, both
-  scored sentence by sentence with `lm score --summary` on ptb.test.txt (perplexity including OOVs).
+  scored sentence by sentence with `lm score --summary` on ptb.test.txt (perplexity including OOVs);
+  then (issue 13) their mix by `lm interpolate --tune ptb.valid.txt`, each of the three on valid and test.
 * ``sentiment``: the sentence-polarity set (10,662 sentences), shuffled with seed 0 and split
   80/10/10 into train/valid/test TSV files; `classify train --arch avg` and `--arch bilstm` (each
   with `--max-time T`; with --vectors both again with the vectors), accuracy on test, and the
@@ -103,6 +104,21 @@ def run_lm(args: argparse.Namespace) -> None:
     for name, value, how in rows:
         print(f"| {name} | {value:.2f} | {how} |")
     print(f"LSTM beats the 5-gram: {rows[1][1] < rows[0][1]}")
+    run_mix(ptb, out, lstm)
+
+
+def run_mix(ptb: Path, out: Path, lstm: Path) -> None:
+    """Issue 13's mix: `lm interpolate` of the 5-gram and the LSTM tuned on PTB valid; each model's and the mix's perplexity."""
+    mix = out / "ptb-mix"
+    if not (mix / "config.json").exists():
+        nlpkit("lm", "interpolate", "-m", str(out / "ptb-kn5"), "-m", str(lstm), "--tune", str(ptb / "ptb.valid.txt"), "-o", str(mix),
+               "--force")
+    weights = json.loads((mix / "config.json").read_text(encoding="utf-8"))["model"]["weights"]
+    print(f"\nmix weights (KN 5-gram, LSTM), EM on PTB valid: {', '.join(f'{w:.3f}' for w in weights)}")
+    print("| model | PTB valid ppl | PTB test ppl |")
+    print("|---|---|---|")
+    for name, d in [("KN 5-gram", out / "ptb-kn5"), ("LSTM", lstm), ("mix (lm interpolate)", mix)]:
+        print(f"| {name} | {ppl(d, ptb / 'ptb.valid.txt'):.2f} | {ppl(d, ptb / 'ptb.test.txt'):.2f} |")
 
 
 # -- sentence polarity: BiLSTM vs averaged embeddings -----------------------------------------------
