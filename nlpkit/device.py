@@ -51,6 +51,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def set_threads(threads: int | None, processes: int = 1) -> None:
     """torch's intra-op threads (``--threads``): ``None`` keeps torch's default; 0 means every core
     this process may use, shared among ``processes`` processes of one job on this machine."""
@@ -59,6 +64,5 @@ def set_threads(threads: int | None, processes: int = 1) -> None:
     import torch
 
     if threads == 0:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        threads = max(1, cores // processes)
+        threads = max(1, usable_cores() // processes)
     torch.set_num_threads(threads)

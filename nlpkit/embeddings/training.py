@@ -30,6 +30,7 @@ import numpy as np
 
 from nlpkit.artifacts import CHECKPOINT, CONFIG, STDIN_SPOOL, artifact_writer, check_output, load_checkpoint, write_config
 from nlpkit.corpus import ReadStats, read_lines, require_lines
+from nlpkit.device import usable_cores
 from nlpkit.durations import parse_cadence
 from nlpkit.embeddings.vectors import FORMAT_VERSION, KIND, VECTORS_FILE
 from nlpkit.embeddings.vocab import Vocab, build_vocab, count_words
@@ -157,7 +158,7 @@ def worker_threads(device: Any, threads: int) -> Iterator[int]:
         yield 1
         return
     # --threads 0: every core this process may use (its affinity), as for the neural trainers
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = usable_cores()
     torch = sys.modules.get("torch")  # the compiled word2vec kernel runs without torch: nothing to set
     if torch is None:
         yield threads or cores

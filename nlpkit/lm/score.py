@@ -39,10 +39,9 @@ def ngram_threads(threads: int) -> int:
     """``--threads``: N, or for 0 one per core this process may use, at most ``AUTO_THREADS``."""
     if threads > 0:
         return threads
-    import os
+    from nlpkit.device import usable_cores
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(AUTO_THREADS, cores))
+    return max(1, min(AUTO_THREADS, usable_cores()))
 
 
 def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
